@@ -1,0 +1,141 @@
+'use strict';
+
+const { startServer, connect, once, closed, until, rawClient, upgradeRequest, readResponse, frame, closeFrame, socketClosed } = require('./helpers');
+
+async function pair(env) {
+  const [[ws], client] = await Promise.all([once(env.wss, 'connection'), connect(env.url)]);
+  return { ws, client };
+}
+
+describe('closing', () => {
+  let env;
+  beforeEach(async () => {
+    env = await startServer({ closeTimeout: 1000 });
+  });
+  afterEach(() => env.stop());
+
+  it('reports the client’s code and reason and echoes them', async () => {
+    const { ws, client } = await pair(env);
+    const serverSide = once(ws, 'close');
+    client.close(4001, 'client says bye');
+    const [[code, reason], [ccode, creason]] = await Promise.all([serverSide, closed(client)]);
+    expect([code, reason]).toEqual([4001, 'client says bye']);
+    expect([ccode, creason]).toEqual([4001, 'client says bye']);
+    expect(ws.readyState).toBe(ws.CLOSED);
+    expect(env.wss.clients.size).toBe(0);
+  });
+
+  it('reports 1005 for a close frame without a code', async () => {
+    const { ws, client } = await pair(env);
+    const serverSide = once(ws, 'close');
+    client.close();
+    expect(await serverSide).toEqual([1005, '']);
+  });
+
+  it('closes from the server with a code and reason', async () => {
+    const { ws, client } = await pair(env);
+    const serverSide = once(ws, 'close');
+    ws.close(4002, 'server says bye');
+    expect(ws.readyState).toBe(ws.CLOSING);
+    expect(await closed(client)).toEqual([4002, 'server says bye']);
+    expect(await serverSide).toEqual([4002, 'server says bye']);
+  });
+
+  it('closes with 1000 by default and ignores a second close', async () => {
+    const { ws, client } = await pair(env);
+    ws.close();
+    ws.close(4000);
+    expect(await closed(client)).toEqual([1000, '']);
+  });
+
+  it('throws a RangeError for an invalid close code or a long reason', async () => {
+    const { ws, client } = await pair(env);
+    for (const code of [999, 1004, 1005, 1006, 1015, 2000, 5000, 1000.5, '1000']) {
+      expect(() => ws.close(code)).toThrow(RangeError);
+    }
+    expect(() => ws.close(1000, 'x'.repeat(124))).toThrow(/123 bytes/);
+    expect(ws.readyState).toBe(ws.OPEN);
+    client.close();
+  });
+
+  it('sends and queues nothing after close', async () => {
+    const { ws, client } = await pair(env);
+    ws.close();
+    expect(ws.send('late')).toBe(false);
+    await closed(client);
+  });
+
+  it('delivers messages sent before the close, then the close frame', async () => {
+    const { ws, client } = await pair(env);
+    const got = [];
+    client.on('message', (d) => got.push(d.toString()));
+    for (let i = 0; i < 100; i++) ws.send(`m${i}`);
+    ws.close(1000, 'done');
+    await closed(client);
+    expect(got.length).toBe(100);
+    expect(got[99]).toBe('m99');
+  });
+
+  it('gives up on a peer that never answers the close after closeTimeout with 1006', async () => {
+    const raw = rawClient(env.port);
+    const conn = once(env.wss, 'connection');
+    raw.write(upgradeRequest('/'));
+    await readResponse(raw);
+    const [ws] = await conn;
+    const started = Date.now();
+    const serverSide = once(ws, 'close', 5000);
+    ws.close(1000);
+    expect((await closeFrame(raw)).code).toBe(1000);
+    const [code] = await serverSide;
+    expect(code).toBe(1006);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    await socketClosed(raw);
+  });
+
+  it('terminates at once: the client sees 1006 and the server 1006', async () => {
+    const { ws, client } = await pair(env);
+    const serverSide = once(ws, 'close');
+    ws.terminate();
+    expect((await closed(client))[0]).toBe(1006);
+    expect((await serverSide)[0]).toBe(1006);
+  });
+
+  it('reports 1006 when the client vanishes, and keeps serving the others', async () => {
+    env.wss.on('connection', (ws) => ws.on('message', (d) => ws.send(d)));
+    const { ws, client } = await pair(env);
+    const other = await connect(env.url);
+    const serverSide = once(ws, 'close');
+    client._socket.resetAndDestroy();
+    expect((await serverSide)[0]).toBe(1006);
+    other.send('still here');
+    const [reply] = await once(other, 'message');
+    expect(reply.toString()).toBe('still here');
+    other.close();
+  });
+
+  it('handles a client close frame sent mid-stream of a raw socket and closes TCP', async () => {
+    const raw = rawClient(env.port);
+    const conn = once(env.wss, 'connection');
+    raw.write(upgradeRequest('/'));
+    await readResponse(raw);
+    const [ws] = await conn;
+    const serverSide = once(ws, 'close');
+    const payload = Buffer.concat([Buffer.from([0x0f, 0xa0]), Buffer.from('raw bye')]);
+    raw.write(frame(8, payload));
+    expect(await closeFrame(raw)).toEqual({ code: 4000, reason: 'raw bye' });
+    expect(await serverSide).toEqual([4000, 'raw bye']);
+    await socketClosed(raw);
+  });
+
+  it('server.close() closes every client with 1001 and resolves; a second call is harmless', async () => {
+    const clients = await Promise.all([connect(env.url), connect(env.url), connect(env.url)]);
+    await until(() => env.wss.clients.size === 3);
+    const codes = Promise.all(clients.map((c) => closed(c)));
+    const closeEvent = once(env.wss, 'close');
+    const first = env.wss.close();
+    const second = env.wss.close();
+    await Promise.all([first, second, closeEvent]);
+    expect((await codes).map(([c]) => c)).toEqual([1001, 1001, 1001]);
+    expect(env.wss.clients.size).toBe(0);
+  });
+});

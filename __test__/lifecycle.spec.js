@@ -1,0 +1,104 @@
+'use strict';
+
+const path = require('path');
+const { spawn } = require('child_process');
+const native = require('../lib/native');
+const { ENGINE_DEFAULTS } = require('../lib/options');
+const { attach } = require('..');
+const { once } = require('./helpers');
+
+const root = path.join(__dirname, '..');
+
+/** Runs a script in a fresh Node process; resolves with its exit code and output. */
+async function run(script, ms = 15000) {
+  const child = spawn(process.execPath, ['-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const [code] = await once(child, 'exit', ms);
+  return { code, out, err };
+}
+
+const PRELUDE = `
+  const http = require('http');
+  const WS = require(${JSON.stringify(require.resolve('ws'))});
+  const { attach } = require('.');
+  const server = http.createServer();
+  const wss = attach(server);
+`;
+
+describe('process lifecycle', () => {
+  it('lets the process exit by itself once the server and http server are closed', async () => {
+    const { code, out, err } = await run(`${PRELUDE}
+      wss.on('connection', (ws) => ws.on('message', (d) => ws.send(d)));
+      server.listen(0, '127.0.0.1', () => {
+        const clients = [1, 2, 3].map(() => new WS('ws://127.0.0.1:' + server.address().port));
+        let open = 0;
+        clients.forEach((c) => c.on('open', () => {
+          if (++open === 3) wss.close().then(() => server.close(() => console.log('closed')));
+        }));
+        clients.forEach((c) => c.on('close', (code) => console.log('client', code)));
+      });`);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(out.trim().split('\n').sort()).toEqual(['client 1001', 'client 1001', 'client 1001', 'closed']);
+  });
+
+  it('keeps the process alive while connections are open after the http server stops listening', async () => {
+    const { code, out } = await run(`${PRELUDE}
+      wss.on('connection', (ws) => {
+        server.close();
+        setTimeout(() => ws.send('still alive'), 300);
+      });
+      server.listen(0, '127.0.0.1', () => {
+        const c = new WS('ws://127.0.0.1:' + server.address().port);
+        c.on('message', (d) => { console.log(d.toString()); c.close(); });
+      });`);
+    expect(code).toBe(0);
+    expect(out.trim()).toBe('still alive');
+  });
+
+  it('delivers the rest of a batch when a handler throws, and the error reaches uncaughtException', async () => {
+    const { code, out } = await run(`${PRELUDE}
+      let n = 0;
+      process.on('uncaughtException', (e) => console.log('uncaught', e.message));
+      wss.on('connection', (ws) => ws.on('message', (d) => {
+        n += 1;
+        if (d === 'boom') throw new Error('handler failed');
+        if (n === 3) { console.log('third', d); wss.close().then(() => server.close()); }
+      }));
+      server.listen(0, '127.0.0.1', () => {
+        const c = new WS('ws://127.0.0.1:' + server.address().port);
+        c.on('open', () => { c.send('a'); c.send('boom'); c.send('c'); });
+      });`);
+    expect(code).toBe(0);
+    expect(out.trim().split('\n')).toEqual(['third c', 'uncaught handler failed']);
+  });
+});
+
+describe('options', () => {
+  it('mirrors the engine defaults exactly', () => {
+    expect(native.defaultConfig()).toEqual({ ...ENGINE_DEFAULTS });
+  });
+
+  it.each([
+    [{ nope: 1 }, TypeError, /Unknown option "nope"/],
+    [{ maxPayload: '1' }, TypeError, /"maxPayload" option must be a number/],
+    [{ maxPayload: 0 }, RangeError, /"maxPayload" option must be an integer/],
+    [{ closeTimeout: 1.5 }, RangeError, /"closeTimeout"/],
+    [{ verifyClient: true }, TypeError, /"verifyClient" option must be a function/],
+    [{ path: 5 }, TypeError, /"path" option must be a string/],
+    [{ noDelay: 'yes' }, TypeError, /"noDelay" option must be a boolean/],
+    [{ highWaterMark: 2048, maxBackpressure: 1024 }, RangeError, /highWaterMark/],
+  ])('rejects %j with a %p naming the option', (options, type, message) => {
+    const http = require('http');
+    const server = http.createServer();
+    expect(() => attach(server, options)).toThrow(type);
+    expect(() => attach(server, options)).toThrow(message);
+  });
+
+  it('requires an http server', () => {
+    expect(() => attach({}, {})).toThrow(/"httpServer" argument/);
+  });
+});

@@ -1,0 +1,174 @@
+'use strict';
+
+const { spawn } = require('child_process');
+const { startServer, connect, once, closed, until, rawClient, upgradeRequest, readResponse, frame, closeFrame, socketClosed } = require('./helpers');
+
+/** Opens a raw upgraded socket and returns it with the server-side socket. */
+async function rawPair(env) {
+  const raw = rawClient(env.port);
+  const conn = once(env.wss, 'connection');
+  raw.write(upgradeRequest('/'));
+  await readResponse(raw);
+  const [ws] = await conn;
+  const errors = [];
+  ws.on('error', (err) => errors.push(err));
+  return { raw, ws, errors, closeEvent: once(ws, 'close') };
+}
+
+describe('limits and protocol errors', () => {
+  let env;
+  afterEach(() => env.stop());
+
+  it('closes with 1009 above maxPayload and keeps serving others', async () => {
+    env = await startServer({ maxPayload: 1000 });
+    env.wss.on('connection', (ws) => ws.on('message', (d) => ws.send(d)));
+    const { raw, errors, closeEvent } = await rawPair(env);
+    raw.write(frame(2, Buffer.alloc(1001)));
+    expect((await closeFrame(raw)).code).toBe(1009);
+    expect((await closeEvent)[0]).toBe(1009);
+    expect(errors.map((e) => [e.code, e.closeCode])).toEqual([['WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 1009]]);
+    await socketClosed(raw);
+    const other = await connect(env.url);
+    other.send(Buffer.alloc(1000));
+    const [echo] = await once(other, 'message');
+    expect(echo.length).toBe(1000);
+    other.close();
+  });
+
+  it('counts every fragment toward maxPayload', async () => {
+    env = await startServer({ maxPayload: 1000 });
+    const { raw, closeEvent } = await rawPair(env);
+    raw.write(Buffer.concat([frame(2, Buffer.alloc(600), { fin: false }), frame(0, Buffer.alloc(600))]));
+    expect((await closeFrame(raw)).code).toBe(1009);
+    expect((await closeEvent)[0]).toBe(1009);
+  });
+
+  it('refuses a frame header announcing 2^63 bytes without reading it', async () => {
+    env = await startServer();
+    const { raw, closeEvent } = await rawPair(env);
+    const header = Buffer.from([0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4]);
+    raw.write(header);
+    expect((await closeFrame(raw)).code).toBe(1009);
+    expect((await closeEvent)[0]).toBe(1009);
+  });
+
+  it.each([
+    ['invalid UTF-8', () => frame(1, Buffer.from([0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80])), 1007, 'WS_ERR_INVALID_UTF8'],
+    ['invalid UTF-8 split across fragments', () => Buffer.concat([frame(1, Buffer.from([0x61, 0xf0, 0x90]), { fin: false }), frame(0, Buffer.from([0x28, 0x61]))]), 1007, 'WS_ERR_INVALID_UTF8'],
+    ['an unmasked frame', () => frame(1, 'hi', { mask: false }), 1002, 'WS_ERR_EXPECTED_MASK'],
+    ['reserved bits', () => frame(1, 'hi', { rsv: 4 }), 1002, 'WS_ERR_UNEXPECTED_RSV_1'],
+    ['an unknown opcode', () => frame(3, 'hi'), 1002, 'WS_ERR_INVALID_OPCODE'],
+    ['a fragmented control frame', () => frame(9, 'hi', { fin: false }), 1002, 'WS_ERR_EXPECTED_FIN'],
+    ['a control frame over 125 bytes', () => frame(9, Buffer.alloc(126)), 1002, 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH'],
+    ['a continuation without a start', () => frame(0, 'hi'), 1002, 'WS_ERR_INVALID_OPCODE'],
+  ])('answers %s with its close code and an error event', async (_, bytes, code, errCode) => {
+    env = await startServer();
+    const { raw, errors, closeEvent } = await rawPair(env);
+    raw.write(bytes());
+    expect((await closeFrame(raw)).code).toBe(code);
+    expect((await closeEvent)[0]).toBe(code);
+    expect(errors.map((e) => e.code)).toEqual([errCode]);
+    await socketClosed(raw);
+  });
+
+  it('answers a close frame with a reserved code with 1002', async () => {
+    env = await startServer();
+    const { raw, closeEvent } = await rawPair(env);
+    raw.write(frame(8, Buffer.from([0x03, 0xed])));
+    expect((await closeFrame(raw)).code).toBe(1002);
+    expect(await closeEvent).toEqual([1002, 'Protocol violation']);
+  });
+
+  it('does not emit error events nobody listens to', async () => {
+    env = await startServer();
+    const raw = rawClient(env.port);
+    const conn = once(env.wss, 'connection');
+    raw.write(upgradeRequest('/'));
+    await readResponse(raw);
+    const [ws] = await conn;
+    const closeEvent = once(ws, 'close');
+    raw.write(frame(1, 'x', { mask: false }));
+    expect((await closeEvent)[0]).toBe(1002);
+  });
+
+  it('returns false above highWaterMark and emits drain once the client has read', async () => {
+    env = await startServer({ highWaterMark: 64 * 1024 });
+    const client = await connect(env.url);
+    const [ws] = [...env.wss.clients];
+    client._socket.pause();
+    const chunk = Buffer.alloc(64 * 1024);
+    let sent = 0;
+    while (ws.send(chunk)) {
+      sent += 1;
+      if (sent > 500) throw new Error('send never reported backpressure');
+    }
+    expect(ws.bufferedAmount).toBeGreaterThan(64 * 1024);
+    const drained = once(ws, 'drain');
+    let received = 0;
+    client.on('message', () => (received += 1));
+    client._socket.resume();
+    await drained;
+    expect(ws.bufferedAmount).toBe(0);
+    await until(() => received === sent + 1, 5000, 'every message');
+    client.close();
+  });
+
+  it('cuts a client that stops reading at maxBackpressure with 1008, others unaffected', async () => {
+    env = await startServer({ highWaterMark: 256 * 1024, maxBackpressure: 1024 * 1024, closeTimeout: 500 });
+    env.wss.on('connection', (ws) => ws.on('message', (d) => ws.send(d)));
+    const { raw, ws, errors, closeEvent } = await rawPair(env);
+    raw.pause();
+    const chunk = Buffer.alloc(64 * 1024, 1);
+    let sends = 0;
+    while (ws.readyState === ws.OPEN && sends < 2000) {
+      ws.send(chunk);
+      sends += 1;
+      if (sends % 4 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    // Cut once the kernel's buffers and 1 MiB of queue are full, not after 2000 sends.
+    expect(sends).toBeLessThan(2000);
+    expect(ws.readyState).toBe(ws.CLOSING);
+    expect(ws.send('more')).toBe(false);
+    const other = await connect(env.url);
+    other.send('ping?');
+    expect((await once(other, 'message'))[0].toString()).toBe('ping?');
+    const [code] = await closeEvent;
+    expect(code).toBe(1008);
+    expect(errors.map((e) => e.code)).toEqual(['WS_ERR_BACKPRESSURE']);
+    raw.destroy();
+    other.close();
+  });
+
+  it('stops reading a client while JavaScript has not taken its messages', async () => {
+    env = await startServer({ maxInboundPending: 64 * 1024 });
+    let received = 0;
+    let blocked = false;
+    env.wss.on('connection', (ws) =>
+      ws.on('message', () => {
+        received += 1;
+        if (!blocked) {
+          blocked = true;
+          const until = Date.now() + 1500;
+          while (Date.now() < until);
+        }
+      })
+    );
+    // The client runs in its own process so that it keeps sending while this thread is blocked.
+    const script = `
+      const WS = require(${JSON.stringify(require.resolve('ws'))});
+      const c = new WS(process.argv[1]);
+      c.on('open', () => {
+        const chunk = Buffer.alloc(64 * 1024);
+        for (let i = 0; i < 640; i++) c.send(chunk);
+        setTimeout(() => { console.log(c.bufferedAmount); }, 1000);
+      });
+      process.stdin.on('data', () => c.close());`;
+    const child = spawn(process.execPath, ['-e', script, env.url], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const [stalled] = await once(child.stdout, 'data', 10000);
+    // 40 MiB sent; with a 64 KiB bound the server holds little beyond the kernel's buffers.
+    expect(Number(stalled.toString())).toBeGreaterThan(16 * 1024 * 1024);
+    await until(() => received === 640, 15000, 'all 640 messages after unblocking');
+    child.stdin.end('close');
+    await once(child, 'exit', 5000);
+  });
+});

@@ -1,0 +1,87 @@
+'use strict';
+
+// The HTTP side of the opening handshake, before the socket goes to Rust: request checks,
+// HTTP rejections (written by Node, which still owns the socket), and the handoff itself.
+
+const { STATUS_CODES } = require('http');
+const native = require('./native');
+
+/**
+ * Answers an upgrade request with an HTTP error and closes the socket. Extra headers are an
+ * object of name → value.
+ */
+function reject(socket, status, message = STATUS_CODES[status] || '', headers = {}) {
+  if (!socket.writable || socket.destroyed) {
+    socket.destroy();
+    return;
+  }
+  const body = Buffer.from(String(message));
+  const lines = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] || 'Error'}`,
+    'Connection: close',
+    'Content-Type: text/plain; charset=utf-8',
+    `Content-Length: ${body.length}`,
+  ];
+  for (const [name, value] of Object.entries(headers)) {
+    for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${v}`);
+  }
+  socket.once('finish', () => socket.destroy());
+  socket.end(Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n'), body]));
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * Parses `Sec-WebSocket-Protocol` into a Set of tokens, in the client's order; undefined when
+ * the header is malformed.
+ */
+function parseProtocols(header) {
+  const protocols = new Set();
+  if (header === undefined) return protocols;
+  for (const part of header.split(',')) {
+    const token = part.trim();
+    if (!TOKEN.test(token) || protocols.has(token)) return undefined;
+    protocols.add(token);
+  }
+  return protocols;
+}
+
+/**
+ * Checks an upgrade request against RFC 6455 §4.2.1. Returns null when it may proceed, or
+ * `{ status, message, headers }` for the HTTP answer.
+ */
+function check(req) {
+  if (req.method !== 'GET') return { status: 405, message: 'Invalid HTTP method', headers: { Allow: 'GET' } };
+  const upgrade = req.headers.upgrade;
+  if (upgrade === undefined || upgrade.toLowerCase() !== 'websocket') {
+    return { status: 400, message: 'Invalid Upgrade header' };
+  }
+  const status = native.handshakeStatus(req.headers['sec-websocket-key'], req.headers['sec-websocket-version']);
+  if (status === 426) {
+    return { status, message: 'Unsupported WebSocket version', headers: { 'Sec-WebSocket-Version': '13' } };
+  }
+  if (status !== 0) return { status, message: 'Missing or invalid Sec-WebSocket-Key header' };
+  return null;
+}
+
+/**
+ * Moves an upgraded socket into the engine: stops Node reading it, gathers every byte Node has
+ * read past the request, lets Rust duplicate the descriptor and write the 101, then closes
+ * Node's copy (a plain close of a duplicate: the peer sees nothing).
+ * Returns the native socket, or null when the socket has no descriptor to hand over.
+ */
+function handOff(engine, socket, head, key, protocol, headers) {
+  const handle = socket._handle;
+  if (!handle || typeof handle.fd !== 'number' || handle.fd < 0 || typeof handle.readStop !== 'function') return null;
+  handle.readStop();
+  let pending = head;
+  if (socket.readableLength > 0) {
+    const buffered = socket.read();
+    if (buffered) pending = Buffer.concat([head, buffered]);
+  }
+  const nativeSocket = engine.accept(handle.fd, pending, key, protocol, headers);
+  socket.destroy();
+  return nativeSocket;
+}
+
+module.exports = { reject, check, parseProtocols, handOff };

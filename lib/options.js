@@ -1,0 +1,83 @@
+'use strict';
+
+// The native face's options: defaults (mirroring src/config.rs) and validation that names the
+// offending option. Rust checks the numbers again when the server is built.
+
+const { optionTypeError, unknownOptionError, rangeError } = require('./errors');
+
+const MAX_INT32 = 2 ** 31 - 1;
+
+/** Engine limits, as `defaultConfig()` in src/config.rs returns them. */
+const ENGINE_DEFAULTS = Object.freeze({
+  maxPayload: 1024 * 1024,
+  maxFrame: 1024 * 1024,
+  pingInterval: 30_000,
+  idleTimeout: 60_000,
+  closeTimeout: 5_000,
+  highWaterMark: 1024 * 1024,
+  maxBackpressure: 16 * 1024 * 1024,
+  maxInboundPending: 4 * 1024 * 1024,
+  fragmentationThreshold: 0,
+  noDelay: true,
+});
+
+/** Options of `attach()` that are not engine limits. */
+const SERVER_OPTIONS = Object.freeze({
+  path: 'string',
+  verifyClient: 'function',
+  handleProtocols: 'function',
+});
+
+const NUMBER_MIN = Object.freeze({
+  maxPayload: 1,
+  maxFrame: 1,
+  pingInterval: 0,
+  idleTimeout: 0,
+  closeTimeout: 0,
+  highWaterMark: 0,
+  maxBackpressure: 1,
+  maxInboundPending: 1,
+  fragmentationThreshold: 0,
+});
+
+function checkNumber(name, value) {
+  if (typeof value !== 'number') throw optionTypeError(name, 'a number', value);
+  if (!Number.isInteger(value) || value < NUMBER_MIN[name] || value > MAX_INT32) {
+    throw rangeError(`The "${name}" option`, `must be an integer from ${NUMBER_MIN[name]} to ${MAX_INT32}; received ${value}`);
+  }
+}
+
+/**
+ * Splits user options into server options and engine limits, rejecting unknown or ill-typed
+ * ones. `allowed` lists extra keys a face accepts and handles itself.
+ */
+function normalize(options = {}, allowed = []) {
+  if (options === null || typeof options !== 'object') throw optionTypeError('options', 'an object', options);
+  const server = {};
+  const engine = {};
+  for (const [name, value] of Object.entries(options)) {
+    if (value === undefined || allowed.includes(name)) continue;
+    if (name in ENGINE_DEFAULTS) {
+      if (name === 'noDelay') {
+        if (typeof value !== 'boolean') throw optionTypeError(name, 'a boolean', value);
+      } else {
+        checkNumber(name, value);
+      }
+      engine[name] = value;
+    } else if (name in SERVER_OPTIONS) {
+      if (typeof value !== SERVER_OPTIONS[name]) throw optionTypeError(name, `a ${SERVER_OPTIONS[name]}`, value);
+      server[name] = value;
+    } else {
+      throw unknownOptionError(name);
+    }
+  }
+  if (engine.maxPayload !== undefined && engine.maxFrame === undefined) engine.maxFrame = engine.maxPayload;
+  const highWaterMark = engine.highWaterMark ?? ENGINE_DEFAULTS.highWaterMark;
+  const maxBackpressure = engine.maxBackpressure ?? ENGINE_DEFAULTS.maxBackpressure;
+  if (highWaterMark > maxBackpressure) {
+    throw rangeError('The "highWaterMark" option', `(${highWaterMark}) must not exceed maxBackpressure (${maxBackpressure})`);
+  }
+  return { server, engine };
+}
+
+module.exports = { ENGINE_DEFAULTS, normalize };

@@ -1,0 +1,211 @@
+'use strict';
+
+// The native face: `attach(httpServer, options)` returns this server. It takes the upgrade
+// requests of its path, runs verifyClient and protocol selection, and hands the socket to Rust.
+
+const EventEmitter = require('events');
+const { Engine } = require('./engine');
+const { normalize } = require('./options');
+const { route } = require('./upgrade-router');
+const { reject, check, parseProtocols } = require('./handshake');
+const { WebSocket, toBuffer } = require('./socket');
+const { argTypeError } = require('./errors');
+
+/** Connection object of the native face: the engine's events become EventEmitter events. */
+class ServerSocket extends WebSocket {
+  _onMessage(data, isBinary) {
+    this.emit('message', data, isBinary);
+  }
+
+  _onPing(data) {
+    this.emit('ping', data);
+  }
+
+  _onPong(data) {
+    this.emit('pong', data);
+  }
+
+  _onDrain() {
+    this.emit('drain');
+  }
+
+  _onError(err) {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
+  _onClose(code, reason) {
+    this._server._forget(this);
+    this._emitClosed(code, reason);
+  }
+}
+
+/** Calls `verifyClient` in any of its forms (sync, promise, or ws's callback) and reports once. */
+function verify(fn, info, done) {
+  if (fn.length >= 2) {
+    fn(info, (ok, code, message, headers) => done(null, ok, code, message, headers));
+    return;
+  }
+  const result = fn(info);
+  if (result && typeof result.then === 'function') {
+    result.then((ok) => done(null, ok), (err) => done(err));
+  } else {
+    done(null, result);
+  }
+}
+
+class Server extends EventEmitter {
+  /**
+   * @param {import('http').Server | null} httpServer server whose upgrades to take, or null to
+   *   call `handleUpgrade` yourself
+   * @param {object} [options] see index.d.ts `AttachOptions`
+   */
+  constructor(httpServer, options) {
+    super();
+    const { server, engine } = normalize(options);
+    this.options = server;
+    this.path = server.path;
+    this.clients = new Set();
+    this._engine = new Engine(engine);
+    this._closing = null;
+    this._detach = httpServer ? route(httpServer, this) : null;
+  }
+
+  /** Whether this server takes `req` (its path matches, when a path is set). */
+  shouldHandle(req) {
+    if (this.path === undefined) return true;
+    const q = req.url.indexOf('?');
+    return (q === -1 ? req.url : req.url.slice(0, q)) === this.path;
+  }
+
+  /**
+   * Completes (or refuses) the upgrade of `socket`; for code that owns the 'upgrade' event.
+   */
+  handleUpgrade(req, socket, head) {
+    socket.on('error', onHandshakeSocketError);
+    if (this._closing) return reject(socket, 503, 'Server is shutting down');
+    const refusal = check(req);
+    if (refusal) return reject(socket, refusal.status, refusal.message, refusal.headers);
+    const protocols = parseProtocols(req.headers['sec-websocket-protocol']);
+    if (protocols === undefined) return reject(socket, 400, 'Invalid Sec-WebSocket-Protocol header');
+    const { verifyClient } = this.options;
+    if (!verifyClient) return this._selectProtocol(req, socket, head, protocols);
+    const info = { origin: req.headers.origin, secure: Boolean(req.socket.encrypted), req };
+    let settled = false;
+    const done = (err, ok, code = 401, message, headers) => {
+      if (settled) return;
+      settled = true;
+      if (err) {
+        reject(socket, 500);
+        this._emitError(err);
+      } else if (ok) {
+        this._selectProtocol(req, socket, head, protocols);
+      } else {
+        reject(socket, code, message, headers);
+      }
+    };
+    try {
+      verify(verifyClient, info, done);
+    } catch (err) {
+      done(err);
+    }
+  }
+
+  _selectProtocol(req, socket, head, protocols) {
+    if (protocols.size === 0) return this._accept(req, socket, head, undefined);
+    const { handleProtocols } = this.options;
+    let chosen;
+    try {
+      chosen = handleProtocols ? handleProtocols(protocols, req) : protocols.values().next().value;
+    } catch (err) {
+      reject(socket, 500);
+      return this._emitError(err);
+    }
+    if (chosen && typeof chosen.then === 'function') {
+      chosen.then(
+        (p) => this._accept(req, socket, head, p),
+        (err) => {
+          reject(socket, 500);
+          this._emitError(err);
+        }
+      );
+    } else {
+      this._accept(req, socket, head, chosen);
+    }
+  }
+
+  _accept(req, socket, head, protocol) {
+    // The client may have left while verification ran.
+    if (socket.destroyed || !socket.readable) return socket.destroy();
+    if (this._closing) return reject(socket, 503, 'Server is shutting down');
+    const info = { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, protocol: protocol || '' };
+    const key = req.headers['sec-websocket-key'];
+    const handle = this._engine.accept(socket, head, key, protocol || undefined, undefined);
+    if (handle === null) {
+      return reject(socket, 501, 'This socket has no file descriptor to hand over (TLS is not supported yet)');
+    }
+    const ws = new ServerSocket(this, handle, info);
+    this._engine.register(handle, ws);
+    this.clients.add(ws);
+    this.emit('connection', ws, req);
+  }
+
+  _scheduleFlush() {
+    this._engine.scheduleFlush();
+  }
+
+  _forget(ws) {
+    this.clients.delete(ws);
+  }
+
+  _emitError(err) {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
+  /**
+   * Sends `data` to every open connection (but `options.except`), framed once and fanned out in
+   * Rust. Returns how many connections it was queued on.
+   */
+  broadcast(data, options = {}) {
+    const except = options.except ? options.except._handle.id : undefined;
+    if (typeof data === 'string') return this._engine.broadcast(data, false, except);
+    const buf = toBuffer(data);
+    if (buf === null) throw argTypeError('data', 'a string, Buffer, TypedArray, DataView or ArrayBuffer', data);
+    return this._engine.broadcast(buf, true, except);
+  }
+
+  /**
+   * Closes every connection with 1001, waits for their close handshakes (each bounded by
+   * closeTimeout), detaches from the http server and lets the process exit. Idempotent.
+   * @param {Function} [callback] called once closed
+   * @returns {Promise<void>}
+   */
+  close(callback) {
+    if (!this._closing) {
+      if (this._detach) this._detach();
+      for (const ws of this.clients) ws.close(1001, 'Server shutting down');
+      this._closing = this._engine.whenIdle().then(() => {
+        this._engine.release();
+        this.emit('close');
+      });
+    }
+    if (typeof callback === 'function') this._closing.then(() => callback(), callback);
+    return this._closing;
+  }
+}
+
+function onHandshakeSocketError() {
+  // A socket that fails during the handshake is destroyed by Node; nothing else to do.
+}
+
+/**
+ * Attaches a WebSocket server to an existing http/https server.
+ * @returns {Server}
+ */
+function attach(httpServer, options) {
+  if (!httpServer || typeof httpServer.on !== 'function' || typeof httpServer.listenerCount !== 'function') {
+    throw argTypeError('httpServer', 'an http.Server', httpServer);
+  }
+  return new Server(httpServer, options);
+}
+
+module.exports = { Server, ServerSocket, attach };

@@ -1,0 +1,128 @@
+'use strict';
+
+// A connection as the application sees it: an EventEmitter over a Rust-owned socket.
+
+const EventEmitter = require('events');
+const native = require('./native');
+const { argTypeError, rangeError, stateError } = require('./errors');
+
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+
+/** Send statuses returned by the engine (src/conn.rs `SendStatus`). */
+const QUEUED = 0;
+
+const EMPTY = Buffer.alloc(0);
+
+/** Views any binary payload as a Buffer without copying; null when `data` is not binary. */
+function toBuffer(data) {
+  if (Buffer.isBuffer(data)) return data;
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (data instanceof ArrayBuffer || data instanceof SharedArrayBuffer) return Buffer.from(data);
+  return null;
+}
+
+/** Validates a close code and reason the way `ws` does; returns the reason as a string. */
+function checkClose(code, reason) {
+  if (code !== undefined && !(Number.isInteger(code) && native.isValidCloseCode(code))) {
+    throw rangeError('The close code', `must be 1000-1003, 1007-1014 or 3000-4999; received ${code}`);
+  }
+  const text = reason === undefined ? '' : Buffer.isBuffer(reason) ? reason.toString() : String(reason);
+  if (Buffer.byteLength(text) > 123) throw rangeError('The close reason', 'must not be longer than 123 bytes');
+  return text;
+}
+
+class WebSocket extends EventEmitter {
+  /**
+   * @param {object} server the owning server (flushes corked sends)
+   * @param {object} handle the engine's NativeSocket
+   * @param {object} info remote address, port and chosen protocol
+   */
+  constructor(server, handle, info) {
+    super();
+    this._server = server;
+    this._handle = handle;
+    this._closed = false;
+    this.remoteAddress = info.remoteAddress;
+    this.remotePort = info.remotePort;
+    this.protocol = info.protocol;
+  }
+
+  get readyState() {
+    if (this._closed) return CLOSED;
+    const state = this._handle.readyState;
+    return state === CLOSED ? CLOSING : state;
+  }
+
+  /** Bytes queued in Rust and not yet written to the socket. */
+  get bufferedAmount() {
+    return this._closed ? 0 : this._handle.bufferedAmount;
+  }
+
+  /**
+   * Sends a message: a string as text, anything binary (Buffer, TypedArray, DataView,
+   * ArrayBuffer) as binary. Returns false when it was not queued (the connection is not open)
+   * or when the buffer is above the high-water mark (wait for 'drain').
+   */
+  send(data) {
+    let status;
+    if (typeof data === 'string') {
+      status = this._handle.sendText(data);
+    } else {
+      const buf = toBuffer(data);
+      if (buf === null) throw argTypeError('data', 'a string, Buffer, TypedArray, DataView or ArrayBuffer', data);
+      status = this._handle.sendBinary(buf);
+    }
+    this._server._scheduleFlush();
+    return status === QUEUED;
+  }
+
+  /** Sends a ping; the payload (at most 125 bytes) is echoed by the peer's pong. */
+  ping(data = EMPTY) {
+    this._control('ping', data);
+  }
+
+  pong(data = EMPTY) {
+    this._control('pong', data);
+  }
+
+  _control(kind, data) {
+    const buf = typeof data === 'string' ? Buffer.from(data) : toBuffer(data);
+    if (buf === null) throw argTypeError('data', 'a string or binary payload', data);
+    if (buf.length > 125) throw rangeError(`The ${kind} payload`, 'must not be longer than 125 bytes');
+    if (this.readyState !== OPEN) throw stateError(`WebSocket is not open: readyState ${this.readyState}`);
+    this._handle[kind](buf);
+    this._server._scheduleFlush();
+  }
+
+  /**
+   * Starts the closing handshake; 'close' follows when the peer answers or `closeTimeout`
+   * passes.
+   * @param {number} [code=1000]
+   * @param {string} [reason='']
+   */
+  close(code = 1000, reason) {
+    const text = checkClose(code, reason);
+    if (this.readyState !== OPEN) return;
+    this._handle.close(code, text);
+  }
+
+  /** Destroys the connection at once; 'close' follows with 1006. */
+  terminate() {
+    if (!this._closed) this._handle.terminate();
+  }
+
+  _emitClosed(code, reason) {
+    this._closed = true;
+    this.emit('close', code, reason);
+  }
+}
+
+for (const [name, value] of Object.entries({ CONNECTING, OPEN, CLOSING, CLOSED })) {
+  Object.defineProperty(WebSocket, name, { value, enumerable: true });
+  Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true });
+}
+
+module.exports = { WebSocket, toBuffer, checkClose };

@@ -1,0 +1,298 @@
+//! The N-API surface: argument conversion, the threadsafe function and the exported classes.
+//! Everything N-API lives here, so the engine modules build and test without Node.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use napi::bindgen_prelude::{Buffer, FnArgs, Function, Uint32Array, Unknown};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{Env, Error, Result, Status};
+use napi_derive::napi;
+
+use crate::config::{RawConfig, ServerConfig};
+use crate::conn::Conn;
+use crate::events::{Batch, EventQueue};
+use crate::frame::{self, Kind};
+use crate::server::Shared;
+use crate::{handoff, handshake, runtime, session};
+
+/// Server options as JavaScript passes them; every field optional (see `config.rs`).
+#[napi(object)]
+#[derive(Default)]
+pub struct BindingConfig {
+  pub max_payload: Option<f64>,
+  pub max_frame: Option<f64>,
+  pub ping_interval: Option<f64>,
+  pub idle_timeout: Option<f64>,
+  pub close_timeout: Option<f64>,
+  pub high_water_mark: Option<f64>,
+  pub max_backpressure: Option<f64>,
+  pub max_inbound_pending: Option<f64>,
+  pub fragmentation_threshold: Option<f64>,
+  pub no_delay: Option<bool>,
+}
+
+impl From<BindingConfig> for RawConfig {
+  fn from(b: BindingConfig) -> Self {
+    RawConfig {
+      max_payload: b.max_payload,
+      max_frame: b.max_frame,
+      ping_interval: b.ping_interval,
+      idle_timeout: b.idle_timeout,
+      close_timeout: b.close_timeout,
+      high_water_mark: b.high_water_mark,
+      max_backpressure: b.max_backpressure,
+      max_inbound_pending: b.max_inbound_pending,
+      fragmentation_threshold: b.fragmentation_threshold,
+      no_delay: b.no_delay,
+    }
+  }
+}
+
+/// The engine's defaults, so JavaScript and the type definitions can be checked against them.
+#[napi]
+pub fn default_config() -> BindingConfig {
+  let d = ServerConfig::default();
+  let ms = |t: std::time::Duration| Some(t.as_millis() as f64);
+  BindingConfig {
+    max_payload: Some(d.max_payload as f64),
+    max_frame: Some(d.max_frame as f64),
+    ping_interval: ms(d.ping_interval),
+    idle_timeout: ms(d.idle_timeout),
+    close_timeout: ms(d.close_timeout),
+    high_water_mark: Some(d.high_water_mark as f64),
+    max_backpressure: Some(d.max_backpressure as f64),
+    max_inbound_pending: Some(d.max_inbound_pending as f64),
+    fragmentation_threshold: Some(d.fragmentation_threshold as f64),
+    no_delay: Some(d.no_delay),
+  }
+}
+
+/// 0 when the key and version allow the upgrade, else the HTTP status to answer.
+#[napi]
+pub fn handshake_status(key: Option<String>, version: Option<String>) -> u32 {
+  match handshake::check(key.as_deref(), version.as_deref()) {
+    Ok(()) => 0,
+    Err(rejection) => u32::from(rejection.status()),
+  }
+}
+
+/// Whether an application may send `code` in a close frame.
+#[napi]
+pub fn is_valid_close_code(code: u32) -> bool {
+  frame::is_valid_close_code(code)
+}
+
+fn invalid_arg(message: String) -> Error {
+  Error::new(Status::InvalidArg, message)
+}
+
+/// The arguments of one call into JavaScript, spread as `(meta, text, binary)`.
+type BatchArgs = FnArgs<(Uint32Array, String, Buffer)>;
+
+type Tsfn = ThreadsafeFunction<(), Unknown<'static>, BatchArgs, Status, false, true>;
+
+fn into_args(mut batch: Batch) -> BatchArgs {
+  batch.return_credit();
+  (
+    Uint32Array::new(batch.meta),
+    batch.text,
+    Buffer::from(batch.bin),
+  )
+    .into()
+}
+
+/// One server's engine: accepts handed-off sockets and fans out broadcasts.
+#[napi]
+pub struct NativeServer {
+  shared: Arc<Shared>,
+  /// The raw threadsafe function, for ref/unref (the queue owns the function itself).
+  tsfn: napi::sys::napi_threadsafe_function,
+}
+
+#[napi]
+impl NativeServer {
+  /// `dispatch(meta, text, binary)` receives every event batch (see `events.rs`).
+  #[napi(constructor)]
+  pub fn new(
+    config: BindingConfig,
+    dispatch: Function<BatchArgs, Unknown<'static>>,
+  ) -> Result<Self> {
+    let config = ServerConfig::try_from(RawConfig::from(config)).map_err(|e| invalid_arg(e.0))?;
+    let events = Arc::new(EventQueue::default());
+    let weak = Arc::downgrade(&events);
+    // Weak: the function never keeps Node alive by itself; `keepAlive` refs it while
+    // connections are open.
+    let tsfn: Tsfn = dispatch
+      .build_threadsafe_function::<()>()
+      .callee_handled::<false>()
+      .weak::<true>()
+      .build_callback(move |_ctx| {
+        let batch = weak.upgrade().and_then(|q| q.take());
+        Ok(into_args(batch.unwrap_or_default()))
+      })?;
+    let raw = tsfn.raw();
+    events.set_schedule(Box::new(move || {
+      tsfn.call((), ThreadsafeFunctionCallMode::NonBlocking);
+    }));
+    Ok(NativeServer {
+      shared: Arc::new(Shared::new(config, events)),
+      tsfn: raw,
+    })
+  }
+
+  /// Takes over the upgraded socket `fd`: queues the `101` (with `protocol` and extra header
+  /// lines), then runs the connection over the bytes already read (`head`) and the socket.
+  #[napi]
+  pub fn accept(
+    &self,
+    fd: i32,
+    head: &[u8],
+    key: String,
+    protocol: Option<String>,
+    headers: Option<Vec<String>>,
+  ) -> Result<NativeSocket> {
+    let headers = headers.unwrap_or_default();
+    if let Some(bad) = headers.iter().find(|l| !handshake::is_safe_header_line(l)) {
+      return Err(invalid_arg(format!(
+        "invalid response header line: {bad:?}"
+      )));
+    }
+    if protocol
+      .as_deref()
+      .is_some_and(|p| p.contains(['\r', '\n']))
+    {
+      return Err(invalid_arg("invalid subprotocol".into()));
+    }
+    let rt = runtime::get();
+    let _enter = rt.enter();
+    let stream = handoff::adopt(fd, self.shared.config.no_delay).map_err(|e| {
+      Error::new(
+        Status::GenericFailure,
+        format!("socket handoff failed: {e}"),
+      )
+    })?;
+    let conn = self.shared.open();
+    let response = handshake::response(&key, protocol.as_deref(), &headers);
+    let _ = conn.out.push(Bytes::from(response));
+    let (read, write) = stream.into_split();
+    rt.spawn(session::run(conn.clone(), read, write, head.to_vec()));
+    Ok(NativeSocket { conn })
+  }
+
+  /// Queues a text message on every open connection but `except`; returns how many got it.
+  #[napi]
+  pub fn broadcast_text(&self, data: String, except: Option<u32>) -> u32 {
+    self.broadcast(Kind::Text, data.as_bytes(), except)
+  }
+
+  #[napi]
+  pub fn broadcast_binary(&self, data: &[u8], except: Option<u32>) -> u32 {
+    self.broadcast(Kind::Binary, data, except)
+  }
+
+  fn broadcast(&self, kind: Kind, data: &[u8], except: Option<u32>) -> u32 {
+    let fragment = self.shared.config.fragmentation_threshold;
+    self
+      .shared
+      .broadcast(&frame::encode(kind, data, fragment), except)
+  }
+
+  /// Wakes the writers of every connection that has frames queued since the last flush.
+  #[napi]
+  pub fn flush(&self) {
+    self.shared.flush();
+  }
+
+  /// Keeps Node's event loop alive (`true`, while connections are open) or lets it go.
+  #[napi]
+  pub fn keep_alive(&mut self, env: Env, on: bool) -> Result<()> {
+    if self.tsfn.is_null() {
+      return Ok(());
+    }
+    // SAFETY: called on the JavaScript thread; the function lives until `release`.
+    let status = unsafe {
+      if on {
+        napi::sys::napi_ref_threadsafe_function(env.raw(), self.tsfn)
+      } else {
+        napi::sys::napi_unref_threadsafe_function(env.raw(), self.tsfn)
+      }
+    };
+    match status {
+      napi::sys::Status::napi_ok => Ok(()),
+      _ => Err(Error::new(
+        Status::GenericFailure,
+        "threadsafe function ref failed",
+      )),
+    }
+  }
+
+  /// Releases the event channel; the server delivers no event after this.
+  #[napi]
+  pub fn release(&mut self) {
+    self.tsfn = std::ptr::null_mut();
+    self.shared.events.release();
+  }
+}
+
+/// One connection, as JavaScript holds it.
+#[napi]
+pub struct NativeSocket {
+  conn: Arc<Conn>,
+}
+
+#[napi]
+impl NativeSocket {
+  #[napi(getter)]
+  pub fn id(&self) -> u32 {
+    self.conn.id
+  }
+
+  #[napi(getter)]
+  pub fn ready_state(&self) -> u32 {
+    u32::from(self.conn.ready_state())
+  }
+
+  #[napi(getter)]
+  pub fn buffered_amount(&self) -> f64 {
+    self.conn.out.buffered() as f64
+  }
+
+  fn queue(&self, kind: Kind, data: &[u8]) -> u32 {
+    let status = self.conn.send(kind, data);
+    self.conn.server.cork(&self.conn);
+    status as u32
+  }
+
+  /// Returns a `SendStatus` (0 queued, 1 above high-water, 2 not open, 3 over the cap).
+  #[napi]
+  pub fn send_text(&self, data: String) -> u32 {
+    self.queue(Kind::Text, data.as_bytes())
+  }
+
+  #[napi]
+  pub fn send_binary(&self, data: &[u8]) -> u32 {
+    self.queue(Kind::Binary, data)
+  }
+
+  #[napi]
+  pub fn ping(&self, data: &[u8]) -> u32 {
+    self.queue(Kind::Ping, data)
+  }
+
+  #[napi]
+  pub fn pong(&self, data: &[u8]) -> u32 {
+    self.queue(Kind::Pong, data)
+  }
+
+  /// Starts the closing handshake; the code was validated by the caller.
+  #[napi]
+  pub fn close(&self, code: u32, reason: String) {
+    self.conn.close(code as u16, reason);
+  }
+
+  #[napi]
+  pub fn terminate(&self) {
+    self.conn.terminate();
+  }
+}

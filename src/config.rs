@@ -1,0 +1,203 @@
+//! Every limit and default of the engine, defined once.
+//!
+//! `lib/options.js` and the `@default` tags of `index.d.ts` mirror these values; a test compares
+//! them through `defaultConfig()`.
+
+use std::time::Duration;
+
+/// Limits and timers of one server. Each field documents its default and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+  /// Largest message accepted, in bytes (1 MiB). Above it the connection closes with 1009.
+  /// Smaller than tungstenite's 64 MiB: a server should not let one client pin that much memory.
+  pub max_payload: usize,
+  /// Largest single frame accepted, in bytes (defaults to `max_payload`). The `websocket` face
+  /// sets 64 KiB, as that package does.
+  pub max_frame: usize,
+  /// Interval between server pings (30 s). Zero disables pings.
+  pub ping_interval: Duration,
+  /// A connection silent for this long is dropped with 1006 (60 s: two missed pings). Zero disables.
+  pub idle_timeout: Duration,
+  /// How long to wait for the peer's close frame, and for queued bytes to drain, before the
+  /// socket is destroyed (5 s, as `ws` and `websocket`).
+  pub close_timeout: Duration,
+  /// Queued outbound bytes above which `send` returns false and `drain` is armed (1 MiB).
+  pub high_water_mark: usize,
+  /// Queued outbound bytes above which the connection is closed with 1008 (16 MiB): a client
+  /// that stops reading cannot grow the server's memory.
+  pub max_backpressure: usize,
+  /// Received bytes waiting for JavaScript, per connection, above which the socket is no longer
+  /// read (4 MiB): TCP then pushes back on a fast client.
+  pub max_inbound_pending: usize,
+  /// Outgoing messages larger than this are split into frames of this size (0: never split).
+  /// The `websocket` face uses 16 KiB, as that package does.
+  pub fragmentation_threshold: usize,
+  /// Disable Nagle's algorithm on accepted sockets (true: WebSocket traffic is latency-bound).
+  pub no_delay: bool,
+}
+
+impl Default for ServerConfig {
+  fn default() -> Self {
+    Self {
+      max_payload: 1 << 20,
+      max_frame: 1 << 20,
+      ping_interval: Duration::from_secs(30),
+      idle_timeout: Duration::from_secs(60),
+      close_timeout: Duration::from_secs(5),
+      high_water_mark: 1 << 20,
+      max_backpressure: 16 << 20,
+      max_inbound_pending: 4 << 20,
+      fragmentation_threshold: 0,
+      no_delay: true,
+    }
+  }
+}
+
+/// A field whose value cannot be used, with a sentence that names it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct InvalidOption(pub String);
+
+/// The options as JavaScript hands them over: every field optional, numbers as f64.
+#[derive(Debug, Default, Clone)]
+pub struct RawConfig {
+  pub max_payload: Option<f64>,
+  pub max_frame: Option<f64>,
+  pub ping_interval: Option<f64>,
+  pub idle_timeout: Option<f64>,
+  pub close_timeout: Option<f64>,
+  pub high_water_mark: Option<f64>,
+  pub max_backpressure: Option<f64>,
+  pub max_inbound_pending: Option<f64>,
+  pub fragmentation_threshold: Option<f64>,
+  pub no_delay: Option<bool>,
+}
+
+/// Largest byte size accepted for any limit: 2^31 - 1 keeps every count inside a JS int32
+/// and a u32 event field.
+const MAX_BYTES: f64 = 2_147_483_647.0;
+/// Largest duration accepted, in milliseconds (about 24.8 days, as Node's timers).
+const MAX_MILLIS: f64 = 2_147_483_647.0;
+
+fn bytes(name: &str, value: Option<f64>, default: usize, min: f64) -> Result<usize, InvalidOption> {
+  match value {
+    None => Ok(default),
+    Some(v) if v.fract() == 0.0 && (min..=MAX_BYTES).contains(&v) => Ok(v as usize),
+    Some(v) => Err(InvalidOption(format!(
+      "{name} must be an integer from {min} to {MAX_BYTES}, got {v}"
+    ))),
+  }
+}
+
+fn millis(name: &str, value: Option<f64>, default: Duration) -> Result<Duration, InvalidOption> {
+  match value {
+    None => Ok(default),
+    Some(v) if v.fract() == 0.0 && (0.0..=MAX_MILLIS).contains(&v) => {
+      Ok(Duration::from_millis(v as u64))
+    }
+    Some(v) => Err(InvalidOption(format!(
+      "{name} must be a whole number of milliseconds from 0 to {MAX_MILLIS}, got {v}"
+    ))),
+  }
+}
+
+impl TryFrom<RawConfig> for ServerConfig {
+  type Error = InvalidOption;
+
+  fn try_from(raw: RawConfig) -> Result<Self, Self::Error> {
+    let d = ServerConfig::default();
+    let max_payload = bytes("maxPayload", raw.max_payload, d.max_payload, 1.0)?;
+    let config = ServerConfig {
+      max_payload,
+      max_frame: bytes("maxFrame", raw.max_frame, max_payload, 1.0)?,
+      ping_interval: millis("pingInterval", raw.ping_interval, d.ping_interval)?,
+      idle_timeout: millis("idleTimeout", raw.idle_timeout, d.idle_timeout)?,
+      close_timeout: millis("closeTimeout", raw.close_timeout, d.close_timeout)?,
+      high_water_mark: bytes("highWaterMark", raw.high_water_mark, d.high_water_mark, 0.0)?,
+      max_backpressure: bytes(
+        "maxBackpressure",
+        raw.max_backpressure,
+        d.max_backpressure,
+        1.0,
+      )?,
+      max_inbound_pending: bytes(
+        "maxInboundPending",
+        raw.max_inbound_pending,
+        d.max_inbound_pending,
+        1.0,
+      )?,
+      fragmentation_threshold: bytes(
+        "fragmentationThreshold",
+        raw.fragmentation_threshold,
+        d.fragmentation_threshold,
+        0.0,
+      )?,
+      no_delay: raw.no_delay.unwrap_or(d.no_delay),
+    };
+    if config.high_water_mark > config.max_backpressure {
+      return Err(InvalidOption(format!(
+        "highWaterMark ({}) must not exceed maxBackpressure ({})",
+        config.high_water_mark, config.max_backpressure
+      )));
+    }
+    Ok(config)
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn empty_options_give_the_defaults() {
+    assert_eq!(
+      ServerConfig::try_from(RawConfig::default()).unwrap(),
+      ServerConfig::default()
+    );
+  }
+
+  #[test]
+  fn max_frame_follows_max_payload_unless_given() {
+    let raw = RawConfig {
+      max_payload: Some(4096.0),
+      ..Default::default()
+    };
+    assert_eq!(ServerConfig::try_from(raw).unwrap().max_frame, 4096);
+  }
+
+  #[test]
+  fn a_fractional_or_negative_size_names_the_option() {
+    for bad in [-1.0, 1.5, f64::NAN, 1e12] {
+      let raw = RawConfig {
+        max_payload: Some(bad),
+        ..Default::default()
+      };
+      let err = ServerConfig::try_from(raw).unwrap_err();
+      assert!(err.0.starts_with("maxPayload must be"), "{}", err.0);
+    }
+  }
+
+  #[test]
+  fn durations_are_milliseconds() {
+    let raw = RawConfig {
+      close_timeout: Some(250.0),
+      ping_interval: Some(0.0),
+      ..Default::default()
+    };
+    let config = ServerConfig::try_from(raw).unwrap();
+    assert_eq!(config.close_timeout, Duration::from_millis(250));
+    assert_eq!(config.ping_interval, Duration::ZERO);
+  }
+
+  #[test]
+  fn high_water_mark_above_the_cap_is_refused() {
+    let raw = RawConfig {
+      high_water_mark: Some(2048.0),
+      max_backpressure: Some(1024.0),
+      ..Default::default()
+    };
+    assert!(ServerConfig::try_from(raw)
+      .unwrap_err()
+      .0
+      .contains("highWaterMark"));
+  }
+}

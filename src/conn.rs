@@ -1,0 +1,186 @@
+//! One connection's state shared by its tasks and the JavaScript thread: the outbox, the
+//! inbound credit, the ready state and the requests (close, fail, terminate) JavaScript makes.
+
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use tokio::sync::{Notify, Semaphore};
+
+use crate::error::Failure;
+use crate::frame::{self, Kind};
+use crate::outbox::Outbox;
+use crate::server::Shared;
+
+/// `readyState` values, as the WebSocket API numbers them.
+pub const OPEN: u8 = 1;
+pub const CLOSING: u8 = 2;
+pub const CLOSED: u8 = 3;
+
+/// What a send did, as JavaScript reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum SendStatus {
+  /// Queued; the buffer is below the high-water mark.
+  Queued = 0,
+  /// Queued; the buffer is above the high-water mark and `drain` will follow.
+  AboveHighWater = 1,
+  /// Not sent: the connection is closing or closed.
+  NotOpen = 2,
+  /// Not sent: the buffer passed `maxBackpressure` and the connection is being closed with 1008.
+  OverLimit = 3,
+}
+
+/// A request from JavaScript to the connection's reader task, by rising precedence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+  /// Start the closing handshake and wait for the peer's close frame.
+  Close(u16, String),
+  /// Send a close frame and end without waiting for the peer.
+  Fail(Failure),
+  /// Destroy the socket now.
+  Terminate,
+}
+
+impl Request {
+  fn precedence(&self) -> u8 {
+    match self {
+      Request::Close(..) => 0,
+      Request::Fail(_) => 1,
+      Request::Terminate => 2,
+    }
+  }
+}
+
+pub struct Conn {
+  pub id: u32,
+  pub server: Arc<Shared>,
+  pub out: Outbox,
+  state: AtomicU8,
+  request: Mutex<Option<Request>>,
+  pub request_wake: Notify,
+  /// Bytes this connection may still hand to JavaScript before its socket stops being read.
+  pub credit: Semaphore,
+  /// `send` returned "above high-water"; the writer emits `drain` once the buffer is empty.
+  need_drain: AtomicBool,
+  /// In the server's cork list: the writer will be woken at the next flush.
+  pub corked: AtomicBool,
+}
+
+impl Conn {
+  pub fn new(id: u32, server: Arc<Shared>) -> Self {
+    let credit = server.config.max_inbound_pending;
+    Conn {
+      id,
+      server,
+      out: Outbox::default(),
+      state: AtomicU8::new(OPEN),
+      request: Mutex::new(None),
+      request_wake: Notify::new(),
+      credit: Semaphore::new(credit),
+      need_drain: AtomicBool::new(false),
+      corked: AtomicBool::new(false),
+    }
+  }
+
+  pub fn ready_state(&self) -> u8 {
+    self.state.load(Ordering::Acquire)
+  }
+
+  pub fn set_closed(&self) {
+    self.state.store(CLOSED, Ordering::Release);
+  }
+
+  /// Queues an encoded frame, applying the high-water mark and the backpressure cap.
+  pub fn push_frame(&self, frame: Bytes) -> SendStatus {
+    if self.ready_state() != OPEN {
+      return SendStatus::NotOpen;
+    }
+    let limits = &self.server.config;
+    if self.out.buffered() + frame.len() > limits.max_backpressure {
+      self.fail(Failure::backpressure());
+      return SendStatus::OverLimit;
+    }
+    match self.out.push(frame) {
+      None => SendStatus::NotOpen,
+      Some(buffered) if buffered > limits.high_water_mark => {
+        self.need_drain.store(true, Ordering::Release);
+        SendStatus::AboveHighWater
+      }
+      Some(_) => SendStatus::Queued,
+    }
+  }
+
+  /// Encodes and queues one message.
+  pub fn send(&self, kind: Kind, payload: &[u8]) -> SendStatus {
+    if self.ready_state() != OPEN {
+      return SendStatus::NotOpen;
+    }
+    let fragment = self.server.config.fragmentation_threshold;
+    self.push_frame(frame::encode(kind, payload, fragment))
+  }
+
+  /// Called by the writer after a burst: emits `drain` when the buffer emptied after `send`
+  /// reported it above the high-water mark.
+  pub fn after_write(&self, still_buffered: usize) {
+    if still_buffered == 0 && self.need_drain.swap(false, Ordering::AcqRel) {
+      self.server.events.drain(self.id);
+    }
+  }
+
+  /// Starts the closing handshake with a validated code; a no-op unless open.
+  pub fn close(&self, code: u16, reason: String) {
+    if self
+      .state
+      .compare_exchange(OPEN, CLOSING, Ordering::AcqRel, Ordering::Acquire)
+      .is_ok()
+    {
+      self.request(Request::Close(code, reason));
+    }
+  }
+
+  /// Fails the connection: it stops accepting messages at once and sends `failure`'s close code.
+  pub fn fail(&self, failure: Failure) {
+    if self.ready_state() != CLOSED {
+      self.state.store(CLOSING, Ordering::Release);
+      self.request(Request::Fail(failure));
+    }
+  }
+
+  pub fn terminate(&self) {
+    if self.ready_state() != CLOSED {
+      self.state.store(CLOSING, Ordering::Release);
+      self.request(Request::Terminate);
+    }
+  }
+
+  /// Records a request unless one of higher precedence is pending, and wakes the reader.
+  pub fn request(&self, request: Request) {
+    let mut slot = self.request.lock().unwrap();
+    if slot
+      .as_ref()
+      .is_none_or(|r| r.precedence() < request.precedence())
+    {
+      *slot = Some(request);
+    }
+    drop(slot);
+    self.request_wake.notify_one();
+  }
+
+  pub fn take_request(&self) -> Option<Request> {
+    self.request.lock().unwrap().take()
+  }
+
+  /// Takes up to `n` bytes of inbound credit (all that is left if less); returns what it took.
+  pub fn take_credit(&self, n: usize) -> u32 {
+    self.credit.forget_permits(n) as u32
+  }
+
+  pub fn return_credit(&self, n: u32) {
+    self.credit.add_permits(n as usize);
+  }
+
+  pub fn has_credit(&self) -> bool {
+    self.credit.available_permits() > 0
+  }
+}

@@ -1,0 +1,112 @@
+//! What ends a connection abnormally: the close code sent to the peer and the stable error code
+//! JavaScript sees (`WS_ERR_*`, the codes `ws` uses, so handlers written for `ws` keep working).
+
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
+
+/// A reason to fail the WebSocket connection (RFC 6455 §7.1.7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+  /// The close code sent to the peer and reported by the `close` event.
+  pub close_code: u16,
+  /// The stable `err.code` of the `error` event.
+  pub code: &'static str,
+  /// A sentence for `err.message` and the close frame's reason.
+  pub message: String,
+}
+
+impl Failure {
+  pub fn new(close_code: u16, code: &'static str, message: impl Into<String>) -> Self {
+    Self {
+      close_code,
+      code,
+      message: message.into(),
+    }
+  }
+
+  /// The outbound queue passed `maxBackpressure`: the peer is not reading.
+  pub fn backpressure() -> Self {
+    Self::new(
+      1008,
+      "WS_ERR_BACKPRESSURE",
+      "outbound buffer exceeded maxBackpressure",
+    )
+  }
+}
+
+/// How a read error ends the connection.
+pub enum ReadEnd {
+  /// The transport is gone (reset, EOF mid-frame): no close frame can be sent; 1006.
+  Lost,
+  /// The peer broke the protocol or a limit: send it this close code, then close.
+  Fail(Failure),
+}
+
+/// Maps a tungstenite read error to how the connection ends.
+pub fn classify(err: &WsError) -> ReadEnd {
+  use ProtocolError as P;
+  let fail = |close, code, msg: String| ReadEnd::Fail(Failure::new(close, code, msg));
+  match err {
+    WsError::ConnectionClosed | WsError::AlreadyClosed | WsError::Io(_) => ReadEnd::Lost,
+    WsError::Protocol(P::ResetWithoutClosingHandshake) => ReadEnd::Lost,
+    WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => fail(
+      1009,
+      "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH",
+      format!("message of {size} bytes exceeds the limit of {max_size}"),
+    ),
+    WsError::Capacity(e) => fail(1009, "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH", e.to_string()),
+    WsError::Utf8(_) => fail(
+      1007,
+      "WS_ERR_INVALID_UTF8",
+      "invalid UTF-8 sequence".to_string(),
+    ),
+    WsError::Protocol(p) => {
+      let code = match p {
+        P::UnmaskedFrameFromClient => "WS_ERR_EXPECTED_MASK",
+        P::NonZeroReservedBits => "WS_ERR_UNEXPECTED_RSV_1",
+        P::FragmentedControlFrame => "WS_ERR_EXPECTED_FIN",
+        P::ControlFrameTooBig => "WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH",
+        P::InvalidCloseSequence => "WS_ERR_INVALID_CLOSE_CODE",
+        P::UnknownControlFrameType(_) | P::UnknownDataFrameType(_) | P::InvalidOpcode(_) => {
+          "WS_ERR_INVALID_OPCODE"
+        }
+        P::UnexpectedContinueFrame | P::ExpectedFragment(_) => "WS_ERR_INVALID_OPCODE",
+        _ => "WS_ERR_PROTOCOL",
+      };
+      fail(1002, code, p.to_string())
+    }
+    other => fail(1011, "WS_ERR_INTERNAL", other.to_string()),
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn failure(err: WsError) -> Failure {
+    match classify(&err) {
+      ReadEnd::Fail(f) => f,
+      ReadEnd::Lost => panic!("expected a failure for {err}"),
+    }
+  }
+
+  #[test]
+  fn limits_protocol_and_utf8_map_to_their_rfc_codes() {
+    let too_long = WsError::Capacity(CapacityError::MessageTooLong {
+      size: 10,
+      max_size: 5,
+    });
+    assert_eq!(failure(too_long).close_code, 1009);
+    assert_eq!(failure(WsError::Utf8("x".into())).close_code, 1007);
+    let unmasked = failure(WsError::Protocol(ProtocolError::UnmaskedFrameFromClient));
+    assert_eq!(
+      (unmasked.close_code, unmasked.code),
+      (1002, "WS_ERR_EXPECTED_MASK")
+    );
+  }
+
+  #[test]
+  fn a_lost_transport_sends_no_close_frame() {
+    let io = WsError::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+    assert!(matches!(classify(&io), ReadEnd::Lost));
+  }
+}

@@ -1,0 +1,251 @@
+//! Events from connection tasks to JavaScript, packed in batches that cross the boundary in one
+//! threadsafe-function call (made by `binding.rs`; this module knows nothing of N-API).
+//!
+//! A batch is three values: a `Uint32Array` of `[kind | code << 16, connection id, start, end]`
+//! quads, one string holding every text payload (ranges in UTF-16 units, as `String#slice`
+//! counts) and one Buffer holding every binary payload. The first event pushed into an empty
+//! queue schedules a call; the call takes one batch and schedules another if more are waiting,
+//! so a burst is delivered in order without starving Node's event loop.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use crate::conn::Conn;
+
+/// What happened; the low 16 bits of a quad's first word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum EventKind {
+  Text = 1,
+  Binary = 2,
+  Ping = 3,
+  Pong = 4,
+  Drain = 5,
+  /// The connection ended; the code is in the high 16 bits, the reason in the text range.
+  Close = 6,
+  /// The connection failed; the close code sent is in the high 16 bits, the text range holds
+  /// `WS_ERR_CODE:message`.
+  Error = 7,
+}
+
+/// Events per batch and payload bytes per batch above which a new batch starts: large enough to
+/// amortise the call, small enough to keep a call short (measured: unbounded batches got slow).
+const BATCH_EVENTS: usize = 512;
+const BATCH_BYTES: usize = 64 * 1024;
+
+/// Events bound for one call into JavaScript.
+#[derive(Default)]
+pub struct Batch {
+  /// `[kind | code << 16, connection id, start, end]` per event.
+  pub meta: Vec<u32>,
+  /// Every text payload, concatenated.
+  pub text: String,
+  text_units: u32,
+  /// Every binary payload, concatenated.
+  pub bin: Vec<u8>,
+  /// Inbound credit to give back to each connection once JavaScript has its payloads.
+  credit: Vec<(Arc<Conn>, u32)>,
+}
+
+fn utf16_len(s: &str) -> u32 {
+  if s.is_ascii() {
+    s.len() as u32
+  } else {
+    s.chars().map(|c| c.len_utf16() as u32).sum()
+  }
+}
+
+impl Batch {
+  fn is_full(&self) -> bool {
+    self.meta.len() >= BATCH_EVENTS * 4 || self.text.len() + self.bin.len() >= BATCH_BYTES
+  }
+
+  fn push_text(&mut self, head: u32, id: u32, s: &str) {
+    let start = self.text_units;
+    self.text_units += utf16_len(s);
+    self.text.push_str(s);
+    self
+      .meta
+      .extend_from_slice(&[head, id, start, self.text_units]);
+  }
+
+  fn push_bin(&mut self, head: u32, id: u32, b: &[u8]) {
+    let start = self.bin.len() as u32;
+    self.bin.extend_from_slice(b);
+    self
+      .meta
+      .extend_from_slice(&[head, id, start, self.bin.len() as u32]);
+  }
+
+  /// Gives each connection back the inbound credit its payloads took: JavaScript has them now.
+  pub fn return_credit(&mut self) {
+    for (conn, credit) in self.credit.drain(..) {
+      conn.return_credit(credit);
+    }
+  }
+}
+
+/// Asks the JavaScript thread to take a batch (a threadsafe-function call, in production).
+pub type Schedule = Box<dyn Fn() + Send + Sync>;
+
+#[derive(Default)]
+struct Pending {
+  batches: VecDeque<Batch>,
+  /// A call is queued or running and will take the front batch.
+  scheduled: bool,
+}
+
+/// The queue between connection tasks and the JavaScript dispatcher of one server.
+#[derive(Default)]
+pub struct EventQueue {
+  pending: Mutex<Pending>,
+  schedule: Mutex<Option<Schedule>>,
+}
+
+impl EventQueue {
+  /// Sets how a batch is requested; until then, and after [`Self::release`], events only queue.
+  pub fn set_schedule(&self, schedule: Schedule) {
+    *self.schedule.lock().unwrap() = Some(schedule);
+  }
+
+  /// Drops the scheduler (and with it the threadsafe function): the server is gone.
+  pub fn release(&self) {
+    self.schedule.lock().unwrap().take();
+  }
+
+  fn schedule(&self) {
+    if let Some(schedule) = self.schedule.lock().unwrap().as_ref() {
+      schedule();
+    }
+  }
+
+  fn push(&self, fill: impl FnOnce(&mut Batch)) {
+    let mut pending = self.pending.lock().unwrap();
+    if pending.batches.back().is_none_or(Batch::is_full) {
+      pending.batches.push_back(Batch::default());
+    }
+    fill(
+      pending
+        .batches
+        .back_mut()
+        .expect("a batch was just ensured"),
+    );
+    let schedule = !pending.scheduled;
+    pending.scheduled = true;
+    drop(pending);
+    if schedule {
+      self.schedule();
+    }
+  }
+
+  /// Takes the oldest batch, and requests another call if more are waiting.
+  pub fn take(&self) -> Option<Batch> {
+    let mut pending = self.pending.lock().unwrap();
+    let batch = pending.batches.pop_front();
+    let more = !pending.batches.is_empty();
+    pending.scheduled = more;
+    drop(pending);
+    if more {
+      self.schedule();
+    }
+    batch
+  }
+
+  /// A text message; `credit` is the inbound credit it took from `conn`.
+  pub fn text(&self, conn: &Arc<Conn>, s: &str, credit: u32) {
+    self.push(|b| {
+      b.push_text(EventKind::Text as u32, conn.id, s);
+      if credit > 0 {
+        b.credit.push((conn.clone(), credit));
+      }
+    });
+  }
+
+  /// A binary message, ping or pong payload; `credit` as for [`Self::text`].
+  pub fn binary(&self, kind: EventKind, conn: &Arc<Conn>, data: &[u8], credit: u32) {
+    self.push(|b| {
+      b.push_bin(kind as u32, conn.id, data);
+      if credit > 0 {
+        b.credit.push((conn.clone(), credit));
+      }
+    });
+  }
+
+  pub fn drain(&self, id: u32) {
+    self.push(|b| {
+      b.meta
+        .extend_from_slice(&[EventKind::Drain as u32, id, 0, 0])
+    });
+  }
+
+  pub fn error(&self, id: u32, close_code: u16, code: &str, message: &str) {
+    let head = EventKind::Error as u32 | (u32::from(close_code) << 16);
+    self.push(|b| b.push_text(head, id, &format!("{code}:{message}")));
+  }
+
+  pub fn close(&self, id: u32, code: u16, reason: &str) {
+    let head = EventKind::Close as u32 | (u32::from(code) << 16);
+    self.push(|b| b.push_text(head, id, reason));
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn text_ranges_count_utf16_units() {
+    let mut batch = Batch::default();
+    batch.push_text(1, 7, "hé");
+    batch.push_text(1, 7, "😀!");
+    assert_eq!(batch.meta, vec![1, 7, 0, 2, 1, 7, 2, 5]);
+  }
+
+  #[test]
+  fn the_first_event_schedules_one_call_until_the_queue_is_drained() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let queue = EventQueue::default();
+    let counter = calls.clone();
+    queue.set_schedule(Box::new(move || {
+      counter.fetch_add(1, Ordering::SeqCst);
+    }));
+    queue.drain(1);
+    queue.drain(2);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let batch = queue.take().unwrap();
+    assert_eq!(batch.meta.len(), 8);
+    assert!(queue.take().is_none());
+    queue.drain(3);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+  }
+
+  #[test]
+  fn a_full_batch_starts_another_and_taking_one_reschedules() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let queue = EventQueue::default();
+    let counter = calls.clone();
+    queue.set_schedule(Box::new(move || {
+      counter.fetch_add(1, Ordering::SeqCst);
+    }));
+    for id in 0..(BATCH_EVENTS as u32 + 1) {
+      queue.drain(id);
+    }
+    assert_eq!(queue.take().unwrap().meta.len(), BATCH_EVENTS * 4);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(queue.take().unwrap().meta.len(), 4);
+  }
+
+  #[test]
+  fn a_batch_is_full_by_count_or_bytes() {
+    let mut batch = Batch::default();
+    batch.push_bin(2, 1, &vec![0; BATCH_BYTES]);
+    assert!(batch.is_full());
+    let mut batch = Batch::default();
+    for _ in 0..BATCH_EVENTS {
+      batch.push_bin(2, 1, b"x");
+    }
+    assert!(batch.is_full());
+  }
+}

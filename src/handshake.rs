@@ -1,0 +1,125 @@
+//! The server side of the opening handshake: request checks, the `101` response, rejections.
+//!
+//! Node has already parsed the HTTP request; this module decides on the fields that matter to
+//! RFC 6455 and writes the bytes of the answer.
+
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+
+/// Why a handshake request is refused, as the HTTP status the client receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+  /// 400: missing or malformed `Sec-WebSocket-Key`.
+  BadKey,
+  /// 426 with `Sec-WebSocket-Version: 13`: a version other than 13.
+  UnsupportedVersion,
+}
+
+impl Rejection {
+  pub fn status(self) -> u16 {
+    match self {
+      Rejection::BadKey => 400,
+      Rejection::UnsupportedVersion => 426,
+    }
+  }
+}
+
+/// A key is the base64 encoding of 16 bytes: 22 characters of the alphabet and `==`.
+fn is_valid_key(key: &str) -> bool {
+  let bytes = key.as_bytes();
+  bytes.len() == 24
+    && bytes.ends_with(b"==")
+    && bytes[..22]
+      .iter()
+      .all(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
+}
+
+/// Checks the fields of a request that RFC 6455 §4.2.1 leaves to the WebSocket layer.
+pub fn check(key: Option<&str>, version: Option<&str>) -> Result<(), Rejection> {
+  if version.map(str::trim) != Some("13") {
+    return Err(Rejection::UnsupportedVersion);
+  }
+  match key.map(str::trim) {
+    Some(k) if is_valid_key(k) => Ok(()),
+    _ => Err(Rejection::BadKey),
+  }
+}
+
+/// Header lines a caller adds to the 101 must not smuggle in a line break.
+pub fn is_safe_header_line(line: &str) -> bool {
+  !line.contains(['\r', '\n']) && line.contains(':')
+}
+
+/// The `101 Switching Protocols` response for `key`, with the chosen subprotocol and any
+/// extra header lines (already checked with [`is_safe_header_line`]).
+pub fn response(key: &str, protocol: Option<&str>, extra: &[String]) -> Vec<u8> {
+  let mut out = String::with_capacity(160);
+  out.push_str("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n");
+  out.push_str("Sec-WebSocket-Accept: ");
+  out.push_str(&derive_accept_key(key.trim().as_bytes()));
+  out.push_str("\r\n");
+  if let Some(p) = protocol {
+    out.push_str("Sec-WebSocket-Protocol: ");
+    out.push_str(p);
+    out.push_str("\r\n");
+  }
+  for line in extra {
+    out.push_str(line);
+    out.push_str("\r\n");
+  }
+  out.push_str("\r\n");
+  out.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+
+  #[test]
+  fn rfc_sample_key_gives_the_rfc_accept_value() {
+    let text = String::from_utf8(response(KEY, None, &[])).unwrap();
+    assert!(text.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+    assert!(text.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+    assert!(text.ends_with("\r\n\r\n"));
+    assert!(!text.contains("Sec-WebSocket-Protocol"));
+  }
+
+  #[test]
+  fn chosen_protocol_and_extra_lines_are_written() {
+    let extra = vec!["Set-Cookie: a=b".to_string()];
+    let text = String::from_utf8(response(KEY, Some("chat"), &extra)).unwrap();
+    assert!(text.contains("Sec-WebSocket-Protocol: chat\r\nSet-Cookie: a=b\r\n\r\n"));
+  }
+
+  #[test]
+  fn version_other_than_13_needs_an_upgrade() {
+    assert_eq!(
+      check(Some(KEY), Some("8")),
+      Err(Rejection::UnsupportedVersion)
+    );
+    assert_eq!(check(Some(KEY), None), Err(Rejection::UnsupportedVersion));
+    assert_eq!(Rejection::UnsupportedVersion.status(), 426);
+  }
+
+  #[test]
+  fn malformed_keys_are_bad_requests() {
+    for key in [
+      None,
+      Some(""),
+      Some("short=="),
+      Some("dGhlIHNhbXBsZSBub25jZQ="),
+      Some("dGhlIHNhbXBsZSBub25jZ!=="),
+    ] {
+      assert_eq!(check(key, Some("13")), Err(Rejection::BadKey), "{key:?}");
+    }
+    assert_eq!(check(Some(KEY), Some("13")), Ok(()));
+  }
+
+  #[test]
+  fn header_lines_with_line_breaks_are_unsafe() {
+    assert!(is_safe_header_line("X-A: b"));
+    assert!(!is_safe_header_line("X-A: b\r\nX-Evil: c"));
+    assert!(!is_safe_header_line("no colon"));
+  }
+}

@@ -1,0 +1,21 @@
+//! ferrows: a WebSocket server engine for Node.js. `binding.rs` is the N-API surface; the other
+//! modules are the engine and know nothing of N-API, so `cargo test` runs them outside Node.
+#![deny(clippy::all)]
+// Unit-test builds leave out the N-API surface, the only user of some engine entry points.
+#![cfg_attr(test, allow(dead_code))]
+
+#[cfg(not(test))]
+mod binding;
+mod config;
+mod conn;
+mod error;
+mod events;
+mod frame;
+mod handoff;
+mod handshake;
+mod outbox;
+mod runtime;
+mod server;
+mod session;
+mod transport;
+mod writer;

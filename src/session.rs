@@ -1,0 +1,213 @@
+//! A connection's life after the handshake: the read loop (messages, pings, keepalive, requests
+//! from JavaScript, the closing handshake) and the ending (close frame, writer drain, `close`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::{interval_at, sleep_until, Instant, Interval, MissedTickBehavior};
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Message, Role, WebSocketConfig};
+use tokio_tungstenite::WebSocketStream;
+
+use crate::conn::{Conn, Request};
+use crate::error::{classify, Failure, ReadEnd};
+use crate::events::EventKind;
+use crate::frame::{self, Kind};
+use crate::transport::Transport;
+use crate::writer;
+
+/// tungstenite's read chunk. Its default (128 KiB, allocated per connection) would make idle
+/// connections expensive; 4 KiB still reads a typical burst in one syscall.
+const READ_BUFFER: usize = 4096;
+
+/// How the read loop ended.
+enum End {
+  /// The closing handshake completed (either side started it); the peer's code and reason.
+  Closed(u16, String),
+  /// We failed the connection: send this close frame and stop.
+  Failed(Failure),
+  /// The socket is gone, timed out or was terminated: 1006, nothing more is sent.
+  Abnormal,
+}
+
+/// Server pings and the idle cut-off. One timer per connection; idleness is checked at each tick.
+struct Keepalive {
+  ticker: Option<Interval>,
+  ping: bool,
+  idle: Duration,
+  heard: bool,
+  last_heard: Instant,
+}
+
+impl Keepalive {
+  fn new(ping: Duration, idle: Duration) -> Self {
+    let period = if ping.is_zero() { idle } else { ping };
+    let ticker = (!period.is_zero()).then(|| {
+      let mut t = interval_at(Instant::now() + period, period);
+      t.set_missed_tick_behavior(MissedTickBehavior::Delay);
+      t
+    });
+    Keepalive {
+      ticker,
+      ping: !ping.is_zero(),
+      idle,
+      heard: false,
+      last_heard: Instant::now(),
+    }
+  }
+
+  async fn tick(&mut self) {
+    match self.ticker.as_mut() {
+      Some(t) => {
+        t.tick().await;
+      }
+      None => std::future::pending().await,
+    }
+  }
+
+  /// At a tick: true when the peer has been silent past the idle timeout.
+  fn is_idle(&mut self) -> bool {
+    let now = Instant::now();
+    if std::mem::take(&mut self.heard) {
+      self.last_heard = now;
+    }
+    !self.idle.is_zero() && now.duration_since(self.last_heard) >= self.idle
+  }
+}
+
+fn config(conn: &Conn) -> WebSocketConfig {
+  let limits = &conn.server.config;
+  WebSocketConfig::default()
+    .read_buffer_size(READ_BUFFER)
+    .write_buffer_size(0)
+    .max_message_size(Some(limits.max_payload))
+    .max_frame_size(Some(limits.max_frame))
+}
+
+async fn read_loop<R: AsyncRead + Unpin>(
+  conn: &Arc<Conn>,
+  ws: &mut WebSocketStream<Transport<R>>,
+) -> End {
+  let limits = &conn.server.config;
+  let events = &conn.server.events;
+  let mut keepalive = Keepalive::new(limits.ping_interval, limits.idle_timeout);
+  let mut closing_deadline: Option<Instant> = None;
+  let mut peer_close: Option<(u16, String)> = None;
+  loop {
+    let has_credit = conn.has_credit();
+    tokio::select! {
+      biased;
+      _ = conn.request_wake.notified() => match conn.take_request() {
+        Some(Request::Terminate) => return End::Abnormal,
+        Some(Request::Fail(failure)) => return End::Failed(failure),
+        Some(Request::Close(code, reason)) => {
+          let frame = CloseFrame { code: code.into(), reason: reason.into() };
+          if ws.close(Some(frame)).await.is_err() {
+            return End::Abnormal;
+          }
+          closing_deadline = Some(Instant::now() + limits.close_timeout);
+        }
+        None => {}
+      },
+      // Waiting for a permit (and giving it straight back) parks the loop until JavaScript
+      // has taken some of this connection's pending payloads: the socket is not read meanwhile.
+      permit = conn.credit.acquire(), if !has_credit => drop(permit),
+      item = ws.next(), if has_credit => {
+        keepalive.heard = true;
+        match item {
+          Some(Ok(Message::Text(text))) => {
+            let credit = conn.take_credit(text.len());
+            events.text(conn, &text, credit);
+          }
+          Some(Ok(Message::Binary(data))) => {
+            let credit = conn.take_credit(data.len());
+            events.binary(EventKind::Binary, conn, &data, credit);
+          }
+          Some(Ok(Message::Ping(data))) => {
+            let credit = conn.take_credit(data.len());
+            events.binary(EventKind::Ping, conn, &data, credit);
+          }
+          Some(Ok(Message::Pong(data))) => {
+            let credit = conn.take_credit(data.len());
+            events.binary(EventKind::Pong, conn, &data, credit);
+          }
+          Some(Ok(Message::Close(frame))) => {
+            peer_close = Some(match frame {
+              Some(f) => (f.code.into(), f.reason.to_string()),
+              None => (1005, String::new()),
+            });
+          }
+          Some(Ok(Message::Frame(_))) => {}
+          Some(Err(err)) => match classify(&err) {
+            ReadEnd::Fail(failure) => return End::Failed(failure),
+            ReadEnd::Lost => {
+              return peer_close.map_or(End::Abnormal, |(c, r)| End::Closed(c, r))
+            }
+          },
+          None => return peer_close.map_or(End::Abnormal, |(c, r)| End::Closed(c, r)),
+        }
+      },
+      _ = keepalive.tick() => {
+        if keepalive.is_idle() {
+          return End::Abnormal;
+        }
+        if keepalive.ping {
+          let _ = conn.out.push(frame::encode(Kind::Ping, b"", 0));
+          conn.out.wake();
+        }
+      },
+      _ = sleep_until(closing_deadline.unwrap_or_else(Instant::now)), if closing_deadline.is_some() => {
+        return End::Abnormal;
+      }
+    }
+  }
+}
+
+/// Runs a connection whose `101` is already queued in its outbox, until it has closed and
+/// JavaScript has been told.
+pub async fn run<R, W>(conn: Arc<Conn>, read: R, write: W, head: Vec<u8>)
+where
+  R: AsyncRead + Unpin + Send + 'static,
+  W: AsyncWrite + Unpin + Send + 'static,
+{
+  let mut writer = tokio::spawn(writer::run(conn.clone(), write));
+  let transport = Transport::new(read, conn.clone());
+  let mut ws =
+    WebSocketStream::from_partially_read(transport, head, Role::Server, Some(config(&conn))).await;
+  let end = read_loop(&conn, &mut ws).await;
+  drop(ws);
+  conn.set_closed();
+
+  let (code, reason) = match end {
+    End::Closed(code, reason) => {
+      conn.out.finish();
+      (code, reason)
+    }
+    End::Failed(failure) => {
+      conn.out.clear();
+      let _ = conn
+        .out
+        .push(frame::close(failure.close_code, &failure.message));
+      conn.out.finish();
+      conn
+        .server
+        .events
+        .error(conn.id, failure.close_code, failure.code, &failure.message);
+      (failure.close_code, failure.message)
+    }
+    End::Abnormal => {
+      writer.abort();
+      (1006, String::new())
+    }
+  };
+  // A peer that stopped reading cannot hold the socket open past the close timeout.
+  if tokio::time::timeout(conn.server.config.close_timeout, &mut writer)
+    .await
+    .is_err()
+  {
+    writer.abort();
+  }
+  conn.server.unregister(conn.id);
+  conn.server.events.close(conn.id, code, &reason);
+}

@@ -1,0 +1,52 @@
+//! The byte stream tungstenite runs over: reads come from the socket, writes (its pong and close
+//! replies) go into the connection's outbox, so they stay in order with application frames and
+//! one writer task owns the socket's write side.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::conn::Conn;
+
+pub struct Transport<R> {
+  read: R,
+  conn: Arc<Conn>,
+}
+
+impl<R> Transport<R> {
+  pub fn new(read: R, conn: Arc<Conn>) -> Self {
+    Transport { read, conn }
+  }
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Transport<R> {
+  fn poll_read(
+    mut self: Pin<&mut Self>,
+    cx: &mut Context<'_>,
+    buf: &mut ReadBuf<'_>,
+  ) -> Poll<io::Result<()>> {
+    Pin::new(&mut self.read).poll_read(cx, buf)
+  }
+}
+
+impl<R: Unpin> AsyncWrite for Transport<R> {
+  fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    // Control replies bypass the backpressure cap: they are tiny and the protocol needs them.
+    // A finished outbox means the connection is ending; the reply is moot.
+    let _ = self.conn.out.push(Bytes::copy_from_slice(buf));
+    self.conn.out.wake();
+    Poll::Ready(Ok(buf.len()))
+  }
+
+  fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+    Poll::Ready(Ok(()))
+  }
+
+  fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+    Poll::Ready(Ok(()))
+  }
+}
