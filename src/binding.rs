@@ -11,6 +11,7 @@ use napi_derive::napi;
 
 use crate::config::{RawConfig, ServerConfig};
 use crate::conn::Conn;
+use crate::error::Failure;
 use crate::events::{Batch, EventQueue};
 use crate::frame::{self, Kind};
 use crate::server::Shared;
@@ -285,10 +286,42 @@ impl NativeSocket {
     self.queue(Kind::Pong, data)
   }
 
-  /// Starts the closing handshake; the code was validated by the caller.
+  /// Starts the closing handshake; the code was validated by the caller. Without a code the
+  /// close frame is empty (the peer reports 1005).
   #[napi]
-  pub fn close(&self, code: u32, reason: String) {
-    self.conn.close(code as u16, reason);
+  pub fn close(&self, code: Option<u32>, reason: Option<String>) {
+    self
+      .conn
+      .close(code.map(|c| (c as u16, reason.unwrap_or_default())));
+  }
+
+  /// Sends a close frame with `code` and destroys the socket without waiting for the peer
+  /// (`websocket`'s `drop`); `close` reports this code.
+  #[napi]
+  pub fn drop(&self, code: u32, reason: String) {
+    self.conn.fail(Failure::dropped(code as u16, reason));
+  }
+
+  /// Stops reading the socket until `resume` (the peer is pushed back by TCP).
+  #[napi]
+  pub fn pause(&self) {
+    self.conn.set_paused(true);
+  }
+
+  #[napi]
+  pub fn resume(&self) {
+    self.conn.set_paused(false);
+  }
+
+  #[napi(getter)]
+  pub fn is_paused(&self) -> bool {
+    self.conn.is_paused()
+  }
+
+  /// Emits `drain` once every frame queued so far has reached the socket.
+  #[napi]
+  pub fn notify_when_written(&self) {
+    self.conn.notify_when_written();
   }
 
   #[napi]

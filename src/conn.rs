@@ -34,8 +34,9 @@ pub enum SendStatus {
 /// A request from JavaScript to the connection's reader task, by rising precedence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-  /// Start the closing handshake and wait for the peer's close frame.
-  Close(u16, String),
+  /// Start the closing handshake (with this code and reason, or an empty close frame) and wait
+  /// for the peer's close frame.
+  Close(Option<(u16, String)>),
   /// Send a close frame and end without waiting for the peer.
   Fail(Failure),
   /// Destroy the socket now.
@@ -65,6 +66,8 @@ pub struct Conn {
   need_drain: AtomicBool,
   /// In the server's cork list: the writer will be woken at the next flush.
   pub corked: AtomicBool,
+  /// JavaScript paused reading (`ws.pause()`): the socket is not read until `resume`.
+  paused: AtomicBool,
 }
 
 impl Conn {
@@ -80,6 +83,7 @@ impl Conn {
       credit: Semaphore::new(credit),
       need_drain: AtomicBool::new(false),
       corked: AtomicBool::new(false),
+      paused: AtomicBool::new(false),
     }
   }
 
@@ -128,15 +132,35 @@ impl Conn {
     }
   }
 
-  /// Starts the closing handshake with a validated code; a no-op unless open.
-  pub fn close(&self, code: u16, reason: String) {
+  /// Asks for a `drain` event once everything queued so far is written (at once if nothing is).
+  pub fn notify_when_written(&self) {
+    self.need_drain.store(true, Ordering::Release);
+    if self.out.buffered() == 0 {
+      self.after_write(0);
+    }
+  }
+
+  /// Starts the closing handshake with a validated code (none: an empty close frame); a no-op
+  /// unless open.
+  pub fn close(&self, status: Option<(u16, String)>) {
     if self
       .state
       .compare_exchange(OPEN, CLOSING, Ordering::AcqRel, Ordering::Acquire)
       .is_ok()
     {
-      self.request(Request::Close(code, reason));
+      self.request(Request::Close(status));
     }
+  }
+
+  pub fn set_paused(&self, paused: bool) {
+    self.paused.store(paused, Ordering::Release);
+    if !paused {
+      self.request_wake.notify_one();
+    }
+  }
+
+  pub fn is_paused(&self) -> bool {
+    self.paused.load(Ordering::Acquire)
   }
 
   /// Fails the connection: it stops accepting messages at once and sends `failure`'s close code.

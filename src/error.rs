@@ -8,7 +8,7 @@ use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError, Pro
 pub struct Failure {
   /// The close code sent to the peer and reported by the `close` event.
   pub close_code: u16,
-  /// The stable `err.code` of the `error` event.
+  /// The stable `err.code` of the `error` event; empty when the application asked for it.
   pub code: &'static str,
   /// A sentence for `err.message` and the close frame's reason.
   pub message: String,
@@ -21,6 +21,11 @@ impl Failure {
       code,
       message: message.into(),
     }
+  }
+
+  /// The application dropped the connection with this close code: no `error` event.
+  pub fn dropped(close_code: u16, reason: String) -> Self {
+    Self::new(close_code, "", reason)
   }
 
   /// The outbound queue passed `maxBackpressure`: the peer is not reading.

@@ -96,14 +96,15 @@ async fn read_loop<R: AsyncRead + Unpin>(
   let mut peer_close: Option<(u16, String)> = None;
   loop {
     let has_credit = conn.has_credit();
+    let readable = has_credit && !conn.is_paused();
     tokio::select! {
       biased;
       _ = conn.request_wake.notified() => match conn.take_request() {
         Some(Request::Terminate) => return End::Abnormal,
         Some(Request::Fail(failure)) => return End::Failed(failure),
-        Some(Request::Close(code, reason)) => {
-          let frame = CloseFrame { code: code.into(), reason: reason.into() };
-          if ws.close(Some(frame)).await.is_err() {
+        Some(Request::Close(status)) => {
+          let frame = status.map(|(code, reason)| CloseFrame { code: code.into(), reason: reason.into() });
+          if ws.close(frame).await.is_err() {
             return End::Abnormal;
           }
           closing_deadline = Some(Instant::now() + limits.close_timeout);
@@ -113,7 +114,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
       // Waiting for a permit (and giving it straight back) parks the loop until JavaScript
       // has taken some of this connection's pending payloads: the socket is not read meanwhile.
       permit = conn.credit.acquire(), if !has_credit => drop(permit),
-      item = ws.next(), if has_credit => {
+      item = ws.next(), if readable => {
         keepalive.heard = true;
         match item {
           Some(Ok(Message::Text(text))) => {
@@ -190,10 +191,13 @@ where
         .out
         .push(frame::close(failure.close_code, &failure.message));
       conn.out.finish();
-      conn
-        .server
-        .events
-        .error(conn.id, failure.close_code, failure.code, &failure.message);
+      // An application's `drop` is no error; a failure the engine detected is.
+      if !failure.code.is_empty() {
+        conn
+          .server
+          .events
+          .error(conn.id, failure.close_code, failure.code, &failure.message);
+      }
       (failure.close_code, failure.message)
     }
     End::Abnormal => {
