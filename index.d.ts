@@ -154,3 +154,6 @@ export declare class Server extends EventEmitter {
 
 /** Attaches a WebSocket server to your http (or https) server; WebSockets share its port. */
 export declare function attach(httpServer: HttpServer | HttpsServer, options?: AttachOptions): Server;
+
+export * from './types/websocket';
+export * from './types/ws';

@@ -1,6 +1,11 @@
 'use strict';
 
+// Public entry: the native face (attach), the drop-in for the `websocket` package (server,
+// request, connection, router, ...) and the drop-in for `ws` (WebSocketServer).
+
 const { attach, Server } = require('./lib/server');
 const { WebSocket } = require('./lib/socket');
+const websocketFace = require('./lib/compat/websocket');
+const wsFace = require('./lib/compat/ws');
 
-module.exports = { attach, Server, WebSocket };
+module.exports = { attach, Server, WebSocket, ...wsFace, ...websocketFace };

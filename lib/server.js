@@ -7,7 +7,8 @@ const EventEmitter = require('events');
 const { Engine } = require('./engine');
 const { normalize } = require('./options');
 const { route } = require('./upgrade-router');
-const { reject, check, parseProtocols } = require('./handshake');
+const { reject } = require('./handshake');
+const { negotiate, matchesPath } = require('./negotiate');
 const { WebSocket, toBuffer } = require('./socket');
 const { argTypeError } = require('./errors');
 
@@ -39,20 +40,6 @@ class ServerSocket extends WebSocket {
   }
 }
 
-/** Calls `verifyClient` in any of its forms (sync, promise, or ws's callback) and reports once. */
-function verify(fn, info, done) {
-  if (fn.length >= 2) {
-    fn(info, (ok, code, message, headers) => done(null, ok, code, message, headers));
-    return;
-  }
-  const result = fn(info);
-  if (result && typeof result.then === 'function') {
-    result.then((ok) => done(null, ok), (err) => done(err));
-  } else {
-    done(null, result);
-  }
-}
-
 class Server extends EventEmitter {
   /**
    * @param {import('http').Server | null} httpServer server whose upgrades to take, or null to
@@ -72,9 +59,7 @@ class Server extends EventEmitter {
 
   /** Whether this server takes `req` (its path matches, when a path is set). */
   shouldHandle(req) {
-    if (this.path === undefined) return true;
-    const q = req.url.indexOf('?');
-    return (q === -1 ? req.url : req.url.slice(0, q)) === this.path;
+    return matchesPath(this.path, req);
   }
 
   /**
@@ -83,54 +68,13 @@ class Server extends EventEmitter {
   handleUpgrade(req, socket, head) {
     socket.on('error', onHandshakeSocketError);
     if (this._closing) return reject(socket, 503, 'Server is shutting down');
-    const refusal = check(req);
-    if (refusal) return reject(socket, refusal.status, refusal.message, refusal.headers);
-    const protocols = parseProtocols(req.headers['sec-websocket-protocol']);
-    if (protocols === undefined) return reject(socket, 400, 'Invalid Sec-WebSocket-Protocol header');
-    const { verifyClient } = this.options;
-    if (!verifyClient) return this._selectProtocol(req, socket, head, protocols);
-    const info = { origin: req.headers.origin, secure: Boolean(req.socket.encrypted), req };
-    let settled = false;
-    const done = (err, ok, code = 401, message, headers) => {
-      if (settled) return;
-      settled = true;
-      if (err) {
-        reject(socket, 500);
-        this._emitError(err);
-      } else if (ok) {
-        this._selectProtocol(req, socket, head, protocols);
-      } else {
-        reject(socket, code, message, headers);
-      }
-    };
-    try {
-      verify(verifyClient, info, done);
-    } catch (err) {
-      done(err);
-    }
-  }
-
-  _selectProtocol(req, socket, head, protocols) {
-    if (protocols.size === 0) return this._accept(req, socket, head, undefined);
-    const { handleProtocols } = this.options;
-    let chosen;
-    try {
-      chosen = handleProtocols ? handleProtocols(protocols, req) : protocols.values().next().value;
-    } catch (err) {
-      reject(socket, 500);
-      return this._emitError(err);
-    }
-    if (chosen && typeof chosen.then === 'function') {
-      chosen.then(
-        (p) => this._accept(req, socket, head, p),
-        (err) => {
-          reject(socket, 500);
-          this._emitError(err);
-        }
-      );
-    } else {
-      this._accept(req, socket, head, chosen);
-    }
+    negotiate(
+      this.options,
+      req,
+      socket,
+      (protocol) => this._accept(req, socket, head, protocol),
+      (err) => this._emitError(err)
+    );
   }
 
   _accept(req, socket, head, protocol) {

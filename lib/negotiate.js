@@ -1,0 +1,75 @@
+'use strict';
+
+// The ws-style opening negotiation shared by the native and ws faces: RFC checks, verifyClient
+// (sync, promise or callback form) and subprotocol choice. It ends in exactly one of
+// `accept(protocol)` or an HTTP rejection of the socket.
+
+const { reject, check, parseProtocols } = require('./handshake');
+
+/** Calls `verifyClient` in any of its forms and reports once through `done(err, ok, ...)`. */
+function verify(fn, info, done) {
+  if (fn.length >= 2) {
+    fn(info, (ok, code, message, headers) => done(null, ok, code, message, headers));
+    return;
+  }
+  const result = fn(info);
+  if (result && typeof result.then === 'function') {
+    result.then((ok) => done(null, ok), (err) => done(err));
+  } else {
+    done(null, result);
+  }
+}
+
+function selectProtocol(handleProtocols, req, protocols, accept, fail) {
+  if (protocols.size === 0) return accept(undefined);
+  let chosen;
+  try {
+    chosen = handleProtocols ? handleProtocols(protocols, req) : protocols.values().next().value;
+  } catch (err) {
+    return fail(err);
+  }
+  if (chosen && typeof chosen.then === 'function') chosen.then((p) => accept(p || undefined), fail);
+  else accept(chosen || undefined);
+}
+
+/**
+ * Runs the negotiation for an upgrade request.
+ * @param {{ verifyClient?: Function, handleProtocols?: Function }} options
+ * @param {(protocol: string | undefined) => void} accept called when the upgrade may proceed
+ * @param {(err: Error) => void} onError called (after a 500) when a user callback failed
+ */
+function negotiate(options, req, socket, accept, onError) {
+  const refusal = check(req);
+  if (refusal) return reject(socket, refusal.status, refusal.message, refusal.headers);
+  const protocols = parseProtocols(req.headers['sec-websocket-protocol']);
+  if (protocols === undefined) return reject(socket, 400, 'Invalid Sec-WebSocket-Protocol header');
+  const fail = (err) => {
+    reject(socket, 500);
+    onError(err);
+  };
+  const choose = () => selectProtocol(options.handleProtocols, req, protocols, accept, fail);
+  if (!options.verifyClient) return choose();
+  const info = { origin: req.headers.origin, secure: Boolean(req.socket.encrypted), req };
+  let settled = false;
+  const done = (err, ok, code = 401, message, headers) => {
+    if (settled) return;
+    settled = true;
+    if (err) fail(err);
+    else if (ok) choose();
+    else reject(socket, code, message, headers);
+  };
+  try {
+    verify(options.verifyClient, info, done);
+  } catch (err) {
+    done(err);
+  }
+}
+
+/** Whether a request's pathname (query ignored) is `path`; any path when `path` is undefined. */
+function matchesPath(path, req) {
+  if (path === undefined) return true;
+  const q = req.url.indexOf('?');
+  return (q === -1 ? req.url : req.url.slice(0, q)) === path;
+}
+
+module.exports = { negotiate, matchesPath };

@@ -1,0 +1,2 @@
+// Types of the websocket package's face (lib/compat/websocket).
+export {};

@@ -1,0 +1,2 @@
+// Types of the ws face (lib/compat/ws.js).
+export {};
