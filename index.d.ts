@@ -104,6 +104,15 @@ export declare class WebSocket extends EventEmitter {
   /** Sends a ping (payload at most 125 bytes). */
   ping(data?: Data): void;
   pong(data?: Data): void;
+  /** Subscribes to a topic (see `Server.publish`); false when already subscribed or closed. */
+  subscribe(topic: string): boolean;
+  /** False when not subscribed. */
+  unsubscribe(topic: string): boolean;
+  isSubscribed(topic: string): boolean;
+  /** The topics this connection subscribes to. */
+  readonly topics: string[];
+  /** Sends to every subscriber of `topic` except this connection; returns the count. */
+  publish(topic: string, data: Data): number;
   /** Starts the closing handshake. @param code 1000-1003, 1007-1014 or 3000-4999 (default 1000) */
   close(code?: number, reason?: string | Buffer): void;
   /** Destroys the connection at once; 'close' follows with 1006. */
@@ -139,6 +148,12 @@ export declare class Server extends EventEmitter {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Sends one message to every open connection, framed once and fanned out in Rust. Returns the count. */
   broadcast(data: Data, options?: BroadcastOptions): number;
+  /** Sends to every subscriber of `topic` (but `options.except`), framed once in Rust; returns the count. */
+  publish(topic: string, data: Data, options?: BroadcastOptions): number;
+  /** How many connections subscribe to `topic`. */
+  subscribers(topic: string): number;
+  /** How many topics have at least one subscriber. */
+  readonly topicCount: number;
   /** Closes every connection with 1001, waits for them, detaches, releases. Idempotent. */
   close(callback?: (err?: Error) => void): Promise<void>;
 

@@ -71,6 +71,28 @@ class Engine {
     return count;
   }
 
+  /**
+   * Sends one message to every subscriber of `topic` but `exceptId`, framed once in Rust.
+   * @returns {number} how many connections it was queued on
+   */
+  publish(topic, data, isBinary, exceptId) {
+    const count = isBinary
+      ? this._native.publishBinary(topic, data, exceptId)
+      : this._native.publishText(topic, data, exceptId);
+    this.scheduleFlush();
+    return count;
+  }
+
+  /** How many connections subscribe to `topic`. */
+  subscribers(topic) {
+    return this._native.subscribers(topic);
+  }
+
+  /** How many topics have at least one subscriber. */
+  get topicCount() {
+    return this._native.topicCount;
+  }
+
   /** Resolves once every connection has closed. */
   whenIdle() {
     if (this._targets.size === 0) return Promise.resolve();

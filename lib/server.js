@@ -9,7 +9,7 @@ const { normalize } = require('./options');
 const { route } = require('./upgrade-router');
 const { reject } = require('./handshake');
 const { negotiate, matchesPath } = require('./negotiate');
-const { WebSocket, toBuffer } = require('./socket');
+const { WebSocket, toPayload, checkTopic } = require('./socket');
 const { argTypeError } = require('./errors');
 
 /** Connection object of the native face: the engine's events become EventEmitter events. */
@@ -93,10 +93,6 @@ class Server extends EventEmitter {
     this.emit('connection', ws, req);
   }
 
-  _scheduleFlush() {
-    this._engine.scheduleFlush();
-  }
-
   _forget(ws) {
     this.clients.delete(ws);
   }
@@ -110,11 +106,27 @@ class Server extends EventEmitter {
    * Rust. Returns how many connections it was queued on.
    */
   broadcast(data, options = {}) {
-    const except = options.except ? options.except._handle.id : undefined;
-    if (typeof data === 'string') return this._engine.broadcast(data, false, except);
-    const buf = toBuffer(data);
-    if (buf === null) throw argTypeError('data', 'a string, Buffer, TypedArray, DataView or ArrayBuffer', data);
-    return this._engine.broadcast(buf, true, except);
+    const [payload, isBinary] = toPayload(data);
+    return this._engine.broadcast(payload, isBinary, exceptId(options));
+  }
+
+  /**
+   * Sends `data` to every subscriber of `topic` (but `options.except`), framed once and fanned
+   * out in Rust. Returns how many connections it was queued on.
+   */
+  publish(topic, data, options = {}) {
+    const [payload, isBinary] = toPayload(data);
+    return this._engine.publish(checkTopic(topic), payload, isBinary, exceptId(options));
+  }
+
+  /** How many connections subscribe to `topic`. */
+  subscribers(topic) {
+    return this._engine.subscribers(checkTopic(topic));
+  }
+
+  /** How many topics have at least one subscriber (an empty topic is freed at once). */
+  get topicCount() {
+    return this._engine.topicCount;
   }
 
   /**
@@ -135,6 +147,10 @@ class Server extends EventEmitter {
     if (typeof callback === 'function') this._closing.then(() => callback(), callback);
     return this._closing;
   }
+}
+
+function exceptId(options) {
+  return options && options.except ? options.except._handle.id : undefined;
 }
 
 function onHandshakeSocketError() {

@@ -24,6 +24,19 @@ function toBuffer(data) {
   return null;
 }
 
+/** A message for the engine: [string, false] for text, [Buffer, true] for binary. */
+function toPayload(data) {
+  if (typeof data === 'string') return [data, false];
+  const buf = toBuffer(data);
+  if (buf === null) throw argTypeError('data', 'a string, Buffer, TypedArray, DataView or ArrayBuffer', data);
+  return [buf, true];
+}
+
+function checkTopic(topic) {
+  if (typeof topic !== 'string') throw argTypeError('topic', 'a string', topic);
+  return topic;
+}
+
 /** Validates a close code and reason the way `ws` does; returns the reason as a string. */
 function checkClose(code, reason) {
   if (code !== undefined && !(Number.isInteger(code) && native.isValidCloseCode(code))) {
@@ -36,7 +49,7 @@ function checkClose(code, reason) {
 
 class WebSocket extends EventEmitter {
   /**
-   * @param {object} server the owning server (flushes corked sends)
+   * @param {object} server the owning server (its `_engine` flushes corked sends; it publishes)
    * @param {object} handle the engine's NativeSocket
    * @param {object} info remote address, port and chosen protocol
    */
@@ -75,8 +88,35 @@ class WebSocket extends EventEmitter {
       if (buf === null) throw argTypeError('data', 'a string, Buffer, TypedArray, DataView or ArrayBuffer', data);
       status = this._handle.sendBinary(buf);
     }
-    this._server._scheduleFlush();
+    this._server._engine.scheduleFlush();
     return status === QUEUED;
+  }
+
+  /** Subscribes to `topic`; returns false when already subscribed or closed. */
+  subscribe(topic) {
+    return this._handle.subscribe(checkTopic(topic));
+  }
+
+  /** Returns false when not subscribed. */
+  unsubscribe(topic) {
+    return this._handle.unsubscribe(checkTopic(topic));
+  }
+
+  isSubscribed(topic) {
+    return this._handle.isSubscribed(checkTopic(topic));
+  }
+
+  /** The topics this connection subscribes to. */
+  get topics() {
+    return this._closed ? [] : this._handle.topics;
+  }
+
+  /**
+   * Sends `data` to every subscriber of `topic` except this connection (which need not be
+   * subscribed itself). Returns how many connections it was queued on.
+   */
+  publish(topic, data) {
+    return this._server.publish(topic, data, { except: this });
   }
 
   /** Sends a ping; the payload (at most 125 bytes) is echoed by the peer's pong. */
@@ -94,7 +134,7 @@ class WebSocket extends EventEmitter {
     if (buf.length > 125) throw rangeError(`The ${kind} payload`, 'must not be longer than 125 bytes');
     if (this.readyState !== OPEN) throw stateError(`WebSocket is not open: readyState ${this.readyState}`);
     this._handle[kind](buf);
-    this._server._scheduleFlush();
+    this._server._engine.scheduleFlush();
   }
 
   /**
@@ -125,4 +165,4 @@ for (const [name, value] of Object.entries({ CONNECTING, OPEN, CLOSING, CLOSED }
   Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true });
 }
 
-module.exports = { WebSocket, toBuffer, checkClose };
+module.exports = { WebSocket, toBuffer, toPayload, checkClose, checkTopic };

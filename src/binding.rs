@@ -193,10 +193,36 @@ impl NativeServer {
   }
 
   fn broadcast(&self, kind: Kind, data: &[u8], except: Option<u32>) -> u32 {
-    let fragment = self.shared.config.fragmentation_threshold;
-    self
-      .shared
-      .broadcast(&frame::encode(kind, data, fragment), except)
+    self.shared.broadcast(&self.encode(kind, data), except)
+  }
+
+  fn encode(&self, kind: Kind, data: &[u8]) -> Bytes {
+    frame::encode(kind, data, self.shared.config.fragmentation_threshold)
+  }
+
+  /// Queues a text message on every subscriber of `topic` but `except`; returns the count.
+  #[napi]
+  pub fn publish_text(&self, topic: String, data: String, except: Option<u32>) -> u32 {
+    let frame = self.encode(Kind::Text, data.as_bytes());
+    self.shared.publish(&topic, &frame, except)
+  }
+
+  #[napi]
+  pub fn publish_binary(&self, topic: String, data: &[u8], except: Option<u32>) -> u32 {
+    let frame = self.encode(Kind::Binary, data);
+    self.shared.publish(&topic, &frame, except)
+  }
+
+  /// How many connections subscribe to `topic`.
+  #[napi]
+  pub fn subscribers(&self, topic: String) -> u32 {
+    self.shared.hub.subscribers(&topic)
+  }
+
+  /// How many topics have at least one subscriber.
+  #[napi(getter)]
+  pub fn topic_count(&self) -> u32 {
+    self.shared.hub.topic_count() as u32
   }
 
   /// Wakes the writers of every connection that has frames queued since the last flush.
@@ -316,6 +342,27 @@ impl NativeSocket {
   #[napi(getter)]
   pub fn is_paused(&self) -> bool {
     self.conn.is_paused()
+  }
+
+  /// Subscribes to `topic`; false when already subscribed or closed.
+  #[napi]
+  pub fn subscribe(&self, topic: String) -> bool {
+    self.conn.server.subscribe(&self.conn, &topic)
+  }
+
+  #[napi]
+  pub fn unsubscribe(&self, topic: String) -> bool {
+    self.conn.server.unsubscribe(&self.conn, &topic)
+  }
+
+  #[napi]
+  pub fn is_subscribed(&self, topic: String) -> bool {
+    self.conn.is_subscribed(&topic)
+  }
+
+  #[napi(getter)]
+  pub fn topics(&self) -> Vec<String> {
+    self.conn.topics()
   }
 
   /// Emits `drain` once every frame queued so far has reached the socket.

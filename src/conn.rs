@@ -1,6 +1,7 @@
 //! One connection's state shared by its tasks and the JavaScript thread: the outbox, the
 //! inbound credit, the ready state and the requests (close, fail, terminate) JavaScript makes.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -68,6 +69,8 @@ pub struct Conn {
   pub corked: AtomicBool,
   /// JavaScript paused reading (`ws.pause()`): the socket is not read until `resume`.
   paused: AtomicBool,
+  /// Topics this connection subscribes to (the hub holds the other direction).
+  topics: Mutex<HashSet<Box<str>>>,
 }
 
 impl Conn {
@@ -84,6 +87,7 @@ impl Conn {
       need_drain: AtomicBool::new(false),
       corked: AtomicBool::new(false),
       paused: AtomicBool::new(false),
+      topics: Mutex::default(),
     }
   }
 
@@ -92,7 +96,34 @@ impl Conn {
   }
 
   pub fn set_closed(&self) {
+    // Under the topics lock, so that a concurrent subscribe either sees CLOSED or is seen by
+    // `take_topics` and cleaned up.
+    let _topics = self.topics.lock().unwrap();
     self.state.store(CLOSED, Ordering::Release);
+  }
+
+  /// Records a subscription; false when already subscribed or when the connection has closed.
+  pub fn add_topic(&self, topic: &str) -> bool {
+    let mut topics = self.topics.lock().unwrap();
+    self.ready_state() != CLOSED && topics.insert(topic.into())
+  }
+
+  pub fn remove_topic(&self, topic: &str) -> bool {
+    self.topics.lock().unwrap().remove(topic)
+  }
+
+  pub fn is_subscribed(&self, topic: &str) -> bool {
+    self.topics.lock().unwrap().contains(topic)
+  }
+
+  pub fn topics(&self) -> Vec<String> {
+    let topics = self.topics.lock().unwrap();
+    topics.iter().map(|t| t.to_string()).collect()
+  }
+
+  /// Takes every subscription, once the connection is closed.
+  pub fn take_topics(&self) -> Vec<Box<str>> {
+    self.topics.lock().unwrap().drain().collect()
   }
 
   /// Queues an encoded frame, applying the high-water mark and the backpressure cap.

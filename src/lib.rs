@@ -13,6 +13,7 @@ mod events;
 mod frame;
 mod handoff;
 mod handshake;
+mod hub;
 mod outbox;
 mod runtime;
 mod server;

@@ -1,5 +1,5 @@
-//! One server's engine state: its limits, its event queue, its open connections (for broadcast)
-//! and the cork list of connections with frames queued since the last flush.
+//! One server's engine state: its limits, its event queue, its open connections (for broadcast),
+//! its topics, and the cork list of connections with frames queued since the last flush.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -8,12 +8,14 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 
 use crate::config::ServerConfig;
-use crate::conn::{Conn, SendStatus};
+use crate::conn::Conn;
 use crate::events::EventQueue;
+use crate::hub::{fan_out, Hub};
 
 pub struct Shared {
   pub config: ServerConfig,
   pub events: Arc<EventQueue>,
+  pub hub: Hub,
   conns: Mutex<HashMap<u32, Arc<Conn>>>,
   /// Connections whose writer is woken at the next `flush` (JavaScript thread only).
   corked: Mutex<Vec<Arc<Conn>>>,
@@ -25,6 +27,7 @@ impl Shared {
     Shared {
       config,
       events,
+      hub: Hub::default(),
       conns: Mutex::default(),
       corked: Mutex::default(),
       next_id: AtomicU32::new(1),
@@ -39,8 +42,10 @@ impl Shared {
     conn
   }
 
-  pub fn unregister(&self, id: u32) {
-    self.conns.lock().unwrap().remove(&id);
+  /// Forgets a closed connection: it leaves the registry and every topic.
+  pub fn unregister(&self, conn: &Conn) {
+    self.conns.lock().unwrap().remove(&conn.id);
+    self.hub.unsubscribe_all(&conn.take_topics(), conn.id);
   }
 
   /// Defers waking `conn`'s writer to the next flush, so that every frame queued while
@@ -62,17 +67,21 @@ impl Shared {
 
   /// Queues one encoded frame on every open connection but `except`; returns how many got it.
   pub fn broadcast(&self, frame: &Bytes, except: Option<u32>) -> u32 {
-    let conns: Vec<Arc<Conn>> = self.conns.lock().unwrap().values().cloned().collect();
-    let mut sent = 0;
-    for conn in conns.iter().filter(|c| Some(c.id) != except) {
-      if matches!(
-        conn.push_frame(frame.clone()),
-        SendStatus::Queued | SendStatus::AboveHighWater
-      ) {
-        sent += 1;
-        self.cork(conn);
-      }
-    }
-    sent
+    let conns = self.conns.lock().unwrap();
+    fan_out(conns.values(), frame, except, |c| self.cork(c))
+  }
+
+  /// Queues one encoded frame on every subscriber of `topic` but `except`.
+  pub fn publish(&self, topic: &str, frame: &Bytes, except: Option<u32>) -> u32 {
+    self.hub.publish(topic, frame, except, |c| self.cork(c))
+  }
+
+  /// Subscribes an open connection to `topic`; false when already subscribed or closed.
+  pub fn subscribe(&self, conn: &Arc<Conn>, topic: &str) -> bool {
+    conn.add_topic(topic) && self.hub.subscribe(topic, conn)
+  }
+
+  pub fn unsubscribe(&self, conn: &Conn, topic: &str) -> bool {
+    conn.remove_topic(topic) && self.hub.unsubscribe(topic, conn.id)
   }
 }

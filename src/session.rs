@@ -212,6 +212,6 @@ where
   {
     writer.abort();
   }
-  conn.server.unregister(conn.id);
+  conn.server.unregister(&conn);
   conn.server.events.close(conn.id, code, &reason);
 }

@@ -1,0 +1,147 @@
+//! Topics: which connections subscribe to what, and the fan-out that publish and broadcast share.
+//!
+//! A published payload is framed once; every receiver's queue gets a clone of the same `Bytes`
+//! handle (a reference count, not a copy). An empty topic is removed at once, so millions of
+//! short-lived topics leave nothing behind.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+
+use crate::conn::{Conn, SendStatus};
+
+/// Queues `frame` on each connection but `except`, corking their writers through `cork`;
+/// returns how many connections took it. Slow receivers are handled by their own backpressure
+/// limit (`push_frame`), so one of them never holds back the rest.
+pub fn fan_out<'a>(
+  conns: impl Iterator<Item = &'a Arc<Conn>>,
+  frame: &Bytes,
+  except: Option<u32>,
+  mut cork: impl FnMut(&Arc<Conn>),
+) -> u32 {
+  let mut sent = 0;
+  for conn in conns {
+    if Some(conn.id) == except {
+      continue;
+    }
+    if matches!(
+      conn.push_frame(frame.clone()),
+      SendStatus::Queued | SendStatus::AboveHighWater
+    ) {
+      sent += 1;
+      cork(conn);
+    }
+  }
+  sent
+}
+
+#[derive(Default)]
+pub struct Hub {
+  topics: Mutex<HashMap<Box<str>, HashMap<u32, Arc<Conn>>>>,
+}
+
+impl Hub {
+  /// Adds `conn` to `topic`; false when it was already subscribed.
+  pub fn subscribe(&self, topic: &str, conn: &Arc<Conn>) -> bool {
+    let mut topics = self.topics.lock().unwrap();
+    let subscribers = topics.entry(topic.into()).or_default();
+    subscribers.insert(conn.id, conn.clone()).is_none()
+  }
+
+  /// Removes `conn` from `topic`; false when it was not subscribed.
+  pub fn unsubscribe(&self, topic: &str, id: u32) -> bool {
+    let mut topics = self.topics.lock().unwrap();
+    let Some(subscribers) = topics.get_mut(topic) else {
+      return false;
+    };
+    let removed = subscribers.remove(&id).is_some();
+    if subscribers.is_empty() {
+      topics.remove(topic);
+    }
+    removed
+  }
+
+  /// Removes `id` from every topic in `names` (a closing connection's subscriptions).
+  pub fn unsubscribe_all(&self, names: &[Box<str>], id: u32) {
+    for name in names {
+      self.unsubscribe(name, id);
+    }
+  }
+
+  pub fn subscribers(&self, topic: &str) -> u32 {
+    let topics = self.topics.lock().unwrap();
+    topics.get(topic).map_or(0, |s| s.len() as u32)
+  }
+
+  pub fn topic_count(&self) -> usize {
+    self.topics.lock().unwrap().len()
+  }
+
+  /// Queues `frame` on every subscriber of `topic` but `except`.
+  pub fn publish(
+    &self,
+    topic: &str,
+    frame: &Bytes,
+    except: Option<u32>,
+    cork: impl FnMut(&Arc<Conn>),
+  ) -> u32 {
+    let topics = self.topics.lock().unwrap();
+    match topics.get(topic) {
+      Some(subscribers) => fan_out(subscribers.values(), frame, except, cork),
+      None => 0,
+    }
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::config::ServerConfig;
+  use crate::events::EventQueue;
+  use crate::server::Shared;
+
+  fn server() -> Arc<Shared> {
+    Arc::new(Shared::new(
+      ServerConfig::default(),
+      Arc::new(EventQueue::default()),
+    ))
+  }
+
+  #[test]
+  fn an_empty_topic_is_freed() {
+    let server = server();
+    let conn = server.open();
+    assert!(server.subscribe(&conn, "room"));
+    assert!(!server.subscribe(&conn, "room"));
+    assert_eq!(server.hub.subscribers("room"), 1);
+    assert!(server.unsubscribe(&conn, "room"));
+    assert_eq!(server.hub.topic_count(), 0);
+  }
+
+  #[test]
+  fn publish_skips_the_sender_and_shares_one_frame() {
+    let server = server();
+    let (a, b) = (server.open(), server.open());
+    server.subscribe(&a, "t");
+    server.subscribe(&b, "t");
+    let frame = Bytes::from_static(b"\x81\x01x");
+    assert_eq!(server.publish("t", &frame, Some(a.id)), 1);
+    assert_eq!((a.out.buffered(), b.out.buffered()), (0, 3));
+    assert_eq!(server.publish("nobody", &frame, None), 0);
+  }
+
+  #[test]
+  fn a_closed_connection_leaves_every_topic_and_cannot_rejoin() {
+    let server = server();
+    let conn = server.open();
+    for topic in ["a", "b", "c"] {
+      server.subscribe(&conn, topic);
+    }
+    conn.set_closed();
+    server.unregister(&conn);
+    assert_eq!(server.hub.topic_count(), 0);
+    assert!(!server.subscribe(&conn, "a"));
+    assert_eq!(server.hub.topic_count(), 0);
+  }
+}
