@@ -36,9 +36,12 @@ pub fn fan_out<'a>(
   sent
 }
 
+/// A topic's subscribers by connection id.
+type Subscribers = HashMap<u32, Arc<Conn>>;
+
 #[derive(Default)]
 pub struct Hub {
-  topics: Mutex<HashMap<Box<str>, HashMap<u32, Arc<Conn>>>>,
+  topics: Mutex<HashMap<Box<str>, Subscribers>>,
 }
 
 impl Hub {
