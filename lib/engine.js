@@ -27,6 +27,7 @@ class Engine {
   constructor(limits) {
     this._native = new native.NativeServer(limits, (meta, text, bin) => this._dispatch(meta, text, bin));
     this._targets = new Map();
+    this._handles = new Map();
     this._idleWaiters = [];
     this._flushPending = false;
     this._flush = () => {
@@ -51,6 +52,7 @@ class Engine {
   /** Routes the events of `handle` to `target`. */
   register(handle, target) {
     this._targets.set(handle.id, target);
+    this._handles.set(handle.id, handle);
     if (this._targets.size === 1) this._native.keepAlive(true);
   }
 
@@ -130,6 +132,9 @@ class Engine {
             target._onDrain();
             break;
           case ERROR:
+            // Every earlier event of this connection has been handled and what it sent is
+            // queued: now the engine may send the close frame.
+            this._handles.get(id).drop(head >>> 16, '');
             target._onError(protocolError(text.slice(start, end), head >>> 16));
             break;
           case CLOSE:
@@ -149,6 +154,7 @@ class Engine {
 
   _closed(id) {
     this._targets.delete(id);
+    this._handles.delete(id);
     if (this._targets.size > 0) return;
     this._native.keepAlive(false);
     for (const resolve of this._idleWaiters.splice(0)) resolve();

@@ -25,7 +25,10 @@ const READ_BUFFER: usize = 4096;
 enum End {
   /// The closing handshake completed (either side started it); the peer's code and reason.
   Closed(u16, String),
-  /// We failed the connection: send this close frame and stop.
+  /// The peer broke the protocol or a limit. JavaScript is told first, so that what it sends
+  /// in answer to the messages before the error still precedes the close frame.
+  Broken(Failure),
+  /// The application or a limit failed the connection: send this close frame and stop.
   Failed(Failure),
   /// The socket is gone, timed out or was terminated: 1006, nothing more is sent.
   Abnormal,
@@ -141,7 +144,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
           }
           Some(Ok(Message::Frame(_))) => {}
           Some(Err(err)) => match classify(&err) {
-            ReadEnd::Fail(failure) => return End::Failed(failure),
+            ReadEnd::Fail(failure) => return End::Broken(failure),
             ReadEnd::Lost => {
               return peer_close.map_or(End::Abnormal, |(c, r)| End::Closed(c, r))
             }
@@ -165,6 +168,30 @@ async fn read_loop<R: AsyncRead + Unpin>(
   }
 }
 
+/// Waits (at most the close timeout) for JavaScript's next request: after an `error` event, the
+/// dispatcher answers with `drop` once every earlier event of the connection has been handled.
+async fn next_request(conn: &Conn) -> Option<Request> {
+  let wait = async {
+    loop {
+      if let Some(request) = conn.take_request() {
+        return request;
+      }
+      conn.request_wake.notified().await;
+    }
+  };
+  tokio::time::timeout(conn.server.config.close_timeout, wait)
+    .await
+    .ok()
+}
+
+/// Queues the close frame of `failure` and lets the writer finish.
+fn send_close(conn: &Conn, failure: &Failure) {
+  let _ = conn
+    .out
+    .push(frame::close(failure.close_code, &failure.message));
+  conn.out.finish();
+}
+
 /// Runs a connection whose `101` is already queued in its outbox, until it has closed and
 /// JavaScript has been told.
 pub async fn run<R, W>(conn: Arc<Conn>, read: R, write: W, head: Vec<u8>)
@@ -178,25 +205,30 @@ where
     WebSocketStream::from_partially_read(transport, head, Role::Server, Some(config(&conn))).await;
   let end = read_loop(&conn, &mut ws).await;
   drop(ws);
-  conn.set_closed();
 
+  let events = &conn.server.events;
   let (code, reason) = match end {
     End::Closed(code, reason) => {
       conn.out.finish();
       (code, reason)
     }
+    End::Broken(failure) => {
+      events.error(conn.id, failure.close_code, failure.code, &failure.message);
+      if next_request(&conn).await == Some(Request::Terminate) {
+        writer.abort();
+        (1006, String::new())
+      } else {
+        send_close(&conn, &failure);
+        (failure.close_code, failure.message)
+      }
+    }
     End::Failed(failure) => {
+      // The queue is moot (for backpressure, the reason itself): only the close frame goes.
       conn.out.clear();
-      let _ = conn
-        .out
-        .push(frame::close(failure.close_code, &failure.message));
-      conn.out.finish();
-      // An application's `drop` is no error; a failure the engine detected is.
+      send_close(&conn, &failure);
+      // An application's `drop` is no error; a limit the engine enforced is.
       if !failure.code.is_empty() {
-        conn
-          .server
-          .events
-          .error(conn.id, failure.close_code, failure.code, &failure.message);
+        events.error(conn.id, failure.close_code, failure.code, &failure.message);
       }
       (failure.close_code, failure.message)
     }
@@ -205,6 +237,7 @@ where
       (1006, String::new())
     }
   };
+  conn.set_closed();
   // A peer that stopped reading cannot hold the socket open past the close timeout.
   if tokio::time::timeout(conn.server.config.close_timeout, &mut writer)
     .await
@@ -213,5 +246,5 @@ where
     writer.abort();
   }
   conn.server.unregister(&conn);
-  conn.server.events.close(conn.id, code, &reason);
+  events.close(conn.id, code, &reason);
 }
