@@ -1,9 +1,9 @@
 'use strict';
 
-const WsClient = require('ws');
-const { startServer, connect, once, until } = require('./helpers');
+const { startServer, connect, once, until, SCHEMES, useScheme, newClient } = require('./helpers');
 
-describe('broadcast', () => {
+describe.each(SCHEMES)('broadcast over %s', (scheme) => {
+  beforeAll(() => useScheme(scheme));
   let env;
   beforeEach(async () => {
     env = await startServer();
@@ -53,7 +53,7 @@ describe('broadcast', () => {
   it('broadcasts from a message handler in the order messages arrive', async () => {
     env.wss.on('connection', (ws) => ws.on('message', (d) => env.wss.broadcast(d)));
     const listeners = await Promise.all(Array.from({ length: 10 }, () => connect(env.url)));
-    const talker = new WsClient(env.url);
+    const talker = newClient(env.url);
     await once(talker, 'open');
     const got = listeners.map(() => []);
     listeners.forEach((c, i) => c.on('message', (d) => got[i].push(d.toString())));

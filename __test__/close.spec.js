@@ -1,13 +1,14 @@
 'use strict';
 
-const { startServer, connect, once, closed, until, rawClient, upgradeRequest, readResponse, frame, closeFrame, socketClosed } = require('./helpers');
+const { startServer, connect, once, closed, until, rawClient, upgradeRequest, readResponse, frame, closeFrame, socketClosed, SCHEMES, useScheme } = require('./helpers');
 
 async function pair(env) {
   const [[ws], client] = await Promise.all([once(env.wss, 'connection'), connect(env.url)]);
   return { ws, client };
 }
 
-describe('closing', () => {
+describe.each(SCHEMES)('closing over %s', (scheme) => {
+  beforeAll(() => useScheme(scheme));
   let env;
   beforeEach(async () => {
     env = await startServer({ closeTimeout: 1000 });
@@ -77,7 +78,7 @@ describe('closing', () => {
   });
 
   it('gives up on a peer that never answers the close after closeTimeout with 1006', async () => {
-    const raw = rawClient(env.port);
+    const raw = rawClient(env);
     const conn = once(env.wss, 'connection');
     raw.write(upgradeRequest('/'));
     await readResponse(raw);
@@ -105,7 +106,9 @@ describe('closing', () => {
     const { ws, client } = await pair(env);
     const other = await connect(env.url);
     const serverSide = once(ws, 'close');
-    client._socket.resetAndDestroy();
+    // A TCP reset where the socket supports it; a TLS socket can only be destroyed (no close frame).
+    if (env.secure) client._socket.destroy();
+    else client._socket.resetAndDestroy();
     expect((await serverSide)[0]).toBe(1006);
     other.send('still here');
     const [reply] = await once(other, 'message');
@@ -114,7 +117,7 @@ describe('closing', () => {
   });
 
   it('handles a client close frame sent mid-stream of a raw socket and closes TCP', async () => {
-    const raw = rawClient(env.port);
+    const raw = rawClient(env);
     const conn = once(env.wss, 'connection');
     raw.write(upgradeRequest('/'));
     await readResponse(raw);

@@ -1,16 +1,16 @@
 'use strict';
 
-const WsClient = require('ws');
-const { startServer, connect, once, closed, rawClient, upgradeRequest, readResponse, frame, parseFrames, until, socketClosed } = require('./helpers');
+const { startServer, connect, once, closed, rawClient, upgradeRequest, readResponse, frame, parseFrames, until, socketClosed, SCHEMES, useScheme, newClient } = require('./helpers');
 
-describe('opening handshake', () => {
+describe.each(SCHEMES)('opening handshake over %s', (scheme) => {
+  beforeAll(() => useScheme(scheme));
   let env;
   afterEach(async () => env && (await env.stop()));
 
   it('answers 101 with the RFC accept value and emits connection with the request', async () => {
     env = await startServer();
     const seen = once(env.wss, 'connection');
-    const raw = rawClient(env.port);
+    const raw = rawClient(env);
     raw.write(upgradeRequest('/chat?room=1'));
     const { status, head } = await readResponse(raw);
     expect(status).toBe(101);
@@ -44,7 +44,7 @@ describe('opening handshake', () => {
     const client = await connect(env.url, ['v1', 'v2']);
     expect(offered).toEqual(['v1', 'v2']);
     expect(client.protocol).toBe('v2');
-    const raw = rawClient(env.port);
+    const raw = rawClient(env);
     raw.write(upgradeRequest('/', { 'Sec-WebSocket-Protocol': 'v9' }));
     const { status, head } = await readResponse(raw);
     expect(status).toBe(101);
@@ -63,7 +63,7 @@ describe('opening handshake', () => {
   it('only upgrades its path and answers 400 elsewhere when nobody else listens', async () => {
     env = await startServer({ path: '/ws' });
     const ok = await connect(`${env.url}/ws?x=1`);
-    const raw = rawClient(env.port);
+    const raw = rawClient(env);
     raw.write(upgradeRequest('/other'));
     const { status } = await readResponse(raw);
     expect(status).toBe(400);
@@ -79,7 +79,7 @@ describe('opening handshake', () => {
         socket.end('HTTP/1.1 418 Teapot\r\nConnection: close\r\n\r\n');
       })
     );
-    const raw = rawClient(env.port);
+    const raw = rawClient(env);
     raw.write(upgradeRequest('/elsewhere'));
     const { status } = await readResponse(raw);
     expect(status).toBe(418);
@@ -93,8 +93,8 @@ describe('opening handshake', () => {
     const second = attach(env.httpServer, { path: '/b' });
     second.on('connection', (ws) => ws.send('from b'));
     env.wss.on('connection', (ws) => ws.send('from a'));
-    const a = new WsClient(`${env.url}/a`);
-    const b = new WsClient(`${env.url}/b`);
+    const a = newClient(`${env.url}/a`);
+    const b = newClient(`${env.url}/b`);
     const [[ma], [mb]] = await Promise.all([once(a, 'message'), once(b, 'message')]);
     expect([ma.toString(), mb.toString()]).toEqual(['from a', 'from b']);
     a.close();
@@ -110,7 +110,7 @@ describe('opening handshake', () => {
       },
     });
     const ok = await connect(`${env.url}/yes`);
-    const raw = rawClient(env.port);
+    const raw = rawClient(env);
     raw.write(upgradeRequest('/no'));
     const { status, head, rest } = await readResponse(raw);
     expect(status).toBe(403);
@@ -129,7 +129,7 @@ describe('opening handshake', () => {
         return false;
       },
     });
-    const client = new WsClient(env.url, { origin: 'http://example.test' });
+    const client = newClient(env.url, undefined, { origin: 'http://example.test' });
     const [, res] = await once(client, 'unexpected-response');
     expect(res.statusCode).toBe(401);
     expect(origin).toBe('http://example.test');
@@ -140,7 +140,7 @@ describe('opening handshake', () => {
   it('accepts a promise from verifyClient', async () => {
     env = await startServer({ verifyClient: async ({ req }) => req.headers['x-token'] === 'ok' });
     const client = await connect(env.url, undefined, { headers: { 'x-token': 'ok' } });
-    const denied = new WsClient(env.url, { headers: { 'x-token': 'bad' } });
+    const denied = newClient(env.url, undefined, { headers: { 'x-token': 'bad' } });
     const [, res] = await once(denied, 'unexpected-response');
     expect(res.statusCode).toBe(401);
     denied.on('error', () => {});
@@ -156,7 +156,7 @@ describe('opening handshake', () => {
     ['a malformed subprotocol list', { 'Sec-WebSocket-Protocol': 'a,,b' }, 400],
   ])('answers %s with its HTTP status and keeps serving', async (_, headers, expected) => {
     env = await startServer();
-    const raw = rawClient(env.port);
+    const raw = rawClient(env);
     raw.write(upgradeRequest('/', headers));
     const { status, head } = await readResponse(raw);
     expect(status).toBe(expected);
@@ -170,7 +170,7 @@ describe('opening handshake', () => {
     env = await startServer();
     const got = [];
     env.wss.on('connection', (ws) => ws.on('message', (data) => got.push(data)));
-    const raw = rawClient(env.port);
+    const raw = rawClient(env);
     raw.write(Buffer.concat([Buffer.from(upgradeRequest('/')), frame(1, 'first'), frame(1, 'second'), frame(2, Buffer.alloc(70000, 7))]));
     await until(() => got.length === 3, 5000, 'three messages');
     expect(got.slice(0, 2)).toEqual(['first', 'second']);
@@ -181,7 +181,7 @@ describe('opening handshake', () => {
   it('lets the connection handler send before the client has sent anything', async () => {
     env = await startServer();
     env.wss.on('connection', (ws) => ws.send('welcome'));
-    const raw = rawClient(env.port);
+    const raw = rawClient(env);
     raw.write(upgradeRequest('/'));
     await until(() => parseFrames(raw.received.subarray(raw.received.indexOf('\r\n\r\n') + 4)).length === 1);
     const { status, rest } = await readResponse(raw);
@@ -194,7 +194,7 @@ describe('opening handshake', () => {
     env = await startServer();
     const client = await connect(env.url);
     const closing = env.wss.close();
-    const late = new WsClient(env.url);
+    const late = newClient(env.url);
     const lateOutcome = new Promise((resolve) => {
       late.on('open', () => resolve('opened'));
       late.on('error', (err) => resolve(err.message));

@@ -2,8 +2,12 @@
 
 // Shared test plumbing: servers on 127.0.0.1, clients, raw sockets, and bounded waits.
 
+const fs = require('fs');
+const path = require('path');
 const http = require('http');
+const https = require('https');
 const net = require('net');
+const tls = require('tls');
 const crypto = require('crypto');
 const WsClient = require('ws');
 const { attach } = require('..');
@@ -32,9 +36,25 @@ async function until(predicate, ms = 5000, what = 'condition') {
   }
 }
 
-/** An http server on a free loopback port with a ferrows server attached. */
+/** Both schemes the shared scenarios run over: plain TCP (fd handoff) and TLS (byte bridge). */
+const SCHEMES = ['ws', 'wss'];
+let scheme = 'ws';
+
+/** Sets the scheme of the servers and clients made from now on (per describe block). */
+function useScheme(s) {
+  scheme = s;
+}
+
+const TLS_OPTIONS = {
+  key: fs.readFileSync(path.join(__dirname, 'fixtures', 'key.pem')),
+  cert: fs.readFileSync(path.join(__dirname, 'fixtures', 'cert.pem')),
+};
+
+/** An http (or, under 'wss', https) server on a free loopback port with ferrows attached. */
 async function startServer(options, setup) {
-  const httpServer = http.createServer((req, res) => res.end('plain http'));
+  const handler = (req, res) => res.end('plain http');
+  const secure = scheme === 'wss';
+  const httpServer = secure ? https.createServer(TLS_OPTIONS, handler) : http.createServer(handler);
   if (setup) setup(httpServer);
   const wss = attach(httpServer, options);
   await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
@@ -43,12 +63,17 @@ async function startServer(options, setup) {
     await wss.close();
     await new Promise((resolve) => httpServer.close(resolve));
   };
-  return { httpServer, wss, port, url: `ws://127.0.0.1:${port}`, stop };
+  return { httpServer, wss, port, secure, url: `${scheme}://127.0.0.1:${port}`, stop };
+}
+
+/** A `ws` client that trusts the test certificate. */
+function newClient(url, protocols, options) {
+  return new WsClient(url, protocols, { rejectUnauthorized: false, ...options });
 }
 
 /** A `ws` client, resolved once open. */
 async function connect(url, protocols, options) {
-  const client = new WsClient(url, protocols, options);
+  const client = newClient(url, protocols, options);
   await once(client, 'open');
   return client;
 }
@@ -76,9 +101,11 @@ function upgradeRequest(path = '/', headers = {}) {
   return `GET ${path} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`;
 }
 
-/** A raw TCP client that collects everything it receives. */
-function rawClient(port) {
-  const socket = net.connect(port, '127.0.0.1');
+/** A raw client (TCP, or TLS for a secure server) that collects everything it receives. */
+function rawClient(env) {
+  const socket = env.secure
+    ? tls.connect({ port: env.port, host: '127.0.0.1', rejectUnauthorized: false })
+    : net.connect(env.port, '127.0.0.1');
   socket.received = Buffer.alloc(0);
   socket.on('data', (d) => {
     socket.received = Buffer.concat([socket.received, d]);
@@ -163,6 +190,9 @@ function socketClosed(socket, ms = 5000) {
 }
 
 module.exports = {
+  SCHEMES,
+  useScheme,
+  newClient,
   once,
   until,
   startServer,

@@ -1,11 +1,11 @@
 'use strict';
 
 const { spawn } = require('child_process');
-const { startServer, connect, once, closed, until, rawClient, upgradeRequest, readResponse, frame, closeFrame, socketClosed } = require('./helpers');
+const { startServer, connect, once, closed, until, rawClient, upgradeRequest, readResponse, frame, closeFrame, socketClosed, SCHEMES, useScheme } = require('./helpers');
 
 /** Opens a raw upgraded socket and returns it with the server-side socket. */
 async function rawPair(env) {
-  const raw = rawClient(env.port);
+  const raw = rawClient(env);
   const conn = once(env.wss, 'connection');
   raw.write(upgradeRequest('/'));
   await readResponse(raw);
@@ -15,7 +15,8 @@ async function rawPair(env) {
   return { raw, ws, errors, closeEvent: once(ws, 'close') };
 }
 
-describe('limits and protocol errors', () => {
+describe.each(SCHEMES)('limits and protocol errors over %s', (scheme) => {
+  beforeAll(() => useScheme(scheme));
   let env;
   afterEach(() => env.stop());
 
@@ -81,7 +82,7 @@ describe('limits and protocol errors', () => {
 
   it('does not emit error events nobody listens to', async () => {
     env = await startServer();
-    const raw = rawClient(env.port);
+    const raw = rawClient(env);
     const conn = once(env.wss, 'connection');
     raw.write(upgradeRequest('/'));
     await readResponse(raw);
@@ -156,7 +157,7 @@ describe('limits and protocol errors', () => {
     // The client runs in its own process so that it keeps sending while this thread is blocked.
     const script = `
       const WS = require(${JSON.stringify(require.resolve('ws'))});
-      const c = new WS(process.argv[1]);
+      const c = new WS(process.argv[1], { rejectUnauthorized: false });
       c.on('open', () => {
         const chunk = Buffer.alloc(64 * 1024);
         for (let i = 0; i < 640; i++) c.send(chunk);
@@ -164,11 +165,15 @@ describe('limits and protocol errors', () => {
       });
       process.stdin.on('data', () => c.close());`;
     const child = spawn(process.execPath, ['-e', script, env.url], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const [stalled] = await once(child.stdout, 'data', 10000);
-    // 40 MiB sent; with a 64 KiB bound the server holds little beyond the kernel's buffers.
-    expect(Number(stalled.toString())).toBeGreaterThan(16 * 1024 * 1024);
-    await until(() => received === 640, 15000, 'all 640 messages after unblocking');
-    child.stdin.end('close');
-    await once(child, 'exit', 5000);
+    try {
+      const [stalled] = await once(child.stdout, 'data', 10000);
+      // 40 MiB sent; with a 64 KiB bound the server holds little beyond the kernel's buffers.
+      expect(Number(stalled.toString())).toBeGreaterThan(16 * 1024 * 1024);
+      await until(() => received === 640, 15000, 'all 640 messages after unblocking');
+      child.stdin.end('close');
+      await once(child, 'exit', 5000);
+    } finally {
+      child.kill();
+    }
   });
 });

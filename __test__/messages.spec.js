@@ -1,12 +1,13 @@
 'use strict';
 
-const { startServer, connect, once, until, rawClient, upgradeRequest, frame, readResponse, parseFrames } = require('./helpers');
+const { startServer, connect, once, until, rawClient, upgradeRequest, frame, readResponse, parseFrames, SCHEMES, useScheme, newClient } = require('./helpers');
 
 function echo(wss) {
   wss.on('connection', (ws) => ws.on('message', (data) => ws.send(data)));
 }
 
-describe('messages', () => {
+describe.each(SCHEMES)('messages over %s', (scheme) => {
+  beforeAll(() => useScheme(scheme));
   let env;
   beforeEach(async () => {
     env = await startServer();
@@ -53,7 +54,7 @@ describe('messages', () => {
       ws.send(new DataView(new Uint8Array([1, 2, 3]).buffer, 1, 2));
       ws.send(new Uint8Array([9, 8]).buffer);
     });
-    const client = new (require('ws'))(env.url);
+    const client = newClient(env.url);
     const got = [];
     client.on('message', (d, isBinary) => got.push([d.toString('hex'), isBinary]));
     await until(() => got.length === 5);
@@ -130,7 +131,7 @@ describe('messages', () => {
   });
 
   it('interleaves control replies between whole application frames', async () => {
-    const raw = rawClient(env.port);
+    const raw = rawClient(env);
     raw.write(upgradeRequest('/'));
     await readResponse(raw);
     raw.write(Buffer.concat([frame(1, 'a'), frame(9, 'ping'), frame(1, 'b')]));

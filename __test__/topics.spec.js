@@ -1,6 +1,6 @@
 'use strict';
 
-const { startServer, connect, once, until, closed } = require('./helpers');
+const { startServer, connect, once, until, closed, SCHEMES, useScheme } = require('./helpers');
 
 /** Connects `n` clients and returns them with their server-side sockets, in the same order. */
 async function clients(env, n) {
@@ -16,7 +16,8 @@ async function clients(env, n) {
   return out;
 }
 
-describe('topics', () => {
+describe.each(SCHEMES)('topics over %s', (scheme) => {
+  beforeAll(() => useScheme(scheme));
   let env;
   beforeEach(async () => {
     env = await startServer();

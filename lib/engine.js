@@ -16,6 +16,9 @@ const PONG = 4;
 const DRAIN = 5;
 const CLOSE = 6;
 const ERROR = 7;
+const BRIDGE_WRITE = 8;
+const BRIDGE_END = 9;
+const BRIDGE_RESUME = 10;
 
 /**
  * A connection object receives its events through these methods:
@@ -26,8 +29,11 @@ class Engine {
   /** @param {object} limits engine limits (see lib/options.js) */
   constructor(limits) {
     this._native = new native.NativeServer(limits, (meta, text, bin) => this._dispatch(meta, text, bin));
+    this._noDelay = limits.noDelay !== false;
     this._targets = new Map();
     this._handles = new Map();
+    /** Bridged connections' Node sockets, by id. */
+    this._bridged = new Map();
     this._idleWaiters = [];
     this._flushPending = false;
     this._flush = () => {
@@ -42,11 +48,47 @@ class Engine {
   }
 
   /**
-   * Hands an upgraded socket to Rust, which writes the 101. Returns the native handle, or null
-   * when the socket has no file descriptor.
+   * Hands an upgraded socket to Rust, which writes the 101, and returns the native handle. A
+   * plain TCP socket's descriptor moves to Rust; any other socket (TLS, or no descriptor) stays
+   * Node's and is bridged.
    */
   accept(socket, head, key, protocol, headers) {
-    return handOff(this._native, socket, head, key, protocol, headers);
+    const handle = handOff(this._native, socket, head, key, protocol, headers);
+    return handle === null ? this._bridge(socket, head, key, protocol, headers) : handle;
+  }
+
+  /**
+   * Runs the engine over a socket Node keeps: its data is fed to Rust (pausing the socket when
+   * Rust's inbound bound is reached) and Rust's bytes come back as BRIDGE_WRITE events.
+   */
+  _bridge(socket, head, key, protocol, headers) {
+    const handle = this._native.acceptBridge(head, key, protocol, headers);
+    this._bridged.set(handle.id, socket);
+    socket.setTimeout(0);
+    if (this._noDelay && typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
+    socket.on('data', (chunk) => {
+      if (!handle.feed(chunk)) socket.pause();
+    });
+    const ended = () => handle.feedEnd();
+    socket.on('end', ended);
+    socket.on('close', ended);
+    socket.resume();
+    return handle;
+  }
+
+  /** BRIDGE_* events: the engine's side of a bridged socket. */
+  _onBridge(kind, id, data) {
+    const socket = this._bridged.get(id);
+    if (kind === BRIDGE_WRITE) {
+      const handle = this._handles.get(id);
+      const written = () => handle && handle.written(data.length);
+      if (socket === undefined || socket.destroyed) written();
+      else socket.write(data, written);
+    } else if (socket !== undefined && kind === BRIDGE_END) {
+      socket.end();
+    } else if (socket !== undefined && kind === BRIDGE_RESUME) {
+      socket.resume();
+    }
   }
 
   /** Routes the events of `handle` to `target`. */
@@ -110,10 +152,14 @@ class Engine {
     for (let i = 0; i < meta.length; i += 4) {
       const head = meta[i];
       const id = meta[i + 1];
-      const target = this._targets.get(id);
-      if (target === undefined) continue;
       const start = meta[i + 2];
       const end = meta[i + 3];
+      if ((head & 0xffff) >= BRIDGE_WRITE) {
+        this._onBridge(head & 0xffff, id, bin.subarray(start, end));
+        continue;
+      }
+      const target = this._targets.get(id);
+      if (target === undefined) continue;
       try {
         switch (head & 0xffff) {
           case TEXT:
@@ -155,6 +201,12 @@ class Engine {
   _closed(id) {
     this._targets.delete(id);
     this._handles.delete(id);
+    const socket = this._bridged.get(id);
+    if (socket !== undefined) {
+      this._bridged.delete(id);
+      // A graceful end already ended the socket (BRIDGE_END); anything else cuts it.
+      if (!socket.writableEnded) socket.destroy();
+    }
     if (this._targets.size > 0) return;
     this._native.keepAlive(false);
     for (const resolve of this._idleWaiters.splice(0)) resolve();

@@ -68,11 +68,13 @@ function check(req) {
  * Moves an upgraded socket into the engine: stops Node reading it, gathers every byte Node has
  * read past the request, lets Rust duplicate the descriptor and write the 101, then closes
  * Node's copy (a plain close of a duplicate: the peer sees nothing).
- * Returns the native socket, or null when the socket has no descriptor to hand over.
+ * Returns the native socket, or null when the socket is not plain TCP with a descriptor.
  */
 function handOff(engine, socket, head, key, protocol, headers) {
   const handle = socket._handle;
-  if (!handle || typeof handle.fd !== 'number' || handle.fd < 0 || typeof handle.readStop !== 'function') return null;
+  // A TLS socket's handle reports the TCP descriptor underneath the encryption: never move it.
+  if (socket.encrypted || !handle || typeof handle.fd !== 'number' || handle.fd < 0) return null;
+  if (typeof handle.readStop !== 'function') return null;
   handle.readStop();
   let pending = head;
   if (socket.readableLength > 0) {

@@ -84,9 +84,6 @@ class Server extends EventEmitter {
     const info = { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, protocol: protocol || '' };
     const key = req.headers['sec-websocket-key'];
     const handle = this._engine.accept(socket, head, key, protocol || undefined, undefined);
-    if (handle === null) {
-      return reject(socket, 501, 'This socket has no file descriptor to hand over (TLS is not supported yet)');
-    }
     const ws = new ServerSocket(this, handle, info);
     this._engine.register(handle, ws);
     this.clients.add(ws);

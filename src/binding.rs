@@ -9,6 +9,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 
+use crate::bridge::Bridge;
 use crate::config::{RawConfig, ServerConfig};
 use crate::conn::Conn;
 use crate::error::Failure;
@@ -153,18 +154,7 @@ impl NativeServer {
     protocol: Option<String>,
     headers: Option<Vec<String>>,
   ) -> Result<NativeSocket> {
-    let headers = headers.unwrap_or_default();
-    if let Some(bad) = headers.iter().find(|l| !handshake::is_safe_header_line(l)) {
-      return Err(invalid_arg(format!(
-        "invalid response header line: {bad:?}"
-      )));
-    }
-    if protocol
-      .as_deref()
-      .is_some_and(|p| p.contains(['\r', '\n']))
-    {
-      return Err(invalid_arg("invalid subprotocol".into()));
-    }
+    let response = response(&key, protocol, headers)?;
     let rt = runtime::get();
     let _enter = rt.enter();
     let stream = handoff::adopt(fd, self.shared.config.no_delay).map_err(|e| {
@@ -174,11 +164,32 @@ impl NativeServer {
       )
     })?;
     let conn = self.shared.open();
-    let response = handshake::response(&key, protocol.as_deref(), &headers);
     let _ = conn.out.push(Bytes::from(response));
     let (read, write) = stream.into_split();
     rt.spawn(session::run(conn.clone(), read, write, head.to_vec()));
-    Ok(NativeSocket { conn })
+    Ok(NativeSocket { conn, bridge: None })
+  }
+
+  /// Runs a connection over a socket Node keeps (TLS, or no descriptor): JavaScript feeds its
+  /// bytes with `feed` and writes the engine's `BridgeWrite` events to it.
+  #[napi]
+  pub fn accept_bridge(
+    &self,
+    head: &[u8],
+    key: String,
+    protocol: Option<String>,
+    headers: Option<Vec<String>>,
+  ) -> Result<NativeSocket> {
+    let response = response(&key, protocol, headers)?;
+    let conn = self.shared.open();
+    let _ = conn.out.push(Bytes::from(response));
+    let bridge = Bridge::new(conn.id, self.shared.events.clone());
+    let (read, write) = bridge.halves();
+    runtime::get().spawn(session::run(conn.clone(), read, write, head.to_vec()));
+    Ok(NativeSocket {
+      conn,
+      bridge: Some(bridge),
+    })
   }
 
   /// Queues a text message on every open connection but `except`; returns how many got it.
@@ -262,10 +273,29 @@ impl NativeServer {
   }
 }
 
+/// The `101` for a handshake, once the caller's protocol and header lines are known to be safe.
+fn response(key: &str, protocol: Option<String>, headers: Option<Vec<String>>) -> Result<Vec<u8>> {
+  let headers = headers.unwrap_or_default();
+  if let Some(bad) = headers.iter().find(|l| !handshake::is_safe_header_line(l)) {
+    return Err(invalid_arg(format!(
+      "invalid response header line: {bad:?}"
+    )));
+  }
+  if protocol
+    .as_deref()
+    .is_some_and(|p| p.contains(['\r', '\n']))
+  {
+    return Err(invalid_arg("invalid subprotocol".into()));
+  }
+  Ok(handshake::response(key, protocol.as_deref(), &headers))
+}
+
 /// One connection, as JavaScript holds it.
 #[napi]
 pub struct NativeSocket {
   conn: Arc<Conn>,
+  /// Set for bridged connections (`acceptBridge`).
+  bridge: Option<Arc<Bridge>>,
 }
 
 #[napi]
@@ -363,6 +393,29 @@ impl NativeSocket {
   #[napi(getter)]
   pub fn topics(&self) -> Vec<String> {
     self.conn.topics()
+  }
+
+  /// Bridged connections: bytes read from the socket. False asks JavaScript to pause it until a
+  /// `BridgeResume` event.
+  #[napi]
+  pub fn feed(&self, chunk: &[u8]) -> bool {
+    self.bridge.as_ref().is_none_or(|b| b.feed(chunk))
+  }
+
+  /// Bridged connections: the socket ended or closed.
+  #[napi]
+  pub fn feed_end(&self) {
+    if let Some(b) = &self.bridge {
+      b.end();
+    }
+  }
+
+  /// Bridged connections: `socket.write` finished `n` bytes of a `BridgeWrite` event.
+  #[napi]
+  pub fn written(&self, n: u32) {
+    if let Some(b) = &self.bridge {
+      b.written(n as usize);
+    }
   }
 
   /// Emits `drain` once every frame queued so far has reached the socket.

@@ -26,6 +26,12 @@ pub enum EventKind {
   /// The connection failed; the close code sent is in the high 16 bits, the text range holds
   /// `WS_ERR_CODE:message`.
   Error = 7,
+  /// Bridged connections only: bytes for `socket.write` (binary range).
+  BridgeWrite = 8,
+  /// Bridged connections only: the engine is done writing; `socket.end()`.
+  BridgeEnd = 9,
+  /// Bridged connections only: the engine read below the bound; `socket.resume()`.
+  BridgeResume = 10,
 }
 
 /// Events per batch and payload bytes per batch above which a new batch starts: large enough to
@@ -169,6 +175,11 @@ impl EventQueue {
         b.credit.push((conn.clone(), credit));
       }
     });
+  }
+
+  /// A bridge event: bytes to write (or none, for `BridgeEnd` and `BridgeResume`).
+  pub fn bridge(&self, kind: EventKind, id: u32, data: &[u8]) {
+    self.push(|b| b.push_bin(kind as u32, id, data));
   }
 
   pub fn drain(&self, id: u32) {

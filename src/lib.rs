@@ -6,6 +6,7 @@
 
 #[cfg(not(test))]
 mod binding;
+mod bridge;
 mod config;
 mod conn;
 mod error;
