@@ -11,6 +11,7 @@ use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::conn::Conn;
+use crate::error::Failure;
 
 pub struct Transport<R> {
   read: R,
@@ -35,10 +36,16 @@ impl<R: AsyncRead + Unpin> AsyncRead for Transport<R> {
 
 impl<R: Unpin> AsyncWrite for Transport<R> {
   fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-    // Control replies bypass the backpressure cap: they are tiny and the protocol needs them.
-    // A finished outbox means the connection is ending; the reply is moot.
-    let _ = self.conn.out.push(Bytes::copy_from_slice(buf));
-    self.conn.out.wake();
+    // A peer that floods pings without reading the pongs is cut like any slow reader, or its
+    // replies would grow the queue without bound. A finished outbox means the connection is
+    // ending; the reply is moot.
+    let conn = &self.conn;
+    if conn.out.buffered() + buf.len() > conn.server.config.max_backpressure {
+      conn.fail(Failure::backpressure());
+    } else {
+      let _ = conn.out.push(Bytes::copy_from_slice(buf));
+      conn.out.wake();
+    }
     Poll::Ready(Ok(buf.len()))
   }
 
