@@ -201,3 +201,20 @@ mod tests {
       .contains("highWaterMark"));
   }
 }
+
+#[cfg(test)]
+mod properties {
+  use super::*;
+  use proptest::prelude::*;
+
+  proptest! {
+    #[test]
+    fn any_number_is_either_accepted_in_range_or_refused_by_name(v in any::<f64>()) {
+      let raw = RawConfig { max_backpressure: Some(v), ..Default::default() };
+      match ServerConfig::try_from(raw) {
+        Ok(c) => prop_assert!(c.max_backpressure >= 1 && (c.max_backpressure as f64) == v),
+        Err(e) => prop_assert!(e.0.contains("maxBackpressure") || e.0.contains("highWaterMark")),
+      }
+    }
+  }
+}

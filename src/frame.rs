@@ -149,3 +149,56 @@ mod tests {
     }
   }
 }
+
+#[cfg(test)]
+mod properties {
+  use super::*;
+  use proptest::prelude::*;
+  use std::io::Cursor;
+  use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
+
+  /// Parses server frames back with tungstenite's own header parser.
+  fn decode(mut bytes: &[u8]) -> Vec<(FrameHeader, Vec<u8>)> {
+    let mut frames = Vec::new();
+    while !bytes.is_empty() {
+      let mut cursor = Cursor::new(bytes);
+      let (header, len) = FrameHeader::parse(&mut cursor).unwrap().unwrap();
+      let start = cursor.position() as usize;
+      let end = start + len as usize;
+      frames.push((header, bytes[start..end].to_vec()));
+      bytes = &bytes[end..];
+    }
+    frames
+  }
+
+  proptest! {
+    #[test]
+    fn encoded_messages_parse_back_to_the_same_payload(
+      payload in proptest::collection::vec(any::<u8>(), 0..70_000),
+      fragment in prop_oneof![Just(0usize), 1usize..20_000],
+      binary in any::<bool>(),
+    ) {
+      let kind = if binary { Kind::Binary } else { Kind::Text };
+      let frames = decode(&encode(kind, &payload, fragment));
+      prop_assert!(frames.iter().all(|(h, _)| h.mask.is_none()));
+      prop_assert!(frames.last().unwrap().0.is_final);
+      prop_assert!(frames[..frames.len() - 1].iter().all(|(h, _)| !h.is_final));
+      if fragment > 0 {
+        prop_assert!(frames.iter().all(|(_, p)| p.len() <= fragment));
+      }
+      let joined: Vec<u8> = frames.into_iter().flat_map(|(_, p)| p).collect();
+      prop_assert_eq!(joined, payload);
+    }
+
+    #[test]
+    fn close_frames_stay_within_125_bytes_of_valid_utf8(code in 1000u16..5000, reason in ".{0,200}") {
+      let frame = close(code, &reason);
+      let frames = decode(&frame);
+      let payload = &frames[0].1;
+      prop_assert!(payload.len() <= 125);
+      prop_assert_eq!(u16::from_be_bytes([payload[0], payload[1]]), code);
+      let text = std::str::from_utf8(&payload[2..]).unwrap();
+      prop_assert!(reason.starts_with(text));
+    }
+  }
+}

@@ -123,3 +123,28 @@ mod tests {
     assert!(!is_safe_header_line("no colon"));
   }
 }
+
+#[cfg(test)]
+mod properties {
+  use super::*;
+  use proptest::prelude::*;
+
+  proptest! {
+    #[test]
+    fn any_header_value_is_classified_without_panicking(key in ".{0,64}", version in ".{0,8}") {
+      let _ = check(Some(&key), Some(&version));
+    }
+
+    #[test]
+    fn every_base64_encoding_of_16_bytes_is_accepted(bytes in any::<[u8; 16]>()) {
+      let key = data_encoding::BASE64.encode(&bytes);
+      prop_assert_eq!(check(Some(&key), Some("13")), Ok(()));
+    }
+
+    #[test]
+    fn header_lines_with_a_line_break_are_refused(a in "[a-zA-Z-]{1,10}", b in ".{0,20}", c in ".{0,20}") {
+      let line = format!("{a}: {b}\r\n{c}");
+      prop_assert!(!is_safe_header_line(&line));
+    }
+  }
+}
