@@ -5,6 +5,9 @@ use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::sync::Arc;
 
+use std::future::poll_fn;
+use std::pin::Pin;
+
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
@@ -20,12 +23,17 @@ async fn write_all<W: AsyncWrite + Unpin>(
   conn: &Conn,
 ) -> std::io::Result<()> {
   while !frames.is_empty() {
-    let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-    let count = frames.len().min(MAX_SLICES);
-    for (slice, frame) in slices.iter_mut().zip(frames.iter()) {
-      *slice = IoSlice::new(frame);
-    }
-    let mut written = io.write_vectored(&slices[..count]).await?;
+    // The slices are built inside each poll, on the stack: kept across the await they would
+    // add a kilobyte to every connection's task, idle or not.
+    let mut written = poll_fn(|cx| {
+      let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+      let count = frames.len().min(MAX_SLICES);
+      for (slice, frame) in slices.iter_mut().zip(frames.iter()) {
+        *slice = IoSlice::new(frame);
+      }
+      Pin::new(&mut *io).poll_write_vectored(cx, &slices[..count])
+    })
+    .await?;
     if written == 0 {
       return Err(std::io::ErrorKind::WriteZero.into());
     }
