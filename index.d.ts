@@ -30,9 +30,7 @@ export interface AttachOptions {
    * Accept or refuse a client before the 101. Sync (return a boolean), async (return a Promise),
    * or ws's callback form `(info, cb)`. Refusals answer `code` (401 by default).
    */
-  verifyClient?:
-    | ((info: VerifyClientInfo) => boolean | Promise<boolean>)
-    | ((info: VerifyClientInfo, callback: VerifyClientCallback) => void);
+  verifyClient?: (info: VerifyClientInfo, callback: VerifyClientCallback) => boolean | Promise<boolean> | void;
   /**
    * Choose a subprotocol among those the client offered; return false for none. Without it the
    * first offered protocol is chosen (as `ws` does).

@@ -1,0 +1,52 @@
+// Server code written the way `ws` users write it (with `@types/ws`-style types), with only the
+// module name changed to ferrows. It must compile under `strict`.
+
+import * as http from 'http';
+import type { IncomingMessage } from 'http';
+import type { Duplex } from 'stream';
+import { WebSocketServer, WebSocket } from 'ferrows';
+
+const server = http.createServer();
+const wss = new WebSocketServer({
+  server,
+  path: '/ws',
+  maxPayload: 1024 * 1024,
+  clientTracking: true,
+  perMessageDeflate: false,
+  verifyClient: (info, done) => done(info.origin !== 'http://evil.example', 403),
+  handleProtocols: (protocols: Set<string>) => (protocols.has('chat') ? 'chat' : false),
+});
+
+wss.on('connection', (ws, req: IncomingMessage) => {
+  const ip = req.socket.remoteAddress;
+  ws.on('error', console.error);
+  ws.on('message', (data, isBinary: boolean) => {
+    // The chat of ws's README: relay to every other open client.
+    wss.clients.forEach((client) => {
+      if (client !== ws && client.readyState === WebSocket.OPEN) client.send(data, { binary: isBinary });
+    });
+  });
+  ws.on('close', (code: number, reason: Buffer) => console.log(ip, code, reason.toString()));
+  ws.send('something');
+  ws.ping();
+});
+
+// Several servers on one http server, routed by the application ('noServer' mode).
+const chat = new WebSocketServer({ noServer: true });
+server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+  if (pathname === '/chat') {
+    chat.handleUpgrade(req, socket, head, (ws) => chat.emit('connection', ws, req));
+  } else if (!wss.shouldHandle(req)) {
+    socket.destroy();
+  }
+});
+
+server.listen(8080, '127.0.0.1');
+
+process.on('SIGTERM', () => {
+  wss.close((err?: Error) => {
+    if (err) console.error(err);
+    server.close();
+  });
+});
