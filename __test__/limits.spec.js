@@ -1,5 +1,8 @@
 'use strict';
 
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
 const { spawn } = require('child_process');
 const { startServer, connect, once, closed, until, rawClient, upgradeRequest, readResponse, frame, closeFrame, socketClosed, SCHEMES, useScheme } = require('./helpers');
 
@@ -142,31 +145,43 @@ describe.each(SCHEMES)('limits and protocol errors over %s', (scheme) => {
 
   it('stops reading a client while JavaScript has not taken its messages', async () => {
     env = await startServer({ maxInboundPending: 64 * 1024 });
+    const flag = path.join(os.tmpdir(), `ferrows-stalled-${process.pid}-${Date.now()}`);
     let received = 0;
     let blocked = false;
     env.wss.on('connection', (ws) =>
       ws.on('message', () => {
         received += 1;
-        if (!blocked) {
-          blocked = true;
-          const until = Date.now() + 1500;
-          while (Date.now() < until);
-        }
+        if (blocked) return;
+        blocked = true;
+        // Block this thread (as a slow handler would) until the client has seen its sends
+        // stall, bounded at 15 s. Only a synchronous check can observe that from here.
+        const deadline = Date.now() + 15000;
+        while (!fs.existsSync(flag) && Date.now() < deadline);
       })
     );
-    // The client runs in its own process so that it keeps sending while this thread is blocked.
+    // The client runs in its own process so that it keeps sending while this thread is blocked;
+    // it reports its unsent bytes once they have stopped going down for 300 ms.
     const script = `
+      const fs = require('fs');
       const WS = require(${JSON.stringify(require.resolve('ws'))});
       const c = new WS(process.argv[1], { rejectUnauthorized: false });
       c.on('open', () => {
         const chunk = Buffer.alloc(64 * 1024);
         for (let i = 0; i < 640; i++) c.send(chunk);
-        setTimeout(() => { console.log(c.bufferedAmount); }, 1000);
+        let last = -1;
+        const t = setInterval(() => {
+          if (c.bufferedAmount === last) {
+            clearInterval(t);
+            console.log(last);
+            fs.writeFileSync(process.argv[2], '');
+          }
+          last = c.bufferedAmount;
+        }, 300);
       });
       process.stdin.on('data', () => c.close());`;
-    const child = spawn(process.execPath, ['-e', script, env.url], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['-e', script, env.url, flag], { stdio: ['pipe', 'pipe', 'inherit'] });
     try {
-      const [stalled] = await once(child.stdout, 'data', 10000);
+      const [stalled] = await once(child.stdout, 'data', 20000);
       // 40 MiB sent; with a 64 KiB bound the server holds little beyond the kernel's buffers.
       expect(Number(stalled.toString())).toBeGreaterThan(16 * 1024 * 1024);
       await until(() => received === 640, 15000, 'all 640 messages after unblocking');
@@ -174,6 +189,7 @@ describe.each(SCHEMES)('limits and protocol errors over %s', (scheme) => {
       await once(child, 'exit', 5000);
     } finally {
       child.kill();
+      fs.rmSync(flag, { force: true });
     }
   });
 });
