@@ -95,6 +95,13 @@ impl Conn {
     self.state.load(Ordering::Acquire)
   }
 
+  /// The peer started the closing handshake: no more messages may be queued.
+  pub fn set_closing(&self) {
+    let _ = self
+      .state
+      .compare_exchange(OPEN, CLOSING, Ordering::AcqRel, Ordering::Acquire);
+  }
+
   pub fn set_closed(&self) {
     // Under the topics lock, so that a concurrent subscribe either sees CLOSED or is seen by
     // `take_topics` and cleaned up.

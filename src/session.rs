@@ -1,12 +1,13 @@
 //! A connection's life after the handshake: the read loop (messages, pings, keepalive, requests
 //! from JavaScript, the closing handshake) and the ending (close frame, writer drain, `close`).
 
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::time::{interval_at, sleep_until, Instant, Interval, MissedTickBehavior};
+use tokio::time::{interval_at, sleep, Instant, Interval, MissedTickBehavior, Sleep};
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Message, Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 
@@ -95,14 +96,19 @@ async fn read_loop<R: AsyncRead + Unpin>(
   let limits = &conn.server.config;
   let events = &conn.server.events;
   let mut keepalive = Keepalive::new(limits.ping_interval, limits.idle_timeout);
-  let mut closing_deadline: Option<Instant> = None;
+  let mut closing_deadline: Option<Pin<Box<Sleep>>> = None;
   let mut peer_close: Option<(u16, String)> = None;
+  // One waiter registration for as long as no request comes: a fresh `notified()` per loop
+  // would take the Notify's lock twice for every message.
+  let mut request = pin!(conn.request_wake.notified());
   loop {
     let has_credit = conn.has_credit();
     let readable = has_credit && !conn.is_paused();
     tokio::select! {
       biased;
-      _ = conn.request_wake.notified() => match conn.take_request() {
+      _ = &mut request => {
+        request.set(conn.request_wake.notified());
+        match conn.take_request() {
         Some(Request::Terminate) => return End::Abnormal,
         Some(Request::Fail(failure)) => return End::Failed(failure),
         Some(Request::Close(status)) => {
@@ -110,10 +116,10 @@ async fn read_loop<R: AsyncRead + Unpin>(
           if ws.close(frame).await.is_err() {
             return End::Abnormal;
           }
-          closing_deadline = Some(Instant::now() + limits.close_timeout);
+          closing_deadline = Some(Box::pin(sleep(limits.close_timeout)));
         }
         None => {}
-      },
+      }},
       // Waiting for a permit (and giving it straight back) parks the loop until JavaScript
       // has taken some of this connection's pending payloads: the socket is not read meanwhile.
       permit = conn.credit.acquire(), if !has_credit => drop(permit),
@@ -137,6 +143,8 @@ async fn read_loop<R: AsyncRead + Unpin>(
             events.binary(EventKind::Pong, conn, &data, credit);
           }
           Some(Ok(Message::Close(frame))) => {
+            // Nothing may follow our close reply: refuse sends from now on.
+            conn.set_closing();
             peer_close = Some(match frame {
               Some(f) => (f.code.into(), f.reason.to_string()),
               None => (1005, String::new()),
@@ -161,7 +169,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
           conn.out.wake();
         }
       },
-      _ = sleep_until(closing_deadline.unwrap_or_else(Instant::now)), if closing_deadline.is_some() => {
+      _ = async { closing_deadline.as_mut().expect("guarded").await }, if closing_deadline.is_some() => {
         return End::Abnormal;
       }
     }
