@@ -1,0 +1,71 @@
+'use strict';
+
+// What a run measures: the servers, the scenarios with their loadgen flags, and the budgets
+// for the default and the --quick run. Keeping this in one table makes the published numbers
+// easy to trace back to the exact flags.
+
+const SERVERS = ['ferrows', 'ferrows-websocket', 'ferrows-ws', 'ws', 'websocket', 'uws'];
+// Every ratio is against this one.
+const BASELINE = 'ws';
+
+// `unit` names one operation, the denominator of the server's CPU per operation.
+const SCENARIOS = [
+  {
+    name: 'echo-16',
+    title: 'echo, 100 conns, 16 in flight, 32 B text',
+    mode: 'echo',
+    args: ['echo', '--conns', '100', '--inflight', '16', '--size', '32'],
+    unit: 'msg',
+  },
+  {
+    name: 'echo-1',
+    title: 'echo, 100 conns, 1 in flight, 32 B text',
+    mode: 'echo',
+    args: ['echo', '--conns', '100', '--inflight', '1', '--size', '32'],
+    unit: 'msg',
+  },
+  {
+    name: 'chat',
+    title: 'chat room, 1000 receivers, 10 publishers, 64 B text',
+    mode: 'broadcast',
+    args: ['chat', '--receivers', '1000', '--publishers', '10', '--size', '64'],
+    unit: 'delivery',
+  },
+  {
+    name: 'churn',
+    title: 'connect churn, concurrency 50',
+    mode: 'echo',
+    args: ['churn', '--concurrency', '50'],
+    unit: 'conn',
+  },
+  {
+    name: 'idle',
+    mode: 'echo',
+    // --duration is how long the connections stay open; the RSS is read after --settle.
+    args: ['idle', '--conns', '10000', '--settle', '1'],
+    idle: true,
+  },
+];
+
+const BUDGETS = {
+  // 6 servers x 5 scenarios x 3 repeats, about 6 s a run: under ~10 minutes in all.
+  full: { repeats: 3, warmup: 1, duration: 4, idleHold: 1.5, idleConns: 10000 },
+  quick: { repeats: 1, warmup: 0.5, duration: 1.5, idleHold: 1.2, idleConns: 2000 },
+};
+
+// The loadgen command line for one scenario under a budget.
+function loadgenArgs(scenario, budget) {
+  if (scenario.idle) {
+    const args = scenario.args.slice();
+    args[args.indexOf('--conns') + 1] = String(budget.idleConns);
+    return [...args, '--duration', String(budget.idleHold)];
+  }
+  return [...scenario.args, '--warmup', String(budget.warmup), '--duration', String(budget.duration)];
+}
+
+function titleOf(scenario, budget) {
+  if (!scenario.idle) return scenario.title;
+  return `${budget.idleConns.toLocaleString('en-US')} idle connections, server RSS`;
+}
+
+module.exports = { SERVERS, BASELINE, SCENARIOS, BUDGETS, loadgenArgs, titleOf };

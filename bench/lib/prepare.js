@@ -1,0 +1,32 @@
+'use strict';
+
+// Everything a run needs before the first measurement: the bench dependencies and a release
+// build of the loadgen (cargo rebuilds only what changed, so this is cheap when up to date).
+
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+
+const BENCH = path.join(__dirname, '..');
+const LOADGEN_DIR = path.join(BENCH, 'loadgen');
+const LOADGEN_BIN = path.join(LOADGEN_DIR, 'target', 'release', 'loadgen');
+
+function run(command, args, cwd) {
+  const result = spawnSync(command, args, { cwd, stdio: 'inherit' });
+  if (result.error) throw new Error(`${command} failed to start: ${result.error.message}`);
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}`);
+}
+
+function installBenchDeps() {
+  if (fs.existsSync(path.join(BENCH, 'node_modules', 'ws'))) return;
+  console.error('bench: installing the bench dependencies (npm ci in bench/)');
+  run('npm', ['ci', '--no-audit', '--no-fund'], BENCH);
+}
+
+function buildLoadgen() {
+  console.error('bench: building the loadgen (cargo build --release)');
+  run('cargo', ['build', '--release', '--quiet'], LOADGEN_DIR);
+  return LOADGEN_BIN;
+}
+
+module.exports = { installBenchDeps, buildLoadgen };

@@ -1,0 +1,128 @@
+'use strict';
+
+// Starting a bench server and the loadgen, each pinned to its own core, and stopping them.
+// Only processes started here are ever signalled, by their PID.
+
+const { spawn, spawnSync } = require('child_process');
+const net = require('net');
+const path = require('path');
+
+const SERVER_CORE = '0';
+const LOADGEN_CORE = '1';
+const READY_TIMEOUT_MS = 15000;
+
+// Children still running, so an interrupted run can stop exactly what it started.
+const live = new Set();
+
+function track(child) {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
+
+function killAll() {
+  for (const child of live) child.kill('SIGKILL');
+}
+
+const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+
+// `taskset -c CORE cmd` execs cmd, so the PID we get is the program's own.
+function pinned(core, command, args) {
+  return hasTaskset ? ['taskset', ['-c', core, command, ...args]] : [command, args];
+}
+
+// A port the kernel just handed out, free again for the server to take.
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.unref();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function exited(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+}
+
+// Starts servers/NAME.js and resolves once it prints `ready`. Resolves { unavailable } when the
+// server says its implementation is missing, rejects when it fails otherwise.
+async function startServer(name, mode) {
+  const port = await freePort();
+  const file = path.join(__dirname, '..', 'servers', `${name}.js`);
+  const [command, args] = pinned(SERVER_CORE, process.execPath, [file]);
+  const child = track(
+    spawn(command, args, {
+      env: { ...process.env, PORT: String(port), MODE: mode },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-2000)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      stop(child);
+      reject(new Error(`${name} did not print ready within ${READY_TIMEOUT_MS / 1000} s`));
+    }, READY_TIMEOUT_MS);
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      const unavailable = /^unavailable: (.*)$/m.exec(stdout);
+      if (unavailable) {
+        clearTimeout(timer);
+        resolve({ unavailable: unavailable[1] });
+      } else if (/^ready$/m.test(stdout)) {
+        clearTimeout(timer);
+        child.stdout.resume(); // keep draining so a chatty server never blocks on its pipe
+        resolve({ child, pid: child.pid, url: `ws://127.0.0.1:${port}/`, stderr: () => stderr });
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      const why = stderr.trim().split('\n').slice(-3).join(' | ');
+      reject(new Error(`${name} exited (${signal || code}) before ready: ${why}`));
+    });
+  });
+}
+
+// SIGTERM, then SIGKILL if the server is still there after a grace period.
+async function stop(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const grace = new Promise((resolve) => setTimeout(resolve, 2000).unref());
+  await Promise.race([exited(child), grace]);
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGKILL');
+    await exited(child);
+  }
+}
+
+// Runs the loadgen to completion and returns its JSON line, parsed. The loadgen enforces its
+// own hard cap; `capSeconds` is a second line of defence in case it cannot.
+function runLoadgen(binary, args, capSeconds) {
+  const [command, argv] = pinned(LOADGEN_CORE, binary, args);
+  const child = track(spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-2000)));
+  const timer = setTimeout(() => child.kill('SIGKILL'), capSeconds * 1000);
+  return exited(child).then(() => {
+    clearTimeout(timer);
+    const line = stdout.trim().split('\n').pop();
+    try {
+      return JSON.parse(line);
+    } catch {
+      const why = stderr.trim().split('\n').pop() || `exit ${child.exitCode ?? child.signalCode}`;
+      return { error: `no JSON from the loadgen: ${why}` };
+    }
+  });
+}
+
+module.exports = { hasTaskset, SERVER_CORE, LOADGEN_CORE, startServer, stop, runLoadgen, killAll };

@@ -1,0 +1,92 @@
+//! Opening client connections and building the messages the scenarios send.
+
+use bytes::Bytes;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
+
+pub type Ws = WebSocketStream<TcpStream>;
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// A handshake that takes longer than this counts as a failure rather than hanging a scenario.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct Target {
+  /// `host:port` for the TCP connect.
+  pub addr: String,
+  /// The full `ws://` URL for the handshake request.
+  pub url: String,
+  /// Client read buffer per connection: tungstenite allocates it up front (128 KiB by default),
+  /// which matters at 10,000 connections and does not help small messages.
+  pub read_buffer: usize,
+}
+
+impl Target {
+  pub fn parse(url: &str, read_buffer: usize) -> Result<Target, String> {
+    let rest = url
+      .strip_prefix("ws://")
+      .ok_or_else(|| format!("--url must start with ws:// (loopback benchmarks only): {url}"))?;
+    let addr = rest.split('/').next().unwrap_or_default().to_string();
+    if addr.is_empty() {
+      return Err(format!("--url has no host: {url}"));
+    }
+    Ok(Target {
+      addr,
+      url: url.to_string(),
+      read_buffer,
+    })
+  }
+
+  /// TCP connect (Nagle off, as every server under test sets it) and the client handshake.
+  pub async fn connect(&self) -> Result<Ws, Error> {
+    let config = WebSocketConfig::default()
+      .read_buffer_size(self.read_buffer)
+      // Servers under test should not need more; the cap guards the loadgen's own memory.
+      .max_message_size(Some(64 << 20));
+    let open = async {
+      let tcp = TcpStream::connect(&self.addr).await?;
+      tcp.set_nodelay(true)?;
+      let (ws, _response) =
+        tokio_tungstenite::client_async_with_config(self.url.as_str(), tcp, Some(config)).await?;
+      Ok::<Ws, Error>(ws)
+    };
+    tokio::time::timeout(CONNECT_TIMEOUT, open)
+      .await
+      .map_err(|_| "connect timed out")?
+  }
+}
+
+/// A message of `size` bytes, text or binary. Text and binary messages share the bytes, which
+/// are ASCII and so valid UTF-8.
+pub fn message(payload: Bytes, binary: bool) -> Message {
+  if binary {
+    Message::Binary(payload)
+  } else {
+    Message::Text(Utf8Bytes::try_from(payload).expect("payloads are ASCII"))
+  }
+}
+
+/// The payload of a message as bytes, whatever its type; None for control frames.
+pub fn data_of(msg: &Message) -> Option<(&[u8], bool)> {
+  match msg {
+    Message::Text(text) => Some((text.as_bytes(), false)),
+    Message::Binary(bytes) => Some((bytes, true)),
+    _ => None,
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn parses_urls() {
+    let t = Target::parse("ws://127.0.0.1:9001/chat", 4096).unwrap();
+    assert_eq!(t.addr, "127.0.0.1:9001");
+    assert!(Target::parse("wss://x/", 1).is_err());
+    assert!(Target::parse("ws:///", 1).is_err());
+  }
+}

@@ -1,0 +1,169 @@
+//! echo: N connections, each keeping P messages in flight; the server sends every message back.
+//! Reports messages/s and round-trip latency. Each connection matches replies to its send times
+//! in order (an echo server answers in order), so payloads carry no timestamps.
+
+use super::open_many;
+use crate::args::Args;
+use crate::conn::{data_of, message, Error, Ws};
+use crate::hist::Histogram;
+use crate::json::JsonLine;
+use crate::window::{Sampler, Window};
+use crate::Common;
+use bytes::Bytes;
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+pub struct Config {
+  conns: usize,
+  inflight: usize,
+  size: usize,
+  binary: bool,
+}
+
+impl Config {
+  pub fn parse(args: &Args) -> Result<Config, String> {
+    Ok(Config {
+      conns: args.get("conns", 100)?,
+      inflight: args.get("inflight", 16usize)?.max(1),
+      size: args.get("size", 32)?,
+      binary: args.switch("binary")?,
+    })
+  }
+}
+
+#[derive(Default)]
+struct ConnStats {
+  latency: Histogram,
+  /// Replies received inside the window.
+  received: u64,
+  /// Replies of the wrong size or type.
+  bad: u64,
+  error: Option<String>,
+}
+
+/// How long after the window a connection may take to finish before it is counted as stalled.
+const GRACE: Duration = Duration::from_secs(3);
+
+pub async fn run(cfg: Config, common: &Common) -> Result<JsonLine, Error> {
+  let conns = open_many(&common.target, cfg.conns, 64).await?;
+  let window = Window::after(common.warmup, common.duration);
+  let sampler = Sampler::start(window, common.server_pid);
+  let msg = message(Bytes::from(vec![b'x'; cfg.size]), cfg.binary);
+  let tasks: Vec<_> = conns
+    .into_iter()
+    .map(|ws| tokio::spawn(drive(ws, msg.clone(), cfg.inflight, window)))
+    .collect();
+
+  let mut total = ConnStats::default();
+  let (mut errors, mut stalled) = (0u64, 0u64);
+  let mut first_error = None;
+  for task in tasks {
+    match tokio::time::timeout_at((window.end + GRACE).into(), task).await {
+      Ok(Ok(stats)) => {
+        total.latency.merge(&stats.latency);
+        total.received += stats.received;
+        total.bad += stats.bad;
+        if let Some(err) = stats.error {
+          errors += 1;
+          first_error.get_or_insert(err);
+        }
+      }
+      // A panicked task or a connection that stopped answering.
+      _ => stalled += 1,
+    }
+  }
+  let usage = sampler.finish();
+
+  let json = JsonLine::new()
+    .str("scenario", "echo")
+    .int("conns", cfg.conns as u64)
+    .int("inflight", cfg.inflight as u64)
+    .int("size", cfg.size as u64)
+    .str("type", if cfg.binary { "binary" } else { "text" })
+    .num("secs", window.secs(), 2)
+    .int("messages", total.received)
+    .num("rate", total.received as f64 / window.secs(), 0)
+    .opt_num("p50_us", total.latency.quantile_us(0.5), 1)
+    .opt_num("p99_us", total.latency.quantile_us(0.99), 1)
+    .int("bad", total.bad)
+    .int("errors", errors)
+    .int("stalled", stalled);
+  let json = usage.write(json, total.received);
+  Ok(match first_error {
+    Some(err) => json.str("first_error", &err),
+    None => json,
+  })
+}
+
+/// One connection: prime P messages, then answer every reply with a new message until the
+/// window ends. Replies already buffered are handled together and answered with one flush,
+/// so the loadgen spends its core on messages rather than on syscalls.
+async fn drive(mut ws: Ws, msg: Message, inflight: usize, window: Window) -> ConnStats {
+  let mut stats = ConnStats::default();
+  let size = data_of(&msg).map_or(0, |(data, _)| data.len());
+  let binary = matches!(msg, Message::Binary(_));
+  let mut sent_at: VecDeque<Instant> = VecDeque::with_capacity(inflight);
+  let mut to_send = inflight;
+  loop {
+    let now = Instant::now();
+    for _ in 0..to_send {
+      if let Err(err) = ws.feed(msg.clone()).await {
+        stats.error = Some(err.to_string());
+        return stats;
+      }
+      sent_at.push_back(now);
+    }
+    if let Err(err) = ws.flush().await {
+      stats.error = Some(err.to_string());
+      return stats;
+    }
+    if now >= window.end {
+      break;
+    }
+    to_send = 0;
+    let mut next = ws.next().await;
+    loop {
+      match next {
+        Some(Ok(reply)) => match data_of(&reply) {
+          Some((data, is_binary)) => {
+            let now = Instant::now();
+            let sent = sent_at.pop_front().unwrap_or(now);
+            if data.len() != size || is_binary != binary {
+              stats.bad += 1;
+            }
+            if window.contains(now) {
+              stats.latency.record((now - sent).as_nanos() as u64);
+              stats.received += 1;
+            }
+            if now < window.end {
+              to_send += 1;
+            }
+          }
+          None if reply.is_close() => {
+            stats.error = Some("the server closed the connection".into());
+            return stats;
+          }
+          None => {} // ping or pong: tungstenite answers pings itself
+        },
+        Some(Err(err)) => {
+          stats.error = Some(err.to_string());
+          return stats;
+        }
+        None => {
+          stats.error = Some("the connection ended".into());
+          return stats;
+        }
+      }
+      // Take whatever else is already buffered without waiting for the socket.
+      match ws.next().now_or_never() {
+        Some(more) => next = more,
+        None => break,
+      }
+    }
+  }
+  // Best effort: tell the server we are done; it may still be sending replies to us.
+  let _ = tokio::time::timeout(Duration::from_millis(200), ws.send(Message::Close(None))).await;
+  stats
+}

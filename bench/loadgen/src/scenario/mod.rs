@@ -1,0 +1,66 @@
+//! The four scenarios. Each parses its own flags and returns its JSON line.
+
+mod chat;
+mod churn;
+mod echo;
+mod idle;
+
+use crate::args::Args;
+use crate::conn::Error;
+use crate::json::JsonLine;
+use crate::Common;
+
+pub enum Scenario {
+  Echo(echo::Config),
+  Chat(chat::Config),
+  Churn(churn::Config),
+  Idle(idle::Config),
+}
+
+impl Scenario {
+  pub fn parse(name: &str, args: &Args) -> Result<Scenario, String> {
+    Ok(match name {
+      "echo" => Scenario::Echo(echo::Config::parse(args)?),
+      "chat" => Scenario::Chat(chat::Config::parse(args)?),
+      "churn" => Scenario::Churn(churn::Config::parse(args)?),
+      "idle" => Scenario::Idle(idle::Config::parse(args)?),
+      other => {
+        return Err(format!(
+          "unknown scenario {other:?} (echo, chat, churn, idle)"
+        ))
+      }
+    })
+  }
+
+  /// Small messages need little; idle connections should cost the loadgen next to nothing.
+  pub fn default_read_buffer(&self) -> usize {
+    match self {
+      Scenario::Idle(_) => 1024,
+      _ => 16 * 1024,
+    }
+  }
+
+  pub async fn run(self, common: &Common) -> Result<JsonLine, Error> {
+    match self {
+      Scenario::Echo(cfg) => echo::run(cfg, common).await,
+      Scenario::Chat(cfg) => chat::run(cfg, common).await,
+      Scenario::Churn(cfg) => churn::run(cfg, common).await,
+      Scenario::Idle(cfg) => idle::run(cfg, common).await,
+    }
+  }
+}
+
+/// Opens `count` connections, at most `parallel` handshakes at a time (a burst of thousands of
+/// SYNs overflows a server's accept backlog and turns into retransmission delays).
+pub async fn open_many(
+  target: &crate::conn::Target,
+  count: usize,
+  parallel: usize,
+) -> Result<Vec<crate::conn::Ws>, Error> {
+  use futures_util::stream::{self, StreamExt, TryStreamExt};
+  stream::iter(0..count)
+    .map(|_| target.connect())
+    .buffer_unordered(parallel.max(1))
+    .try_collect()
+    .await
+}

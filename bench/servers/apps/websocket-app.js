@@ -1,0 +1,36 @@
+'use strict';
+
+// The bench app for the `websocket` package's server API, shared by the package and ferrows's
+// drop-in face. Broadcast follows the package's documented chat example: keep a `clients`
+// array and forward every message to each with sendUTF / sendBytes.
+
+const http = require('http');
+const { mode, listen } = require('../contract');
+
+function run(WebSocketServer) {
+  const server = http.createServer();
+  const wsServer = new WebSocketServer({ httpServer: server, autoAcceptConnections: false });
+  const clients = [];
+
+  wsServer.on('request', (request) => {
+    const connection = request.accept(null, request.origin);
+    clients.push(connection);
+    connection.on('error', () => {});
+    connection.on('close', () => {
+      const index = clients.indexOf(connection);
+      if (index !== -1) clients.splice(index, 1);
+    });
+    connection.on('message', (message) => {
+      const text = message.type === 'utf8';
+      const targets = mode === 'echo' ? [connection] : clients;
+      for (const client of targets) {
+        if (text) client.sendUTF(message.utf8Data);
+        else client.sendBytes(message.binaryData);
+      }
+    });
+  });
+
+  listen(server);
+}
+
+module.exports = { run };
