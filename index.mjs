@@ -1,5 +1,17 @@
 // ESM entry: the same module as index.js, with named exports.
 import ferrows from './index.js';
 
-export const { attach, Server, WebSocket } = ferrows;
+export const {
+  attach,
+  Server,
+  WebSocket,
+  WebSocketServer,
+  WsSocket,
+  server,
+  request,
+  connection,
+  router,
+  deprecation,
+  version,
+} = ferrows;
 export default ferrows;

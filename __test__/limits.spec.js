@@ -39,6 +39,16 @@ describe.each(SCHEMES)('limits and protocol errors over %s', (scheme) => {
     other.close();
   });
 
+  it('lets a client still sending an oversized message read the 1009 (no reset)', async () => {
+    env = await startServer({ maxPayload: 64 * 1024 });
+    const client = await connect(env.url);
+    client.on('error', () => {});
+    // 4 MiB in one frame: the server refuses the header while most of it is still in flight.
+    client.send(Buffer.alloc(4 * 1024 * 1024));
+    const [code] = await closed(client);
+    expect(code).toBe(1009);
+  });
+
   it('counts every fragment toward maxPayload', async () => {
     env = await startServer({ maxPayload: 1000 });
     const { raw, closeEvent } = await rawPair(env);

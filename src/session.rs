@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::time::{interval_at, sleep, Instant, Interval, MissedTickBehavior, Sleep};
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Message, Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
@@ -212,9 +212,9 @@ where
   let mut ws =
     WebSocketStream::from_partially_read(transport, head, Role::Server, Some(config(&conn))).await;
   let end = read_loop(&conn, &mut ws).await;
-  drop(ws);
 
   let events = &conn.server.events;
+  let limit = conn.server.config.close_timeout;
   let (code, reason) = match end {
     End::Closed(code, reason) => {
       conn.out.finish();
@@ -247,12 +247,25 @@ where
   };
   conn.set_closed();
   // A peer that stopped reading cannot hold the socket open past the close timeout.
-  if tokio::time::timeout(conn.server.config.close_timeout, &mut writer)
-    .await
-    .is_err()
-  {
+  let written = matches!(tokio::time::timeout(limit, &mut writer).await, Ok(Ok(())));
+  if !written {
     writer.abort();
+  } else if code != 1006 {
+    // Our close frame and FIN are out. Closing with the peer's bytes unread would make the
+    // kernel answer with a reset, which can destroy that close frame before the peer reads it:
+    // read (and discard) until the peer closes too.
+    drain(ws.get_mut().reader(), limit).await;
   }
+  drop(ws);
   conn.server.unregister(&conn);
   events.close(conn.id, code, &reason);
+}
+
+/// Reads and discards until EOF, an error or `limit`.
+async fn drain<R: AsyncRead + Unpin>(read: &mut R, limit: Duration) {
+  let mut scratch = vec![0; 4096];
+  let _ = tokio::time::timeout(limit, async {
+    while let Ok(1..) = read.read(&mut scratch).await {}
+  })
+  .await;
 }

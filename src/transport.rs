@@ -22,6 +22,11 @@ impl<R> Transport<R> {
   pub fn new(read: R, conn: Arc<Conn>) -> Self {
     Transport { read, conn }
   }
+
+  /// The socket's read side, for draining it once the WebSocket is done.
+  pub fn reader(&mut self) -> &mut R {
+    &mut self.read
+  }
 }
 
 impl<R: AsyncRead + Unpin> AsyncRead for Transport<R> {
