@@ -1,0 +1,329 @@
+'use strict';
+
+// One accepted WebSocket, as the package presents it: message objects, sendUTF/sendBytes with
+// completion callbacks, close/drop with the package's codes and description strings. The socket
+// itself lives in Rust; this object receives the engine's events (see lib/engine.js).
+
+const EventEmitter = require('events');
+const { CLOSE_REASONS, CLOSE_DESCRIPTIONS, isValidCloseReason } = require('./constants');
+const { failureDescription } = require('./failures');
+const { engineLimits } = require('./config');
+const { SocketFacade } = require('./socket-facade');
+
+const STATE_OPEN = 'open';
+const STATE_ENDING = 'ending';
+const STATE_CLOSED = 'closed';
+
+/** Send statuses (src/conn.rs `SendStatus`). */
+const ABOVE_HIGH_WATER = 1;
+const NOT_OPEN = 2;
+const OVER_LIMIT = 3;
+
+const MAX_CLOSE_REASON = 123;
+const EMPTY = Buffer.alloc(0);
+
+function writeAfterEnd() {
+  const err = new Error('write after end');
+  err.code = 'ERR_STREAM_WRITE_AFTER_END';
+  return err;
+}
+
+/** A close reason that fits a close frame: at most 123 bytes, cut on a character boundary. */
+function wireReason(description) {
+  if (typeof description !== 'string') return '';
+  let reason = description;
+  while (Buffer.byteLength(reason) > MAX_CLOSE_REASON) reason = reason.slice(0, -1);
+  return reason;
+}
+
+/** Control frame payloads the package's way: toString for non-Buffers, cut above 125 bytes. */
+function controlPayload(data) {
+  if (!data) return EMPTY;
+  const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.toString(), 'utf8');
+  return buf.length > 125 ? buf.subarray(0, 124) : buf;
+}
+
+/** What the package's 'frame' event carries; the engine reassembles, so one frame per message. */
+function wholeFrame(opcode, payload) {
+  return { fin: true, rsv1: false, rsv2: false, rsv3: false, mask: true, opcode, length: payload.length, binaryPayload: payload };
+}
+
+class WebSocketConnection extends EventEmitter {
+  /**
+   * Made by `request.accept()`; the signature is the package's.
+   * @param {import('net').Socket} socket the upgraded socket (only its addresses are kept)
+   * @param {Array} extensions negotiated extensions (always none)
+   * @param {string|null|undefined} protocol the accepted subprotocol
+   * @param {boolean} maskOutgoingPackets always false on a server
+   * @param {object} config the server's config
+   */
+  constructor(socket, extensions, protocol, maskOutgoingPackets, config) {
+    super();
+    this.config = config;
+    this.socket = new SocketFacade(socket, this);
+    this.protocol = protocol;
+    this.extensions = extensions;
+    this.remoteAddress = socket.remoteAddress;
+    this.closeReasonCode = -1;
+    this.closeDescription = null;
+    this.closeEventEmitted = false;
+    this.maskOutgoingPackets = maskOutgoingPackets;
+    this.connected = true;
+    this.state = STATE_OPEN;
+    this.waitingForCloseResponse = false;
+    this.closeTimeout = config.closeTimeout;
+    this.assembleFragments = config.assembleFragments;
+    this.maxReceivedMessageSize = config.maxReceivedMessageSize;
+    this.outputBufferFull = false;
+    this.inputPaused = false;
+    this._engine = null;
+    this._handle = null;
+    this._failure = null;
+    this._writeCallbacks = [];
+    this._lastHeard = Date.now();
+  }
+
+  /** Binds the engine's connection; its events arrive through the `_on*` methods. */
+  _attach(engine, handle) {
+    this._engine = engine;
+    this._handle = handle;
+    engine.register(handle, this);
+  }
+
+  /** Sends `data` as text (anything with toString) or binary (a Buffer). */
+  send(data, cb) {
+    if (Buffer.isBuffer(data)) {
+      this.sendBytes(data, cb);
+    } else if (typeof data.toString === 'function') {
+      this.sendUTF(data, cb);
+    } else {
+      throw new Error('Data provided must either be a Node Buffer or implement toString()');
+    }
+  }
+
+  /**
+   * Sends a text message (`data.toString()`).
+   * @param {*} data
+   * @param {(err?: Error) => void} [cb] called once the message is written to the socket
+   */
+  sendUTF(data, cb) {
+    this._send(data.toString(), false, cb);
+  }
+
+  /**
+   * Sends a binary message.
+   * @param {Buffer} data
+   * @param {(err?: Error) => void} [cb] called once the message is written to the socket
+   */
+  sendBytes(data, cb) {
+    if (!Buffer.isBuffer(data)) {
+      throw new Error('You must pass a Node Buffer object to WebSocketConnection.prototype.sendBytes()');
+    }
+    this._send(data, true, cb);
+  }
+
+  _send(payload, isBinary, cb) {
+    const handle = this._handle;
+    const status = handle === null ? NOT_OPEN : isBinary ? handle.sendBinary(payload) : handle.sendText(String(payload));
+    if (status === NOT_OPEN || status === OVER_LIMIT) {
+      if (typeof cb === 'function') process.nextTick(cb, writeAfterEnd());
+      return;
+    }
+    this._engine.scheduleFlush();
+    if (status === ABOVE_HIGH_WATER) this.outputBufferFull = true;
+    if (typeof cb === 'function') {
+      this._writeCallbacks.push([cb, this._completionArgs(payload)]);
+      handle.notifyWhenWritten();
+    }
+  }
+
+  /**
+   * What the package passes a completed send's callback: socket.write's `null` for a message
+   * sent as one frame, nothing for a fragmented one.
+   */
+  _completionArgs(payload) {
+    const { fragmentOutgoingMessages, fragmentationThreshold } = this.config;
+    const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    return fragmentOutgoingMessages && length > fragmentationThreshold ? [] : [null];
+  }
+
+  /** Sends a ping; a payload over 125 bytes is cut (as the package does). */
+  ping(data) {
+    this._control('ping', controlPayload(data));
+  }
+
+  /** Sends a pong (pings are answered automatically). */
+  pong(binaryPayload) {
+    this._control('pong', controlPayload(binaryPayload));
+  }
+
+  _control(kind, buf) {
+    if (this._handle === null || this._handle.readyState !== 1) return;
+    this._handle[kind](buf);
+    this._engine.scheduleFlush();
+  }
+
+  /** Stops reading from the peer until `resume()` (TCP pushes back on it). */
+  pause() {
+    if (this._handle !== null) this._handle.pause();
+    if (!this.inputPaused) {
+      this.inputPaused = true;
+      this.emit('pause');
+    }
+  }
+
+  resume() {
+    if (this._handle !== null) this._handle.resume();
+    if (this.inputPaused) {
+      this.inputPaused = false;
+      this.emit('resume');
+    }
+  }
+
+  /**
+   * Starts the closing handshake; 'close' follows with this code and description once the peer
+   * answers (or `closeTimeout` passes).
+   * @param {number} [reasonCode=1000] 1000-1003, 1007-1015 or 3000-4999; anything else throws
+   * @param {string} [description] defaults to the code's entry in CLOSE_DESCRIPTIONS
+   */
+  close(reasonCode, description) {
+    if (!this.connected) return;
+    if (typeof reasonCode !== 'number') reasonCode = CLOSE_REASONS.CLOSE_REASON_NORMAL;
+    if (!isValidCloseReason(reasonCode)) throw new Error('Close code ' + reasonCode + ' is not valid.');
+    if (typeof description !== 'string') description = CLOSE_DESCRIPTIONS[reasonCode];
+    this.closeReasonCode = reasonCode;
+    this.closeDescription = description;
+    this.waitingForCloseResponse = true;
+    this.state = STATE_ENDING;
+    this.connected = false;
+    if (this._handle !== null) {
+      this._handle.close(reasonCode, wireReason(description));
+      this._engine.scheduleFlush();
+    }
+  }
+
+  /**
+   * Closes at once: sends a close frame (unless `skipCloseFrame`), emits 'close' synchronously
+   * and does not wait for the peer.
+   * @param {number} [reasonCode=1002]
+   * @param {string} [description] defaults to the code's entry in CLOSE_DESCRIPTIONS
+   * @param {boolean} [skipCloseFrame=false]
+   */
+  drop(reasonCode, description, skipCloseFrame) {
+    if (typeof reasonCode !== 'number') reasonCode = CLOSE_REASONS.CLOSE_REASON_PROTOCOL_ERROR;
+    if (typeof description !== 'string') description = CLOSE_DESCRIPTIONS[reasonCode];
+    this.closeReasonCode = reasonCode;
+    this.closeDescription = description;
+    this.connected = false;
+    this.state = STATE_CLOSED;
+    this.waitingForCloseResponse = false;
+    const handle = this._handle;
+    if (handle !== null) {
+      if (skipCloseFrame || !Number.isInteger(reasonCode) || reasonCode < 0 || reasonCode > 0xffff) {
+        handle.terminate();
+      } else {
+        handle.drop(reasonCode, wireReason(description));
+      }
+      this._engine.scheduleFlush();
+    }
+    this._emitClose(reasonCode, description);
+  }
+
+  _terminate() {
+    if (this._handle !== null) this._handle.terminate();
+  }
+
+  _emitClose(code, description) {
+    if (this.closeEventEmitted) return;
+    this.closeEventEmitted = true;
+    this.emit('close', code, description);
+  }
+
+  _onMessage(data, isBinary) {
+    this._lastHeard = Date.now();
+    // The package ignores what arrives once it has sent its close frame.
+    if (!this.connected) return;
+    if (!this.assembleFragments) {
+      this.emit('frame', wholeFrame(isBinary ? 2 : 1, isBinary ? data : Buffer.from(data)));
+    } else if (isBinary) {
+      this.emit('message', { type: 'binary', binaryData: data });
+    } else {
+      this.emit('message', { type: 'utf8', utf8Data: data });
+    }
+  }
+
+  _onPing(data) {
+    this._lastHeard = Date.now();
+    if (!this.connected) return;
+    if (!this.assembleFragments) this.emit('frame', wholeFrame(0x09, data));
+    // The engine has already answered with a pong, so `cancel` cannot withhold it.
+    if (this.listenerCount('ping') > 0) this.emit('ping', () => {}, data);
+  }
+
+  _onPong(data) {
+    this._lastHeard = Date.now();
+    if (!this.connected) return;
+    if (!this.assembleFragments) this.emit('frame', wholeFrame(0x0a, data));
+    this.emit('pong', data);
+  }
+
+  _onDrain() {
+    // A drain means the buffer emptied; a callback whose bytes were queued after that waits
+    // for the next one (its notifyWhenWritten re-armed it).
+    if (this._handle !== null && this._handle.bufferedAmount > 0) return;
+    for (const [cb, args] of this._writeCallbacks.splice(0)) cb(...args);
+    if (this.outputBufferFull) {
+      this.outputBufferFull = false;
+      this.emit('drain');
+    }
+  }
+
+  _onError(err) {
+    this._failure = err;
+    // Protocol failures only close in the package; an engine failure it has no equivalent
+    // for (outbound backpressure) is also reported as 'error' when someone listens.
+    if ((err.code === 'WS_ERR_BACKPRESSURE' || err.code === 'WS_ERR_INTERNAL') && this.listenerCount('error') > 0) {
+      this.emit('error', err);
+    }
+  }
+
+  _onClose(code, reason) {
+    this._handle = null;
+    const pending = this._writeCallbacks.splice(0);
+    for (const [cb] of pending) cb(writeAfterEnd());
+    if (this.closeEventEmitted) return;
+    const [closeCode, description] = this._closeReason(code, reason);
+    this.closeReasonCode = closeCode;
+    this.closeDescription = description;
+    this.connected = false;
+    this.state = STATE_CLOSED;
+    this.waitingForCloseResponse = false;
+    this._emitClose(closeCode, description);
+  }
+
+  /** The code and description the package reports for how the engine says the connection ended. */
+  _closeReason(code, reason) {
+    if (this.state === STATE_ENDING) return [this.closeReasonCode, this.closeDescription];
+    if (this._failure !== null) {
+      return [this._failure.closeCode, failureDescription(this._failure, engineLimits(this.config))];
+    }
+    // The package reads an empty close frame as no close frame at all.
+    if (code === 1006 || code === 1005) {
+      return [1006, this._timedOut() ? 'Peer not responding.' : 'Connection dropped by remote peer.'];
+    }
+    // A one-byte reason is ignored by the package, which then uses the code's description.
+    return [code, Buffer.byteLength(reason) > 1 ? reason : CLOSE_DESCRIPTIONS[code]];
+  }
+
+  /** Whether the engine's keepalive dropped the peer: it has been silent for the whole timeout. */
+  _timedOut() {
+    const { keepalive, useNativeKeepalive, dropConnectionOnKeepaliveTimeout, keepaliveInterval, keepaliveGracePeriod } = this.config;
+    if (!keepalive || useNativeKeepalive || !dropConnectionOnKeepaliveTimeout) return false;
+    return Date.now() - this._lastHeard >= keepaliveInterval + keepaliveGracePeriod;
+  }
+}
+
+for (const [name, value] of Object.entries(CLOSE_REASONS)) WebSocketConnection[name] = value;
+WebSocketConnection.CLOSE_DESCRIPTIONS = CLOSE_DESCRIPTIONS;
+
+module.exports = { WebSocketConnection };

@@ -1,0 +1,207 @@
+'use strict';
+
+// A WebSocket upgrade request waiting for the application's decision: `accept` hands the socket
+// to the Rust engine (which writes the 101), `reject` answers with an HTTP error.
+
+const EventEmitter = require('events');
+const url = require('url');
+const { WebSocketConnection } = require('./connection');
+const {
+  headerValueSplit,
+  sanitize,
+  handshakeError,
+  parseExtensions,
+  parseCookies,
+  checkProtocolToken,
+  cookieLines,
+  rejectionResponse,
+  writeRejection,
+} = require('./handshake');
+
+const xForwardedForSeparator = /,\s*/;
+
+class WebSocketRequest extends EventEmitter {
+  /**
+   * @param {import('net').Socket} socket the upgraded socket
+   * @param {import('http').IncomingMessage} httpRequest
+   * @param {object} serverConfig the server's merged config
+   */
+  constructor(socket, httpRequest, serverConfig) {
+    super();
+    this.socket = socket;
+    this.httpRequest = httpRequest;
+    this.resource = httpRequest.url;
+    this.remoteAddress = socket.remoteAddress;
+    this.remoteAddresses = [this.remoteAddress];
+    this.serverConfig = serverConfig;
+    /** Set by the server: the engine that takes the socket, and the bytes read past the request. */
+    this._engine = null;
+    this._head = Buffer.alloc(0);
+    this._resolved = false;
+    // A client that leaves before the decision still gets a connection object, which then
+    // closes with 1006 (as in the package).
+    this._socketIsClosing = false;
+    this._socketCloseHandler = () => {
+      this._socketIsClosing = true;
+      this._removeSocketCloseListeners();
+    };
+    socket.on('end', this._socketCloseHandler);
+    socket.on('close', this._socketCloseHandler);
+  }
+
+  /** Reads the handshake headers; throws (with `httpCode`) when the request must be refused. */
+  readHandshake() {
+    const headers = this.httpRequest.headers;
+    this.resourceURL = url.parse(this.resource, true);
+    this.host = headers.host;
+    if (!this.host) throw handshakeError('Client must provide a Host header.');
+    this.key = headers['sec-websocket-key'];
+    if (!this.key) throw handshakeError('Client must provide a value for Sec-WebSocket-Key.');
+    this.webSocketVersion = parseInt(headers['sec-websocket-version'], 10);
+    if (!this.webSocketVersion || isNaN(this.webSocketVersion)) {
+      throw handshakeError('Client must provide a value for Sec-WebSocket-Version.');
+    }
+    if (this.webSocketVersion !== 8 && this.webSocketVersion !== 13) {
+      throw handshakeError(
+        'Unsupported websocket client version: ' + this.webSocketVersion + 'Only versions 8 and 13 are supported.',
+        426,
+        { 'Sec-WebSocket-Version': '13' }
+      );
+    }
+    this.origin = this.webSocketVersion === 13 ? headers.origin : headers['sec-websocket-origin'];
+
+    this.protocolFullCaseMap = {};
+    this.requestedProtocols = [];
+    const protocols = headers['sec-websocket-protocol'];
+    if (protocols) {
+      for (const protocol of protocols.split(headerValueSplit)) {
+        const lower = protocol.toLocaleLowerCase();
+        this.requestedProtocols.push(lower);
+        this.protocolFullCaseMap[lower] = protocol;
+      }
+    }
+
+    const forwardedFor = headers['x-forwarded-for'];
+    if (!this.serverConfig.ignoreXForwardedFor && forwardedFor) {
+      const peer = this.remoteAddress;
+      this.remoteAddresses = forwardedFor.split(xForwardedForSeparator);
+      this.remoteAddresses.push(peer);
+      this.remoteAddress = this.remoteAddresses[0];
+    }
+
+    this.requestedExtensions = this.serverConfig.parseExtensions
+      ? this.parseExtensions(headers['sec-websocket-extensions'])
+      : [];
+    this.cookies = this.serverConfig.parseCookies ? this.parseCookies(headers.cookie) : [];
+  }
+
+  /** Parses a `Sec-WebSocket-Extensions` value into [{ name, params }]. */
+  parseExtensions(header) {
+    return parseExtensions(header);
+  }
+
+  /** Parses a `Cookie` value into [{ name, value }]. */
+  parseCookies(header) {
+    return parseCookies(header);
+  }
+
+  /**
+   * Completes the handshake and returns the connection. Throws, after answering 500, when
+   * `acceptedProtocol` was not requested or a cookie is invalid; throws when already resolved.
+   * @param {string|null} [acceptedProtocol] one of `requestedProtocols` (echoed in the client's case)
+   * @param {string|null} [allowedOrigin] sent back in the `Origin` header
+   * @param {Array<object>} [cookies] `{ name, value, path, domain, expires, maxage, secure, httponly }`
+   * @returns {WebSocketConnection}
+   */
+  accept(acceptedProtocol, allowedOrigin, cookies) {
+    this._verifyResolution();
+    const lines = this._responseLines(acceptedProtocol, allowedOrigin, cookies);
+    this._resolved = true;
+    this.emit('requestResolved', this);
+
+    const connection = new WebSocketConnection(this.socket, [], acceptedProtocol, false, this.serverConfig);
+    connection.webSocketVersion = this.webSocketVersion;
+    connection.remoteAddress = this.remoteAddress;
+    connection.remoteAddresses = this.remoteAddresses;
+    this._removeSocketCloseListeners();
+    if (this._socketIsClosing) this.socket.destroy();
+    const handle = this._socketIsClosing ? null : this._handOff(lines.protocol, lines.headers);
+    if (handle) {
+      connection._attach(this._engine, handle);
+    } else {
+      // The package's answer to a client that hung up first: a 'close' right after 'connect'.
+      process.nextTick(() => connection.drop(1006, 'TCP connection lost before handshake completed.', true));
+    }
+    this.emit('requestAccepted', connection);
+    return connection;
+  }
+
+  /** The subprotocol (client's case) and header lines of the 101; rejects with 500 and throws if invalid. */
+  _responseLines(acceptedProtocol, allowedOrigin, cookies) {
+    let protocol = acceptedProtocol;
+    if (acceptedProtocol) {
+      const fullCase = this.protocolFullCaseMap[String(acceptedProtocol).toLocaleLowerCase()];
+      if (fullCase !== undefined) protocol = fullCase;
+    }
+    this.protocolFullCaseMap = null;
+    const headers = [];
+    try {
+      if (protocol) {
+        checkProtocolToken(protocol);
+        if (this.requestedProtocols.indexOf(acceptedProtocol) === -1) {
+          throw new Error('Specified protocol was not requested by the client.');
+        }
+        protocol = sanitize(protocol);
+      }
+      this.requestedProtocols = null;
+      if (allowedOrigin) {
+        const name = this.webSocketVersion === 13 ? 'Origin' : 'Sec-WebSocket-Origin';
+        headers.push(name + ': ' + sanitize(allowedOrigin));
+      }
+      if (cookies) headers.push(...cookieLines(cookies));
+    } catch (err) {
+      this.reject(500);
+      throw err;
+    }
+    return { protocol: protocol || undefined, headers };
+  }
+
+  /** Moves the socket into the engine; null when that is impossible (the socket is gone). */
+  _handOff(protocol, headers) {
+    const socket = this.socket;
+    if (socket.destroyed) return null;
+    try {
+      return this._engine.accept(socket, this._head, this.key, protocol, headers);
+    } catch {
+      socket.destroy();
+      return null;
+    }
+  }
+
+  /**
+   * Refuses the request.
+   * @param {number} [status=403]
+   * @param {string} [reason] sent as `X-WebSocket-Reject-Reason`
+   * @param {object} [extraHeaders] header name → value
+   */
+  reject(status, reason, extraHeaders) {
+    this._verifyResolution();
+    this._resolved = true;
+    this.emit('requestResolved', this);
+    if (typeof status !== 'number') status = 403;
+    this._removeSocketCloseListeners();
+    writeRejection(this.socket, rejectionResponse(status, reason, extraHeaders));
+    this.emit('requestRejected', this);
+  }
+
+  _removeSocketCloseListeners() {
+    this.socket.removeListener('end', this._socketCloseHandler);
+    this.socket.removeListener('close', this._socketCloseHandler);
+  }
+
+  _verifyResolution() {
+    if (this._resolved) throw new Error('WebSocketRequest may only be accepted or rejected one time.');
+  }
+}
+
+module.exports = { WebSocketRequest };

@@ -1,0 +1,148 @@
+'use strict';
+
+// The package's WebSocketServer: mounts on one or more http servers, turns each upgrade into a
+// 'request' (or accepts it itself with autoAcceptConnections), keeps `connections` in accept
+// order and fans broadcasts out in Rust.
+
+const EventEmitter = require('events');
+const { Engine } = require('../../engine');
+const { route } = require('../../upgrade-router');
+const { withDefaults, engineLimits } = require('./config');
+const { WebSocketRequest } = require('./request');
+
+function ignoreHandshakeSocketError() {
+  // A client that resets during the handshake must not crash the server; its request then
+  // sees the socket close.
+}
+
+class WebSocketServer extends EventEmitter {
+  /** @param {object} [config] see `mount` */
+  constructor(config) {
+    super();
+    this.connections = [];
+    this.pendingRequests = [];
+    this._engine = null;
+    this._detachers = [];
+    this._handlers = {
+      requestAccepted: (connection) => this.handleRequestAccepted(connection),
+      requestResolved: (request) => this.handleRequestResolved(request),
+    };
+    if (config) this.mount(config);
+  }
+
+  /**
+   * Applies `config` over the defaults and starts taking the upgrades of `config.httpServer`
+   * (one server or an array).
+   * @param {object} config see types/websocket.d.ts `IServerConfig`
+   */
+  mount(config) {
+    this.config = withDefaults(config);
+    if (!this.config.httpServer) throw new Error('You must specify an httpServer on which to mount the WebSocket server.');
+    if (!Array.isArray(this.config.httpServer)) this.config.httpServer = [this.config.httpServer];
+    // Limits are fixed per engine; a later mount keeps the engine its connections live on.
+    if (this._engine === null) this._engine = new Engine(engineLimits(this.config));
+    this.unmount();
+    this._detachers = this.config.httpServer.map((httpServer) => route(httpServer, this));
+  }
+
+  /** Stops taking upgrade requests; open connections stay open. */
+  unmount() {
+    for (const detach of this._detachers.splice(0)) detach();
+  }
+
+  /** Upgrade-router hook: this server takes every upgrade request of its http servers. */
+  shouldHandle() {
+    return true;
+  }
+
+  /** Closes every connection (1000) and answers every pending request with 503. */
+  closeAllConnections() {
+    for (const connection of this.connections.slice()) connection.close();
+    for (const request of this.pendingRequests.slice()) {
+      process.nextTick(() => {
+        if (!request._resolved) request.reject(503);
+      });
+    }
+  }
+
+  /** Sends a Buffer with `broadcastBytes`, anything else with `broadcastUTF`. */
+  broadcast(data) {
+    if (Buffer.isBuffer(data)) this.broadcastBytes(data);
+    else if (typeof data.toString === 'function') this.broadcastUTF(data);
+  }
+
+  /** Sends a text message to every connection, framed once and fanned out in Rust. */
+  broadcastUTF(utfData) {
+    if (this.connections.length === 0 || this._engine === null) return;
+    this._engine.broadcast(String(utfData.toString()), false, undefined);
+  }
+
+  /** Sends a binary message to every connection, framed once and fanned out in Rust. */
+  broadcastBytes(binaryData) {
+    if (this.connections.length === 0 || this._engine === null) return;
+    if (!Buffer.isBuffer(binaryData)) {
+      throw new Error('You must pass a Node Buffer object to WebSocketConnection.prototype.sendBytes()');
+    }
+    this._engine.broadcast(binaryData, true, undefined);
+  }
+
+  /** Unmounts and closes every connection. */
+  shutDown() {
+    this.unmount();
+    this.closeAllConnections();
+  }
+
+  /**
+   * Takes one upgrade request (the http servers' 'upgrade' events call this).
+   * @param {import('http').IncomingMessage} request
+   * @param {import('net').Socket} socket
+   * @param {Buffer} [head] bytes the client sent after the request
+   */
+  handleUpgrade(request, socket, head) {
+    socket.on('error', ignoreHandshakeSocketError);
+    const wsRequest = new WebSocketRequest(socket, request, this.config);
+    wsRequest._engine = this._engine;
+    if (head) wsRequest._head = head;
+    try {
+      wsRequest.readHandshake();
+    } catch (e) {
+      wsRequest.reject(e.httpCode ? e.httpCode : 400, e.message, e.headers);
+      this.emit('upgradeError', e);
+      return;
+    }
+    this.pendingRequests.push(wsRequest);
+    wsRequest.once('requestAccepted', this._handlers.requestAccepted);
+    wsRequest.once('requestResolved', this._handlers.requestResolved);
+    socket.once('close', () => this._handlers.requestResolved(wsRequest));
+
+    if (!this.config.autoAcceptConnections && this.listenerCount('request') > 0) {
+      this.emit('request', wsRequest);
+    } else if (this.config.autoAcceptConnections) {
+      wsRequest.accept(wsRequest.requestedProtocols[0], wsRequest.origin);
+    } else {
+      wsRequest.reject(404, 'No handler is configured to accept the connection.');
+    }
+  }
+
+  /** Tracks an accepted connection and emits 'connect'. */
+  handleRequestAccepted(connection) {
+    connection.once('close', (reasonCode, description) => this.handleConnectionClose(connection, reasonCode, description));
+    this.connections.push(connection);
+    this.emit('connect', connection);
+  }
+
+  /** Forgets a closed connection and emits 'close'. */
+  handleConnectionClose(connection, reasonCode, description) {
+    const index = this.connections.indexOf(connection);
+    if (index !== -1) this.connections.splice(index, 1);
+    this.emit('close', connection, reasonCode, description);
+  }
+
+  /** Forgets a request once accepted, rejected or abandoned. */
+  handleRequestResolved(request) {
+    const index = this.pendingRequests.indexOf(request);
+    if (index !== -1) this.pendingRequests.splice(index, 1);
+  }
+}
+
+module.exports = { WebSocketServer };
