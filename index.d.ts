@@ -56,6 +56,14 @@ export interface AttachOptions {
   fragmentationThreshold?: number;
   /** Disable Nagle's algorithm on WebSocket sockets. @default true */
   noDelay?: boolean;
+  /**
+   * Scale-out: a Redis URL (`redis://[:password@]host:port/db`). `publish` and `broadcast` then also
+   * reach the clients of every server with the same `redisPrefix`, at most once (see docs/scaling.md).
+   * Redis being unreachable never stops local delivery; the server reports it with 'error'.
+   */
+  redis?: string;
+  /** Scale-out: the servers sharing this prefix form one application. @default 'ferrows' */
+  redisPrefix?: string;
 }
 
 /** An error from a connection the server failed; `code` is one of ws's `WS_ERR_*` codes. */
@@ -162,6 +170,10 @@ export declare class Server extends EventEmitter {
   once(event: 'connection', listener: (ws: WebSocket, req: IncomingMessage) => void): this;
   once(event: 'error', listener: (err: Error) => void): this;
   once(event: 'close', listener: () => void): this;
+  /** Scale-out: connected and subscribed to Redis (at start and after each reconnect). */
+  once(event: 'redisReady', listener: () => void): this;
+  /** Scale-out: Redis is unreachable; `attempt` counts from 1 per outage, `reason` is the last failure. */
+  once(event: 'redisReconnect', listener: (attempt: number, reason: string) => void): this;
   once(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 

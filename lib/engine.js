@@ -19,6 +19,10 @@ const ERROR = 7;
 const BRIDGE_WRITE = 8;
 const BRIDGE_END = 9;
 const BRIDGE_RESUME = 10;
+/** Server-wide scale-out events (connection id 0). */
+const REDIS_READY = 11;
+const REDIS_ERROR = 12;
+const REDIS_RECONNECT = 13;
 
 /**
  * A connection object receives its events through these methods:
@@ -26,10 +30,15 @@ const BRIDGE_RESUME = 10;
  * `_onClose(code, reason)`.
  */
 class Engine {
-  /** @param {object} limits engine limits (see lib/options.js) */
-  constructor(limits) {
+  /**
+   * @param {object} limits engine limits (see lib/options.js), and `redis`/`redisPrefix`
+   * @param {Function} [onStatus] receives the server-wide events of the scale-out link:
+   *   `{ type: 'ready' }`, `{ type: 'error', message }`, `{ type: 'reconnect', attempt, message }`
+   */
+  constructor(limits, onStatus) {
     this._native = new native.NativeServer(limits, (meta, text, bin) => this._dispatch(meta, text, bin));
     this._noDelay = limits.noDelay !== false;
+    this._onStatus = typeof onStatus === 'function' ? onStatus : null;
     this._targets = new Map();
     this._handles = new Map();
     /** Bridged connections' Node sockets, by id. */
@@ -127,6 +136,11 @@ class Engine {
     return count;
   }
 
+  /** Scale-out: messages not handed to Redis (its queue was full, or Redis was down). */
+  get redisDropped() {
+    return this._native.redisDropped;
+  }
+
   /** How many connections subscribe to `topic`. */
   subscribers(topic) {
     return this._native.subscribers(topic);
@@ -154,6 +168,10 @@ class Engine {
       const id = meta[i + 1];
       const start = meta[i + 2];
       const end = meta[i + 3];
+      if ((head & 0xffff) >= REDIS_READY) {
+        this._status(head & 0xffff, head >>> 16, text.slice(start, end));
+        continue;
+      }
       if ((head & 0xffff) >= BRIDGE_WRITE) {
         this._onBridge(head & 0xffff, id, bin.subarray(start, end));
         continue;
@@ -195,6 +213,26 @@ class Engine {
           throw err;
         });
       }
+    }
+  }
+
+  _status(kind, detail, message) {
+    if (this._onStatus === null) return;
+    const event =
+      kind === REDIS_READY
+        ? { type: 'ready' }
+        : kind === REDIS_ERROR
+          ? { type: 'error', message }
+          : kind === REDIS_RECONNECT
+            ? { type: 'reconnect', attempt: detail, message }
+            : null;
+    if (event === null) return;
+    try {
+      this._onStatus(event);
+    } catch (err) {
+      process.nextTick(() => {
+        throw err;
+      });
     }
   }
 

@@ -28,6 +28,19 @@ const SERVER_OPTIONS = Object.freeze({
   handleProtocols: 'function',
 });
 
+/** Scale-out options: passed to the engine, but not limits (so not in ENGINE_DEFAULTS). */
+const SCALEOUT_OPTIONS = Object.freeze(['redis', 'redisPrefix']);
+// rediss:// (TLS) is refused: the engine is built without a TLS stack for Redis.
+const REDIS_URL = /^(redis|redis\+unix|unix):\/\//;
+
+function checkScaleout(name, value) {
+  if (typeof value !== 'string') throw optionTypeError(name, 'a string', value);
+  if (name === 'redis' && !REDIS_URL.test(value)) {
+    throw rangeError(`The "redis" option`, `must be a redis:// or redis+unix:// URL (no rediss://); received ${JSON.stringify(value.slice(0, 60))}`);
+  }
+  if (name === 'redisPrefix' && value.length === 0) throw rangeError('The "redisPrefix" option', 'must not be empty');
+}
+
 const NUMBER_MIN = Object.freeze({
   maxPayload: 1,
   maxFrame: 1,
@@ -63,6 +76,9 @@ function normalize(options = {}, allowed = []) {
       } else {
         checkNumber(name, value);
       }
+      engine[name] = value;
+    } else if (SCALEOUT_OPTIONS.includes(name)) {
+      checkScaleout(name, value);
       engine[name] = value;
     } else if (name in SERVER_OPTIONS) {
       if (typeof value !== SERVER_OPTIONS[name]) throw optionTypeError(name, `a ${SERVER_OPTIONS[name]}`, value);

@@ -52,7 +52,7 @@ class Server extends EventEmitter {
     this.options = server;
     this.path = server.path;
     this.clients = new Set();
-    this._engine = new Engine(engine);
+    this._engine = new Engine(engine, (event) => this._onRedis(event));
     this._closing = null;
     this._detach = httpServer ? route(httpServer, this) : null;
   }
@@ -94,6 +94,13 @@ class Server extends EventEmitter {
     this.clients.delete(ws);
   }
 
+  /** Scale-out status: 'redisReady', 'redisReconnect' (attempt, reason) and 'error'. */
+  _onRedis(event) {
+    if (event.type === 'ready') this.emit('redisReady');
+    else if (event.type === 'reconnect') this.emit('redisReconnect', event.attempt, event.message);
+    else if (event.type === 'error') this._emitError(redisError(event.message));
+  }
+
   _emitError(err) {
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
@@ -121,6 +128,11 @@ class Server extends EventEmitter {
     return this._engine.subscribers(checkTopic(topic));
   }
 
+  /** Scale-out: messages not handed to Redis (its queue was full, or Redis was down). */
+  get redisDropped() {
+    return this._engine.redisDropped;
+  }
+
   /** How many topics have at least one subscriber (an empty topic is freed at once). */
   get topicCount() {
     return this._engine.topicCount;
@@ -144,6 +156,12 @@ class Server extends EventEmitter {
     if (typeof callback === 'function') this._closing.then(() => callback(), callback);
     return this._closing;
   }
+}
+
+function redisError(message) {
+  const err = new Error(message);
+  err.code = 'ERR_FERROWS_REDIS';
+  return err;
 }
 
 function exceptId(options) {

@@ -16,7 +16,7 @@ use crate::error::Failure;
 use crate::events::{Batch, EventQueue};
 use crate::frame::{self, Kind};
 use crate::server::Shared;
-use crate::{handoff, handshake, runtime, session};
+use crate::{handoff, handshake, runtime, scaleout, session};
 
 /// Server options as JavaScript passes them; every field optional (see `config.rs`).
 #[napi(object)]
@@ -32,6 +32,10 @@ pub struct BindingConfig {
   pub max_inbound_pending: Option<f64>,
   pub fragmentation_threshold: Option<f64>,
   pub no_delay: Option<bool>,
+  /// Scale-out: the Redis URL (not an engine limit, so `defaultConfig()` leaves it out).
+  pub redis: Option<String>,
+  /// Scale-out: the channel prefix shared by the nodes of one application.
+  pub redis_prefix: Option<String>,
 }
 
 impl From<BindingConfig> for RawConfig {
@@ -67,6 +71,8 @@ pub fn default_config() -> BindingConfig {
     max_inbound_pending: Some(d.max_inbound_pending as f64),
     fragmentation_threshold: Some(d.fragmentation_threshold as f64),
     no_delay: Some(d.no_delay),
+    redis: None,
+    redis_prefix: None,
   }
 }
 
@@ -117,9 +123,11 @@ impl NativeServer {
   /// `dispatch(meta, text, binary)` receives every event batch (see `events.rs`).
   #[napi(constructor)]
   pub fn new(
-    config: BindingConfig,
+    mut config: BindingConfig,
     dispatch: Function<BatchArgs, Unknown<'static>>,
   ) -> Result<Self> {
+    let redis = config.redis.take();
+    let prefix = config.redis_prefix.take();
     let config = ServerConfig::try_from(RawConfig::from(config)).map_err(|e| invalid_arg(e.0))?;
     let events = Arc::new(EventQueue::default());
     let weak = Arc::downgrade(&events);
@@ -137,10 +145,13 @@ impl NativeServer {
     events.set_schedule(Box::new(move || {
       tsfn.call((), ThreadsafeFunctionCallMode::NonBlocking);
     }));
-    Ok(NativeServer {
-      shared: Arc::new(Shared::new(config, events)),
-      tsfn: raw,
-    })
+    let shared = Arc::new(Shared::new(config, events));
+    if let Some(url) = redis {
+      let prefix = prefix.as_deref().unwrap_or(scaleout::DEFAULT_PREFIX);
+      let link = scaleout::start(&shared, &url, prefix).map_err(invalid_arg)?;
+      let _ = shared.link.set(link);
+    }
+    Ok(NativeServer { shared, tsfn: raw })
   }
 
   /// Takes over the upgraded socket `fd`: queues the `101` (with `protocol` and extra header
@@ -204,24 +215,28 @@ impl NativeServer {
   }
 
   fn broadcast(&self, kind: Kind, data: &[u8], except: Option<u32>) -> u32 {
-    self.shared.broadcast(&self.encode(kind, data), except)
-  }
-
-  fn encode(&self, kind: Kind, data: &[u8]) -> Bytes {
-    frame::encode(kind, data, self.shared.config.fragmentation_threshold)
+    self.shared.send_message(None, kind, data, except)
   }
 
   /// Queues a text message on every subscriber of `topic` but `except`; returns the count.
   #[napi]
   pub fn publish_text(&self, topic: String, data: String, except: Option<u32>) -> u32 {
-    let frame = self.encode(Kind::Text, data.as_bytes());
-    self.shared.publish(&topic, &frame, except)
+    self
+      .shared
+      .send_message(Some(&topic), Kind::Text, data.as_bytes(), except)
   }
 
   #[napi]
   pub fn publish_binary(&self, topic: String, data: &[u8], except: Option<u32>) -> u32 {
-    let frame = self.encode(Kind::Binary, data);
-    self.shared.publish(&topic, &frame, except)
+    self
+      .shared
+      .send_message(Some(&topic), Kind::Binary, data, except)
+  }
+
+  /// Scale-out: messages not handed to Redis (queue full, or Redis down); 0 without `redis`.
+  #[napi(getter)]
+  pub fn redis_dropped(&self) -> f64 {
+    self.shared.link.get().map_or(0.0, |l| l.dropped() as f64)
   }
 
   /// How many connections subscribe to `topic`.
@@ -268,6 +283,9 @@ impl NativeServer {
   /// Releases the event channel; the server delivers no event after this.
   #[napi]
   pub fn release(&mut self) {
+    if let Some(link) = self.shared.link.get() {
+      link.stop();
+    }
     self.tsfn = std::ptr::null_mut();
     self.shared.events.release();
   }

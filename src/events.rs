@@ -32,6 +32,13 @@ pub enum EventKind {
   BridgeEnd = 9,
   /// Bridged connections only: the engine read below the bound; `socket.resume()`.
   BridgeResume = 10,
+  /// Scale-out (connection id 0): connected and subscribed to Redis.
+  RedisReady = 11,
+  /// Scale-out: Redis is unreachable or the connection was lost; the text range holds why.
+  RedisError = 12,
+  /// Scale-out: reconnecting; the attempt (saturated at 65535) is in the high 16 bits, the text
+  /// range holds the last failure.
+  RedisReconnect = 13,
 }
 
 /// Events per batch and payload bytes per batch above which a new batch starts: large enough to
@@ -192,6 +199,12 @@ impl EventQueue {
   pub fn error(&self, id: u32, close_code: u16, code: &str, message: &str) {
     let head = EventKind::Error as u32 | (u32::from(close_code) << 16);
     self.push(|b| b.push_text(head, id, &format!("{code}:{message}")));
+  }
+
+  /// A server-wide event (connection id 0): `detail` in the high 16 bits, `text` in the range.
+  pub fn server(&self, kind: EventKind, detail: u16, text: &str) {
+    let head = kind as u32 | (u32::from(detail) << 16);
+    self.push(|b| b.push_text(head, 0, text));
   }
 
   pub fn close(&self, id: u32, code: u16, reason: &str) {

@@ -3,14 +3,16 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 
 use crate::config::ServerConfig;
 use crate::conn::Conn;
 use crate::events::EventQueue;
+use crate::frame::{self, Kind};
 use crate::hub::{fan_out, Hub};
+use crate::scaleout;
 
 pub struct Shared {
   pub config: ServerConfig,
@@ -20,6 +22,8 @@ pub struct Shared {
   /// Connections whose writer is woken at the next `flush` (JavaScript thread only).
   corked: Mutex<Vec<Arc<Conn>>>,
   next_id: AtomicU32,
+  /// The link to the other nodes, with the `redis` option (set once, after construction).
+  pub link: OnceLock<scaleout::Handle>,
 }
 
 impl Shared {
@@ -31,6 +35,7 @@ impl Shared {
       conns: Mutex::default(),
       corked: Mutex::default(),
       next_id: AtomicU32::new(1),
+      link: OnceLock::new(),
     }
   }
 
@@ -67,8 +72,39 @@ impl Shared {
 
   /// Queues one encoded frame on every open connection but `except`; returns how many got it.
   pub fn broadcast(&self, frame: &Bytes, except: Option<u32>) -> u32 {
+    self.broadcast_with(frame, except, |c| self.cork(c))
+  }
+
+  /// As `broadcast`, waking writers through `wake` (the scale-out task wakes them at once).
+  pub fn broadcast_with(
+    &self,
+    frame: &Bytes,
+    except: Option<u32>,
+    wake: impl FnMut(&Arc<Conn>),
+  ) -> u32 {
     let conns = self.conns.lock().unwrap();
-    fan_out(conns.values(), frame, except, |c| self.cork(c))
+    fan_out(conns.values(), frame, except, wake)
+  }
+
+  /// A message from this node's JavaScript, to `topic`'s subscribers or (None) to everyone:
+  /// framed once and queued locally now, and handed to the link for the other nodes. `except`
+  /// is a local connection, so it applies here only. Returns the local count.
+  pub fn send_message(
+    &self,
+    topic: Option<&str>,
+    kind: Kind,
+    data: &[u8],
+    except: Option<u32>,
+  ) -> u32 {
+    let frame = frame::encode(kind, data, self.config.fragmentation_threshold);
+    let sent = match topic {
+      Some(topic) => self.publish(topic, &frame, except),
+      None => self.broadcast(&frame, except),
+    };
+    if let Some(link) = self.link.get() {
+      link.forward(topic, kind, data);
+    }
+    sent
   }
 
   /// Queues one encoded frame on every subscriber of `topic` but `except`.

@@ -1,0 +1,223 @@
+'use strict';
+
+// Scale-out through a real Redis: two servers in two child processes (fixtures/scaleout-node.js)
+// with clients on each. Every delivery is counted; "nothing else arrived" is proven with a
+// marker sent after the message under test (one channel, so a node's messages keep their order).
+
+const path = require('path');
+const http = require('http');
+const { fork } = require('child_process');
+const { attach } = require('..');
+const { connect, once, until } = require('./helpers');
+const redis = require('./fixtures/redis');
+
+const REDIS_SERVER = redis.find();
+const WAIT = 10000;
+const describeRedis = REDIS_SERVER ? describe : describe.skip;
+if (!REDIS_SERVER) {
+  console.warn("scaleout.spec: SKIPPED, no redis-server found (apt-get install redis-server, or set REDIS_SERVER)");
+}
+
+/** A scale-out node in a child process, driven over IPC. */
+class Node {
+  constructor(url, prefix) {
+    this.events = [];
+    this.replies = new Map();
+    this.nextId = 1;
+    this.child = fork(path.join(__dirname, 'fixtures', 'scaleout-node.js'), [], {
+      env: { ...process.env, REDIS_URL: url, REDIS_PREFIX: prefix },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.child.on('message', (m) => {
+      if (m.reply !== undefined) this.replies.get(m.reply)(m.count);
+      else this.events.push(m);
+    });
+  }
+
+  /** Resolves with the first event after index `from` matching `name`. */
+  async event(name, from = 0) {
+    const found = () => this.events.slice(from).find((e) => e.event === name);
+    await until(() => found() !== undefined, WAIT, `'${name}' from a node`);
+    return found();
+  }
+
+  /** Runs `publish`/`broadcast` in the child; resolves with its (local) count. */
+  call(op, fields) {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.replies.set(id, resolve);
+      this.child.send({ id, op, ...fields });
+    });
+  }
+
+  publish(topic, data, except) {
+    const binary = Buffer.isBuffer(data);
+    return this.call('publish', { topic, data: binary ? data.toString('base64') : data, binary, except });
+  }
+
+  broadcast(data, except) {
+    return this.call('broadcast', { data, except });
+  }
+
+  stop() {
+    if (this.child.exitCode === null && this.child.signalCode === null) process.kill(this.child.pid, 'SIGKILL');
+  }
+}
+
+/** A client of `node` named `name`, subscribed to `topics`; `got` holds what it received. */
+async function client(node, name, topics) {
+  const ws = await connect(`ws://127.0.0.1:${node.port}`);
+  const c = { ws, name, got: [], acks: new Set() };
+  ws.on('message', (data, isBinary) => {
+    const text = isBinary ? null : String(data);
+    if (text !== null && text.startsWith('ok:')) c.acks.add(text.slice(3));
+    else c.got.push(isBinary ? Buffer.from(data) : text);
+  });
+  for (const cmd of [`name:${name}`, ...topics.map((t) => `sub:${t}`)]) {
+    ws.send(cmd);
+    await until(() => c.acks.has(cmd), WAIT, `ack of ${cmd}`);
+  }
+  return c;
+}
+
+const count = (c, data) => c.got.filter((g) => g === data).length;
+
+describeRedis('scale-out through Redis', () => {
+  let server;
+  let a;
+  let b;
+  let clients;
+  let markers = 0;
+
+  /** Broadcasts a marker from `node` and waits until every client has it. */
+  async function settle(node) {
+    const marker = `marker-${++markers}`;
+    await node.broadcast(marker);
+    await until(() => clients.every((c) => count(c, marker) === 1), WAIT, marker);
+  }
+
+  beforeAll(async () => {
+    server = await redis.start(REDIS_SERVER, await redis.freePort());
+    const prefix = `test${process.pid}`;
+    [a, b] = [new Node(server.url, prefix), new Node(server.url, prefix)];
+    for (const node of [a, b]) {
+      node.port = (await node.event('listening')).port;
+      await node.event('redisReady');
+    }
+    clients = [
+      await client(a, 'a1', ['room']),
+      await client(a, 'a2', ['room']),
+      await client(b, 'b1', ['room', 'only-b']),
+      await client(b, 'b2', ['room']),
+    ];
+  }, 30000);
+
+  afterAll(async () => {
+    for (const c of clients || []) c.ws.terminate();
+    for (const node of [a, b]) if (node) node.stop();
+    if (server) await server.stop();
+  });
+
+  test('publish and broadcast reach every client of both nodes exactly once', async () => {
+    const sent = [];
+    for (let i = 0; i < 20; i++) {
+      expect(await a.publish('room', `p${i}`)).toBe(2);
+      expect(await b.broadcast(`b${i}`)).toBe(2);
+      sent.push(`p${i}`, `b${i}`);
+    }
+    await until(() => clients.every((c) => sent.every((s) => count(c, s) >= 1)), WAIT, 'every message');
+    await settle(a);
+    await settle(b);
+    for (const c of clients) for (const s of sent) expect([c.name, s, count(c, s)]).toEqual([c.name, s, 1]);
+  });
+
+  test('a topic with subscribers on one node only reaches them', async () => {
+    expect(await a.publish('only-b', 'for-b1')).toBe(0);
+    await settle(a);
+    expect(clients.map((c) => count(c, 'for-b1'))).toEqual([0, 0, 1, 0]);
+  });
+
+  test('binary stays binary and text stays text, byte for byte', async () => {
+    const bytes = Buffer.from([0, 255, 13, 10, 0x81, 0xfe, 0xff, 1]);
+    await a.publish('room', bytes);
+    await a.publish('room', 'héllo 😀');
+    await settle(a);
+    for (const c of clients) {
+      const binaries = c.got.filter(Buffer.isBuffer);
+      expect(binaries).toHaveLength(1);
+      expect(binaries[0].equals(bytes)).toBe(true);
+      expect(count(c, 'héllo 😀')).toBe(1);
+    }
+  });
+
+  test('except is a local connection: it applies on its own node only', async () => {
+    expect(await a.publish('room', 'not-for-a1', 'a1')).toBe(1);
+    await settle(a);
+    expect(clients.map((c) => count(c, 'not-for-a1'))).toEqual([0, 1, 1, 1]);
+  });
+
+  test('Redis killed and restarted: local delivery goes on, remote delivery resumes', async () => {
+    const from = [a.events.length, b.events.length];
+    await server.stop();
+    const down = await a.event('error', from[0]);
+    expect(down.code).toBe('ERR_FERROWS_REDIS');
+    expect(down.message).toMatch(/lost/);
+    expect((await a.event('redisReconnect', from[0])).attempt).toBeGreaterThanOrEqual(1);
+    await b.event('redisReconnect', from[1]);
+
+    // While Redis is down each node still serves its own clients; the others miss this message
+    // for good (at-most-once, no replay).
+    expect(await a.publish('room', 'while-down')).toBe(2);
+    await until(() => count(clients[0], 'while-down') === 1 && count(clients[1], 'while-down') === 1, WAIT);
+
+    const readyFrom = [a.events.length, b.events.length];
+    server = await redis.start(REDIS_SERVER, server.port);
+    await a.event('redisReady', readyFrom[0]);
+    await b.event('redisReady', readyFrom[1]);
+    await a.publish('room', 'after-restart');
+    await b.publish('room', 'after-restart-b');
+    await settle(a);
+    await settle(b);
+    expect(clients.map((c) => count(c, 'after-restart'))).toEqual([1, 1, 1, 1]);
+    expect(clients.map((c) => count(c, 'after-restart-b'))).toEqual([1, 1, 1, 1]);
+    expect(clients.map((c) => count(c, 'while-down'))).toEqual([1, 1, 0, 0]);
+  }, 30000);
+});
+
+describe('scale-out without Redis', () => {
+  test('the server serves its own clients and reports the outage', async () => {
+    const port = await redis.freePort();
+    const httpServer = http.createServer();
+    const wss = attach(httpServer, { redis: `redis://:secret@127.0.0.1:${port}/0`, redisPrefix: 'none' });
+    const errors = [];
+    const reconnects = [];
+    wss.on('error', (err) => errors.push(err));
+    wss.on('redisReconnect', (attempt) => reconnects.push(attempt));
+    wss.on('connection', (ws) => ws.subscribe('t'));
+    await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+    try {
+      await until(() => errors.length > 0 && reconnects.length > 0, WAIT, "'error' and 'redisReconnect'");
+      expect(errors[0].code).toBe('ERR_FERROWS_REDIS');
+      expect(errors[0].message).toMatch(/unreachable/);
+      expect(errors[0].message).not.toMatch(/secret/);
+      const ws = await connect(`ws://127.0.0.1:${httpServer.address().port}`);
+      await until(() => wss.subscribers('t') === 1, WAIT);
+      const got = once(ws, 'message');
+      expect(wss.publish('t', 'local')).toBe(1);
+      expect(String((await got)[0])).toBe('local');
+      expect(wss.redisDropped).toBeGreaterThanOrEqual(1);
+      ws.terminate();
+    } finally {
+      await wss.close();
+      await new Promise((resolve) => httpServer.close(resolve));
+    }
+  });
+
+  test('the options are checked and named', () => {
+    const server = http.createServer();
+    expect(() => attach(server, { redis: 6379 })).toThrow(/"redis" option must be a string/);
+    expect(() => attach(server, { redis: 'http://127.0.0.1' })).toThrow(/"redis" option must be a redis:\/\//);
+    expect(() => attach(server, { redis: 'redis://h', redisPrefix: '' })).toThrow(/"redisPrefix" option/);
+    expect(() => attach(server, { redis: 'redis://127.0.0.1:1:2' })).toThrow(/"redis" option is not a usable/);
+  });
+});

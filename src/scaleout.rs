@@ -1,0 +1,320 @@
+//! Scale-out: one server's link to Redis, so that `publish` and `broadcast` reach the clients of
+//! every node (process or machine) sharing a prefix.
+//!
+//! Every message sent from JavaScript is also published, as a binary envelope, on one channel
+//! per prefix (`<prefix>:messages`). Each node subscribes to that channel once and fans out what
+//! the other nodes sent through the same hub as local messages, without entering JavaScript; its
+//! own messages come back too and are dropped by node id. Local delivery never waits on Redis:
+//! envelopes reach the publishing task through a bounded queue that drops its oldest entry when
+//! full. Redis pub/sub is at-most-once, and so is this link: nothing is replayed after an outage.
+
+use std::hash::{BuildHasher, Hasher};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use redis::aio::{MultiplexedConnection, PubSub};
+use redis::AsyncConnectionConfig;
+use tokio::sync::watch;
+use tokio::time::timeout;
+
+use crate::conn::Conn;
+use crate::envelope::{Envelope, NodeId};
+use crate::events::{EventKind, EventQueue};
+use crate::frame::{self, Kind};
+use crate::publish_queue::PublishQueue;
+use crate::runtime;
+use crate::server::Shared;
+
+/// The channel prefix when the application gives none.
+pub const DEFAULT_PREFIX: &str = "ferrows";
+
+/// Connecting and subscribing, and any reply, must finish within these or the link reconnects.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// A PING on the subscriber connection finds a connection that died without a FIN.
+const PING_INTERVAL: Duration = Duration::from_secs(10);
+/// Reconnect delays: 100 ms doubling up to 5 s.
+const BACKOFF_FIRST: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// What the JavaScript thread and the link's task share.
+struct Link {
+  node: NodeId,
+  channel: String,
+  queue: PublishQueue,
+}
+
+/// A running link, owned by its server; dropping it (or `stop`) ends the task.
+pub struct Handle {
+  link: Arc<Link>,
+  stop: watch::Sender<bool>,
+}
+
+impl Handle {
+  /// Queues a message from this node for the others. `topic` None is a broadcast.
+  pub fn forward(&self, topic: Option<&str>, kind: Kind, payload: &[u8]) {
+    let envelope = Envelope {
+      node: self.link.node,
+      topic,
+      kind,
+      payload,
+    };
+    self.link.queue.push(envelope.encode());
+  }
+
+  /// Messages not published because the queue was full or Redis was down.
+  pub fn dropped(&self) -> u64 {
+    self.link.queue.dropped()
+  }
+
+  pub fn stop(&self) {
+    let _ = self.stop.send(true);
+  }
+}
+
+/// Checks `url` and starts the link's task; the first connection is made in the background
+/// (its failure is reported as an event, never thrown).
+pub fn start(shared: &Arc<Shared>, url: &str, prefix: &str) -> Result<Handle, String> {
+  if prefix.is_empty() {
+    return Err("The \"redisPrefix\" option must not be empty".into());
+  }
+  let client = redis::Client::open(url)
+    .map_err(|e| format!("The \"redis\" option is not a usable Redis URL: {e}"))?;
+  let link = Arc::new(Link {
+    node: random_node_id(),
+    channel: format!("{prefix}:messages"),
+    queue: PublishQueue::default(),
+  });
+  let (stop, stopped) = watch::channel(false);
+  let task = Task {
+    link: link.clone(),
+    shared: Arc::downgrade(shared),
+    events: shared.events.clone(),
+    client,
+    place: redact(url),
+  };
+  runtime::get().spawn(task.supervise(stopped));
+  Ok(Handle { link, stop })
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+  match (url.find("://"), url.rfind('@')) {
+    (Some(scheme), Some(at)) if at > scheme => format!("{}***{}", &url[..scheme + 3], &url[at..]),
+    _ => url.to_string(),
+  }
+}
+
+/// Random per server instance (std's hasher keys come from the OS's random source).
+fn random_node_id() -> NodeId {
+  let mut id = [0; 16];
+  let nanos = std::time::SystemTime::now()
+    .duration_since(std::time::UNIX_EPOCH)
+    .map_or(0, |d| d.as_nanos());
+  for (i, half) in id.chunks_mut(8).enumerate() {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_usize(i);
+    h.write_u32(std::process::id());
+    h.write_u128(nanos);
+    half.copy_from_slice(&h.finish().to_le_bytes());
+  }
+  id
+}
+
+fn backoff(attempt: u32) -> Duration {
+  BACKOFF_FIRST
+    .saturating_mul(1 << attempt.saturating_sub(1).min(16))
+    .min(BACKOFF_MAX)
+}
+
+/// Fans out a message from another node to the local connections. Called on the runtime, so the
+/// writers are woken at once rather than corked until JavaScript's next flush.
+pub fn deliver(shared: &Shared, node: &NodeId, bytes: &[u8]) -> u32 {
+  let Some(message) = Envelope::decode(bytes) else {
+    return 0;
+  };
+  if message.node == *node {
+    return 0;
+  }
+  let frame = frame::encode(
+    message.kind,
+    message.payload,
+    shared.config.fragmentation_threshold,
+  );
+  let wake = |c: &Arc<Conn>| c.out.wake();
+  match message.topic {
+    Some(topic) => shared.hub.publish(topic, &frame, None, wake),
+    None => shared.broadcast_with(&frame, None, wake),
+  }
+}
+
+/// Why a session ended, and whether it had been connected.
+struct Lost {
+  connected: bool,
+  reason: String,
+}
+
+struct Task {
+  link: Arc<Link>,
+  shared: Weak<Shared>,
+  events: Arc<EventQueue>,
+  client: redis::Client,
+  place: String,
+}
+
+impl Task {
+  /// Connects, serves until the connection is lost, and reconnects with backoff, until stopped.
+  async fn supervise(self, mut stopped: watch::Receiver<bool>) {
+    let mut attempt: u32 = 0;
+    loop {
+      let lost = tokio::select! {
+        lost = self.session() => lost,
+        _ = stopped.wait_for(|s| *s) => return,
+      };
+      self.link.queue.set_open(false);
+      if lost.connected {
+        attempt = 0;
+      }
+      if attempt == 0 {
+        let what = if lost.connected {
+          format!("Redis connection to {} lost", self.place)
+        } else {
+          format!("Redis at {} is unreachable", self.place)
+        };
+        let message = format!("{what}: {}; reconnecting", lost.reason);
+        self.events.server(EventKind::RedisError, 0, &message);
+      }
+      attempt = attempt.saturating_add(1);
+      let detail = u16::try_from(attempt).unwrap_or(u16::MAX);
+      self
+        .events
+        .server(EventKind::RedisReconnect, detail, &lost.reason);
+      tokio::select! {
+        _ = tokio::time::sleep(backoff(attempt)) => {}
+        _ = stopped.wait_for(|s| *s) => return,
+      }
+    }
+  }
+
+  async fn connect(&self) -> redis::RedisResult<(PubSub, MultiplexedConnection)> {
+    let mut pubsub = self.client.get_async_pubsub().await?;
+    pubsub.subscribe(&self.link.channel).await?;
+    let config = AsyncConnectionConfig::new()
+      .set_connection_timeout(Some(CONNECT_TIMEOUT))
+      .set_response_timeout(Some(RESPONSE_TIMEOUT));
+    let conn = self
+      .client
+      .get_multiplexed_async_connection_with_config(&config)
+      .await?;
+    Ok((pubsub, conn))
+  }
+
+  async fn session(&self) -> Lost {
+    let before = |reason: String| Lost {
+      connected: false,
+      reason,
+    };
+    let (pubsub, conn) = match timeout(CONNECT_TIMEOUT, self.connect()).await {
+      Ok(Ok(connected)) => connected,
+      Ok(Err(e)) => return before(e.to_string()),
+      Err(_) => return before(format!("no answer within {CONNECT_TIMEOUT:?}")),
+    };
+    self.link.queue.set_open(true);
+    self.events.server(EventKind::RedisReady, 0, "");
+    let reason = tokio::select! {
+      reason = self.receive(pubsub) => reason,
+      reason = self.send(conn) => reason,
+    };
+    Lost {
+      connected: true,
+      reason,
+    }
+  }
+
+  /// Delivers the other nodes' messages until the subscriber connection fails.
+  async fn receive(&self, pubsub: PubSub) -> String {
+    let (mut sink, mut stream) = pubsub.split();
+    let mut ping = tokio::time::interval(PING_INTERVAL);
+    ping.tick().await;
+    loop {
+      tokio::select! {
+        msg = stream.next() => {
+          let Some(msg) = msg else {
+            return "connection closed".into();
+          };
+          let Some(shared) = self.shared.upgrade() else {
+            return "server released".into();
+          };
+          deliver(&shared, &self.link.node, msg.get_payload_bytes());
+        }
+        _ = ping.tick() => match timeout(RESPONSE_TIMEOUT, sink.ping::<redis::Value>()).await {
+          Ok(Ok(_)) => {}
+          Ok(Err(e)) => return e.to_string(),
+          Err(_) => return format!("no answer to PING within {RESPONSE_TIMEOUT:?}"),
+        },
+      }
+    }
+  }
+
+  /// Publishes this node's messages, a pipeline per burst, until the connection fails.
+  async fn send(&self, mut conn: MultiplexedConnection) -> String {
+    let mut batch = Vec::new();
+    loop {
+      self.link.queue.take(&mut batch).await;
+      let mut pipe = redis::pipe();
+      for envelope in batch.drain(..) {
+        pipe
+          .cmd("PUBLISH")
+          .arg(&self.link.channel)
+          .arg(envelope)
+          .ignore();
+      }
+      if let Err(e) = pipe.query_async::<()>(&mut conn).await {
+        return e.to_string();
+      }
+    }
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn deliver_fans_out_other_nodes_messages_only() {
+    use crate::config::ServerConfig;
+    let shared = Arc::new(Shared::new(ServerConfig::default(), Arc::default()));
+    let (a, b) = (shared.open(), shared.open());
+    shared.subscribe(&a, "room");
+    let from = |node: NodeId, topic| Envelope {
+      node,
+      topic,
+      kind: Kind::Binary,
+      payload: b"xy",
+    };
+    let me = [1; 16];
+    assert_eq!(
+      deliver(&shared, &me, &from([2; 16], Some("room")).encode()),
+      1
+    );
+    assert_eq!((a.out.buffered(), b.out.buffered()), (4, 0));
+    assert_eq!(deliver(&shared, &me, &from(me, None).encode()), 0);
+    assert_eq!(deliver(&shared, &me, &from([2; 16], None).encode()), 2);
+    assert_eq!(deliver(&shared, &me, b"garbage"), 0);
+  }
+
+  #[test]
+  fn backoff_doubles_up_to_five_seconds() {
+    let ms: Vec<u128> = (1..=8).map(|a| backoff(a).as_millis()).collect();
+    assert_eq!(ms, [100, 200, 400, 800, 1600, 3200, 5000, 5000]);
+    assert_eq!(backoff(u32::MAX), BACKOFF_MAX);
+  }
+
+  #[test]
+  fn urls_lose_their_password_in_messages() {
+    assert_eq!(redact("redis://:pw@h:1/0"), "redis://***@h:1/0");
+    assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    assert_ne!(random_node_id(), random_node_id());
+  }
+}
