@@ -190,11 +190,11 @@ impl Conn {
     }
   }
 
+  /// Pauses or resumes reading. Either way the reader is woken: a reader already waiting on the
+  /// socket must re-check before it reads (and delivers) one more message.
   pub fn set_paused(&self, paused: bool) {
     self.paused.store(paused, Ordering::Release);
-    if !paused {
-      self.request_wake.notify_one();
-    }
+    self.request_wake.notify_one();
   }
 
   pub fn is_paused(&self) -> bool {

@@ -222,12 +222,27 @@ where
     }
     End::Broken(failure) => {
       events.error(conn.id, failure.close_code, failure.code, &failure.message);
-      if next_request(&conn).await == Some(Request::Terminate) {
-        writer.abort();
-        (1006, String::new())
-      } else {
-        send_close(&conn, &failure);
-        (failure.close_code, failure.message)
+      match next_request(&conn).await {
+        Some(Request::Terminate) => {
+          writer.abort();
+          (1006, String::new())
+        }
+        // The dispatcher's `drop` chooses the reason sent on the wire (ws sends none); the
+        // `close` event keeps the engine's description.
+        Some(Request::Fail(answer)) => {
+          send_close(
+            &conn,
+            &Failure {
+              close_code: failure.close_code,
+              ..answer
+            },
+          );
+          (failure.close_code, failure.message)
+        }
+        _ => {
+          send_close(&conn, &failure);
+          (failure.close_code, failure.message)
+        }
       }
     }
     End::Failed(failure) => {
