@@ -1,2 +1,239 @@
-// Types of the ws face (lib/compat/ws.js).
-export {};
+// Types of the ws face (lib/compat/ws.js): ws 8's server API over the Rust engine.
+// See docs/ws-face.md for what differs from ws.
+
+/// <reference types="node" />
+import { EventEmitter } from 'events';
+import type { Blob } from 'buffer';
+import type { IncomingMessage, Server as HttpServer } from 'http';
+import type { Server as HttpsServer } from 'https';
+import type { AddressInfo } from 'net';
+import type { Duplex } from 'stream';
+
+/** A received message: a Buffer, or per `binaryType` an ArrayBuffer, Buffer[] or Blob. */
+export type WsRawData = Buffer | ArrayBuffer | Buffer[] | Blob;
+
+/** What `send`, `ping` and `pong` take (numbers are sent as their decimal text, as ws does). */
+export type WsSendData =
+  | string
+  | number
+  | Buffer
+  | ArrayBuffer
+  | SharedArrayBuffer
+  | ArrayBufferView
+  | Blob
+  | readonly any[];
+
+export interface WsVerifyClientInfo {
+  /** `Origin` (`Sec-WebSocket-Origin` for protocol version 8). */
+  origin: string | undefined;
+  /** Whether the request came over TLS. */
+  secure: boolean;
+  req: IncomingMessage;
+}
+
+export type WsVerifyClientDone = (
+  result: boolean,
+  code?: number,
+  message?: string,
+  headers?: Record<string, string | number | string[]>
+) => void;
+
+/** Options of `new WebSocketServer()`: ws 8's, plus ferrows's backpressure bounds. */
+export interface WebSocketServerOptions {
+  /** Port of an http server made for this WebSocket server (answers plain HTTP with 426). */
+  port?: number;
+  /** Host that server binds. */
+  host?: string;
+  /** Listen backlog of that server. @default 511 */
+  backlog?: number;
+  /** An existing http or https server whose upgrades to take. */
+  server?: HttpServer | HttpsServer;
+  /** Take no server: call `handleUpgrade` yourself. @default false */
+  noServer?: boolean;
+  /** Only this pathname (query ignored); other paths get 400. */
+  path?: string;
+  /**
+   * Accept or refuse a client before the 101: `(info) => boolean`, or `(info, done)` calling
+   * `done(result, code = 401, message, headers)`.
+   */
+  verifyClient?: (info: WsVerifyClientInfo, done: WsVerifyClientDone) => boolean | void;
+  /** Choose one of the offered subprotocols; a falsy value chooses none. @default the first offered */
+  handleProtocols?: (protocols: Set<string>, req: IncomingMessage) => string | false | null | undefined;
+  /** Keep `wss.clients`. @default true */
+  clientTracking?: boolean;
+  /** Largest message accepted, in bytes (0: no limit, up to 2^31-1); larger ones fail with 1009. @default 104857600 */
+  maxPayload?: number;
+  /** Milliseconds to wait for the client's close frame after `close()`. @default 30000 */
+  closeTimeout?: number;
+  /** Compression is not supported yet: only false (or absent) is accepted; anything else throws. @default false */
+  perMessageDeflate?: false;
+  /** Accepted for ws compatibility; UTF-8 is always validated. @default false */
+  skipUTF8Validation?: boolean;
+  /** Accepted for ws compatibility (messages are delivered as they arrive). @default true */
+  allowSynchronousEvents?: boolean;
+  /** Only true: the engine always answers pings. @default true */
+  autoPong?: true;
+  /** Accepted for ws compatibility; the engine bounds frames by maxPayload. */
+  maxBufferedChunks?: number;
+  /** Accepted for ws compatibility; the engine bounds messages by maxPayload. */
+  maxFragments?: number;
+  /** Accepted for ws compatibility; pongs are bounded by maxBackpressure. */
+  maxPendingAutoPongs?: number;
+  /** ferrows: queued outbound bytes above which the connection is closed with 1008. @default 16777216 */
+  maxBackpressure?: number;
+  /** ferrows: received bytes waiting for JavaScript above which the socket is not read. @default 4194304 */
+  maxInboundPending?: number;
+}
+
+export interface WsSendOptions {
+  /** Send as binary; by default strings are text and everything else binary. */
+  binary?: boolean;
+  /** false: a part of a message; the parts are joined and sent with the last one. @default true */
+  fin?: boolean;
+  /** Ignored (no compression). */
+  compress?: boolean;
+  /** Ignored (a server does not mask). */
+  mask?: boolean;
+}
+
+/** An error of a connection the server failed, shaped as ws's (RangeError or Error). */
+export interface WsError extends Error {
+  /** ws's `WS_ERR_*` code, or ferrows's `WS_ERR_BACKPRESSURE`. */
+  code: string;
+  /** The close code sent to the client. */
+  closeCode?: number;
+}
+
+export interface WsEvent {
+  readonly type: string;
+  readonly target: WsSocket;
+}
+
+export interface WsMessageEvent extends WsEvent {
+  /** Text messages as strings, binary ones per `binaryType`. */
+  readonly data: string | WsRawData;
+}
+
+export interface WsCloseEvent extends WsEvent {
+  readonly code: number;
+  readonly reason: string;
+  readonly wasClean: boolean;
+}
+
+export interface WsErrorEvent extends WsEvent {
+  readonly error: WsError;
+  readonly message: string;
+}
+
+export type WsEventListener<E> = ((event: E) => void) | { handleEvent(event: E): void };
+
+/** A connection of the ws face: ws's server-side WebSocket API, over a socket Rust owns. */
+export declare class WsSocket extends EventEmitter {
+  static readonly CONNECTING: 0;
+  static readonly OPEN: 1;
+  static readonly CLOSING: 2;
+  static readonly CLOSED: 3;
+  readonly CONNECTING: 0;
+  readonly OPEN: 1;
+  readonly CLOSING: 2;
+  readonly CLOSED: 3;
+
+  /** How binary messages are delivered. @default 'nodebuffer' */
+  binaryType: 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
+  /** Bytes queued and not yet written (plus what was sent after close, as in ws). */
+  readonly bufferedAmount: number;
+  /** Always '' (no extension is negotiated). */
+  readonly extensions: string;
+  readonly isPaused: boolean;
+  /** The chosen subprotocol, or ''. */
+  readonly protocol: string;
+  readonly readyState: 0 | 1 | 2 | 3;
+  /** Undefined on server sockets. */
+  readonly url: string | undefined;
+
+  onopen: ((event: WsEvent) => void) | null;
+  onmessage: ((event: WsMessageEvent) => void) | null;
+  onclose: ((event: WsCloseEvent) => void) | null;
+  onerror: ((event: WsErrorEvent) => void) | null;
+
+  /** Sends a message; `cb` runs once it is written, or with an error when not open. */
+  send(data: WsSendData, cb?: (err?: Error | null) => void): void;
+  send(data: WsSendData, options: WsSendOptions, cb?: (err?: Error | null) => void): void;
+  /** Sends a ping (at most 125 bytes). */
+  ping(data?: WsSendData, mask?: boolean, cb?: (err?: Error | null) => void): void;
+  ping(cb: (err?: Error | null) => void): void;
+  /** Sends a pong (at most 125 bytes). */
+  pong(data?: WsSendData, mask?: boolean, cb?: (err?: Error | null) => void): void;
+  pong(cb: (err?: Error | null) => void): void;
+  /**
+   * Starts the closing handshake; without a code the close frame is empty (the client sees 1005).
+   * @param code 1000-1003, 1007-1014 or 3000-4999
+   * @param reason at most 123 bytes
+   */
+  close(code?: number, reason?: string | Buffer): void;
+  /** Destroys the connection at once; 'close' follows with 1006. */
+  terminate(): void;
+  /** Stops reading from the client until `resume()`. */
+  pause(): void;
+  resume(): void;
+
+  addEventListener(type: 'message', listener: WsEventListener<WsMessageEvent>, options?: { once?: boolean }): void;
+  addEventListener(type: 'close', listener: WsEventListener<WsCloseEvent>, options?: { once?: boolean }): void;
+  addEventListener(type: 'error', listener: WsEventListener<WsErrorEvent>, options?: { once?: boolean }): void;
+  addEventListener(type: 'open', listener: WsEventListener<WsEvent>, options?: { once?: boolean }): void;
+  removeEventListener(type: 'message' | 'close' | 'error' | 'open', listener: WsEventListener<any>): void;
+
+  on(event: 'message', listener: (this: WsSocket, data: WsRawData, isBinary: boolean) => void): this;
+  on(event: 'close', listener: (this: WsSocket, code: number, reason: Buffer) => void): this;
+  on(event: 'ping' | 'pong', listener: (this: WsSocket, data: Buffer) => void): this;
+  on(event: 'error', listener: (this: WsSocket, err: WsError) => void): this;
+  on(event: string | symbol, listener: (this: WsSocket, ...args: any[]) => void): this;
+  once(event: 'message', listener: (this: WsSocket, data: WsRawData, isBinary: boolean) => void): this;
+  once(event: 'close', listener: (this: WsSocket, code: number, reason: Buffer) => void): this;
+  once(event: 'ping' | 'pong', listener: (this: WsSocket, data: Buffer) => void): this;
+  once(event: 'error', listener: (this: WsSocket, err: WsError) => void): this;
+  once(event: string | symbol, listener: (this: WsSocket, ...args: any[]) => void): this;
+  off(event: string | symbol, listener: (this: WsSocket, ...args: any[]) => void): this;
+}
+
+/**
+ * ws 8's `WebSocketServer`. Events: connection, headers, error, close, listening, wsClientError.
+ */
+export declare class WebSocketServer extends EventEmitter {
+  /** @param callback a 'listening' listener of the server made for `port` */
+  constructor(options: WebSocketServerOptions, callback?: () => void);
+  /** The options with ws's defaults filled in. */
+  readonly options: WebSocketServerOptions;
+  /** Open connections (undefined at runtime when `clientTracking` is false). */
+  clients: Set<WsSocket>;
+  /** The bound address of the server made for `port` or given; null once closed. Throws in noServer mode. */
+  address(): AddressInfo | string | null;
+  /**
+   * Stops accepting connections; existing clients stay open. 'close' follows once tracked
+   * clients have gone; an own server is closed. Called again after 'close', `cb` gets an error.
+   */
+  close(cb?: (err?: Error) => void): void;
+  /** Completes (or refuses) an upgrade, then calls `callback(ws, req)`. */
+  handleUpgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    callback: (ws: WsSocket, req: IncomingMessage) => void
+  ): void;
+  /** Whether this server takes the request (its `path`, when set, matches). */
+  shouldHandle(req: IncomingMessage): boolean;
+
+  on(event: 'connection', listener: (this: WebSocketServer, ws: WsSocket, req: IncomingMessage) => void): this;
+  on(event: 'headers', listener: (this: WebSocketServer, headers: string[], req: IncomingMessage) => void): this;
+  on(event: 'error', listener: (this: WebSocketServer, err: Error) => void): this;
+  on(event: 'close' | 'listening', listener: (this: WebSocketServer) => void): this;
+  on(event: 'wsClientError', listener: (this: WebSocketServer, err: Error, socket: Duplex, req: IncomingMessage) => void): this;
+  on(event: string | symbol, listener: (this: WebSocketServer, ...args: any[]) => void): this;
+  once(event: 'connection', listener: (this: WebSocketServer, ws: WsSocket, req: IncomingMessage) => void): this;
+  once(event: 'headers', listener: (this: WebSocketServer, headers: string[], req: IncomingMessage) => void): this;
+  once(event: 'error', listener: (this: WebSocketServer, err: Error) => void): this;
+  once(event: 'close' | 'listening', listener: (this: WebSocketServer) => void): this;
+  once(event: 'wsClientError', listener: (this: WebSocketServer, err: Error, socket: Duplex, req: IncomingMessage) => void): this;
+  once(event: string | symbol, listener: (this: WebSocketServer, ...args: any[]) => void): this;
+  off(event: string | symbol, listener: (this: WebSocketServer, ...args: any[]) => void): this;
+}

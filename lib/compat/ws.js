@@ -1,4 +1,8 @@
 'use strict';
 
 // Drop-in for ws's WebSocketServer (see docs/ws-face.md).
-module.exports = {};
+
+const { WebSocketServer } = require('./ws-server');
+const { WsSocket } = require('./ws-socket');
+
+module.exports = { WebSocketServer, WsSocket };

@@ -1,0 +1,84 @@
+'use strict';
+
+// ws's server options: its defaults, the ones ferrows cannot honour (refused, never faked), and
+// the engine limits they map to.
+
+const { ENGINE_DEFAULTS, normalize } = require('../options');
+
+const MAX_INT32 = 2 ** 31 - 1;
+
+/** ws 8's defaults (lib/websocket-server.js), plus ferrows's own limits. */
+const DEFAULTS = Object.freeze({
+  allowSynchronousEvents: true,
+  autoPong: true,
+  maxBufferedChunks: 256 * 1024,
+  maxFragments: 16 * 1024,
+  maxPayload: 100 * 1024 * 1024,
+  maxPendingAutoPongs: 60,
+  skipUTF8Validation: false,
+  perMessageDeflate: false,
+  handleProtocols: null,
+  clientTracking: true,
+  closeTimeout: 30000,
+  verifyClient: null,
+  noServer: false,
+  backlog: null,
+  server: null,
+  host: null,
+  path: null,
+  port: null,
+  maxBackpressure: ENGINE_DEFAULTS.maxBackpressure,
+  maxInboundPending: ENGINE_DEFAULTS.maxInboundPending,
+});
+
+function unsupported(message) {
+  const err = new TypeError(`ferrows WebSocketServer: ${message}`);
+  err.code = 'ERR_FERROWS_UNSUPPORTED';
+  return err;
+}
+
+/** Merges `options` over the defaults and refuses what the engine cannot do. */
+function resolve(options) {
+  const merged = { ...DEFAULTS, ...options };
+  if (
+    (merged.port == null && !merged.server && !merged.noServer) ||
+    (merged.port != null && (merged.server || merged.noServer)) ||
+    (merged.server && merged.noServer)
+  ) {
+    throw new TypeError('One and only one of the "port", "server", or "noServer" options must be specified');
+  }
+  if (merged.perMessageDeflate) {
+    throw unsupported('perMessageDeflate (compression) is not supported yet; leave it out or pass false');
+  }
+  if (merged.autoPong === false) {
+    throw unsupported('autoPong: false is not supported; the engine always answers pings');
+  }
+  if (options && options.WebSocket != null) {
+    throw unsupported('a custom WebSocket class is not supported; the sockets are ferrows\'s own');
+  }
+  return merged;
+}
+
+/**
+ * The engine limits for these options: ws's message limit (0 meaning none, as in ws), ws's close
+ * timeout, no server pings or idle cut (ws has neither), and ferrows's backpressure bounds.
+ */
+function engineLimits(options) {
+  let maxPayload = options.maxPayload;
+  if (typeof maxPayload === 'number') {
+    maxPayload = maxPayload > 0 ? Math.min(Math.floor(maxPayload), MAX_INT32) : MAX_INT32;
+  }
+  const maxBackpressure = options.maxBackpressure;
+  const limits = {
+    maxPayload,
+    pingInterval: 0,
+    idleTimeout: 0,
+    closeTimeout: options.closeTimeout,
+    maxBackpressure,
+    maxInboundPending: options.maxInboundPending,
+    highWaterMark: typeof maxBackpressure === 'number' ? Math.min(ENGINE_DEFAULTS.highWaterMark, maxBackpressure) : undefined,
+  };
+  return normalize(limits).engine;
+}
+
+module.exports = { DEFAULTS, resolve, engineLimits };

@@ -1,0 +1,282 @@
+'use strict';
+
+// ws's WebSocketServer over the Rust engine: the same options, events, handshake answers and
+// close semantics; the upgraded socket goes to Rust instead of a JS receiver/sender pair.
+
+const EventEmitter = require('events');
+const http = require('http');
+const { createHash } = require('crypto');
+const { Engine } = require('../engine');
+const { resolve, engineLimits } = require('./ws-options');
+const { check, parseProtocols, abortHandshake, isSafeHeaderLine } = require('./ws-handshake');
+const { WsSocket } = require('./ws-socket');
+
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+const RUNNING = 0;
+const CLOSING = 1;
+const CLOSED = 2;
+
+/** Sockets already upgraded, to refuse a second handleUpgrade as ws does. */
+const upgraded = new WeakSet();
+
+class WebSocketServer extends EventEmitter {
+  /**
+   * @param {object} options ws's options (see docs/ws-face.md): exactly one of `port`, `server`
+   *   or `noServer`; `host`, `backlog`, `path`, `verifyClient`, `handleProtocols`,
+   *   `[maxPayload=104857600]`, `[clientTracking=true]`, `[closeTimeout=30000]`,
+   *   `[perMessageDeflate=false]` (true is refused: no compression yet), and ferrows's
+   *   `[maxBackpressure=16777216]`, `[maxInboundPending=4194304]`
+   * @param {Function} [callback] a 'listening' listener of the server made for `port`
+   */
+  constructor(options, callback) {
+    super();
+    options = resolve(options);
+    // Limits are checked before any server is made, so a bad option leaves nothing listening.
+    this._engine = new Engine(engineLimits(options));
+    this._released = false;
+
+    if (options.port != null) {
+      this._server = http.createServer((req, res) => {
+        const body = http.STATUS_CODES[426];
+        res.writeHead(426, { 'Content-Length': body.length, 'Content-Type': 'text/plain' });
+        res.end(body);
+      });
+      this._server.listen(options.port, options.host, options.backlog, callback);
+    } else if (options.server) {
+      this._server = options.server;
+    }
+
+    if (this._server) {
+      const emitConnection = this.emit.bind(this, 'connection');
+      this._removeListeners = addListeners(this._server, {
+        listening: this.emit.bind(this, 'listening'),
+        error: this.emit.bind(this, 'error'),
+        upgrade: (req, socket, head) => this.handleUpgrade(req, socket, head, emitConnection),
+      });
+    }
+
+    if (options.clientTracking) {
+      this.clients = new Set();
+      this._shouldEmitClose = false;
+    }
+    this.options = options;
+    this._state = RUNNING;
+  }
+
+  /**
+   * The address the server made for `port` (or the given `server`) is bound to; null once closed.
+   * @throws {Error} in noServer mode
+   */
+  address() {
+    if (this.options.noServer) throw new Error('The server is operating in "noServer" mode');
+    if (!this._server) return null;
+    return this._server.address();
+  }
+
+  /**
+   * Stops accepting connections. Existing clients are left open, as in ws 8: 'close' follows
+   * once they have all gone (with clientTracking or an own http server), at once otherwise.
+   * An own http server is closed. Called again after 'close', `cb` gets an error.
+   * @param {(err?: Error) => void} [cb] a one-time 'close' listener
+   */
+  close(cb) {
+    if (this._state === CLOSED) {
+      if (cb) this.once('close', () => cb(new Error('The server is not running')));
+      process.nextTick(emitClose, this);
+      return;
+    }
+    if (cb) this.once('close', cb);
+    if (this._state === CLOSING) return;
+    this._state = CLOSING;
+
+    if (this.options.noServer || this.options.server) {
+      if (this._server) {
+        this._removeListeners();
+        this._removeListeners = this._server = null;
+      }
+      if (this.clients && this.clients.size > 0) this._shouldEmitClose = true;
+      else process.nextTick(emitClose, this);
+    } else {
+      const server = this._server;
+      this._removeListeners();
+      this._removeListeners = this._server = null;
+      // ws relies on the http server's close, which waits for its upgraded sockets; ours
+      // belong to the engine, so wait for it too.
+      server.close(() => {
+        this._engine.whenIdle().then(() => process.nextTick(emitClose, this));
+      });
+    }
+  }
+
+  /**
+   * Whether this server takes `req`: its pathname (query ignored) is `path`, when set.
+   * @param {import('http').IncomingMessage} req
+   */
+  shouldHandle(req) {
+    if (this.options.path) {
+      const index = req.url.indexOf('?');
+      const pathname = index !== -1 ? req.url.slice(0, index) : req.url;
+      if (pathname !== this.options.path) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Completes (or refuses, with ws's HTTP answers) the upgrade of `socket`, then calls
+   * `cb(ws, req)`.
+   * @param {import('http').IncomingMessage} req
+   * @param {import('stream').Duplex} socket
+   * @param {Buffer} head
+   * @param {(ws: WsSocket, req: import('http').IncomingMessage) => void} cb
+   */
+  handleUpgrade(req, socket, head, cb) {
+    socket.on('error', socketOnError);
+
+    const refusal = check(req);
+    if (refusal) return this._refuseClient(req, socket, refusal.status, refusal.message, refusal.headers);
+    if (!this.shouldHandle(req)) return abortHandshake(socket, 400);
+
+    const protocols = parseProtocols(req.headers['sec-websocket-protocol']);
+    if (protocols === undefined) {
+      return this._refuseClient(req, socket, 400, 'Invalid Sec-WebSocket-Protocol header');
+    }
+    // perMessageDeflate is refused at construction, so Sec-WebSocket-Extensions is ignored, as
+    // ws ignores it when compression is off.
+    const extensions = {};
+    const key = req.headers['sec-websocket-key'];
+    const verifyClient = this.options.verifyClient;
+    if (verifyClient) {
+      const version = +req.headers['sec-websocket-version'];
+      const info = {
+        origin: req.headers[version === 8 ? 'sec-websocket-origin' : 'origin'],
+        secure: Boolean(req.socket.authorized || req.socket.encrypted),
+        req,
+      };
+      if (verifyClient.length === 2) {
+        verifyClient(info, (verified, code, message, headers) => {
+          if (!verified) return abortHandshake(socket, code || 401, message, headers);
+          this.completeUpgrade(extensions, key, protocols, req, socket, head, cb);
+        });
+        return;
+      }
+      if (!verifyClient(info)) return abortHandshake(socket, 401);
+    }
+    this.completeUpgrade(extensions, key, protocols, req, socket, head, cb);
+  }
+
+  /**
+   * Writes the 101 (through the engine) and makes the connection. Called by handleUpgrade.
+   * @private
+   */
+  completeUpgrade(extensions, key, protocols, req, socket, head, cb) {
+    if (upgraded.has(socket)) {
+      throw new Error(
+        'server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration'
+      );
+    }
+    // The client may have left (or sent its FIN) while verification ran.
+    if (!socket.readable || !socket.writable) return socket.destroy();
+    if (this._state > RUNNING) return abortHandshake(socket, 503);
+
+    const digest = createHash('sha1')
+      .update(key + GUID)
+      .digest('base64');
+    const headers = [
+      'HTTP/1.1 101 Switching Protocols',
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      `Sec-WebSocket-Accept: ${digest}`,
+    ];
+    let protocol = '';
+    if (protocols.size) {
+      const chosen = this.options.handleProtocols
+        ? this.options.handleProtocols(protocols, req)
+        : protocols.values().next().value;
+      if (chosen) {
+        protocol = String(chosen);
+        headers.push(`Sec-WebSocket-Protocol: ${protocol}`);
+      }
+    }
+    const own = new Set(headers);
+    this.emit('headers', headers, req);
+
+    // The engine writes the standard lines itself; what listeners added follows them.
+    const extra = headers.filter((line) => !own.has(line));
+    const protocolLine = protocol && headers.includes(`Sec-WebSocket-Protocol: ${protocol}`);
+    if (!extra.every(isSafeHeaderLine) || /[\r\n]/.test(protocol)) {
+      socket.destroy();
+      throw new TypeError('A 101 response header line must be a "Name: value" string without line breaks');
+    }
+
+    upgraded.add(socket);
+    keepAddresses(socket);
+    let handle;
+    try {
+      handle = this._engine.accept(socket, head, key, protocolLine ? protocol : undefined, extra.length ? extra : undefined);
+    } catch (err) {
+      // The descriptor could not move to Rust (the socket died meanwhile): nothing to upgrade.
+      socket.destroy();
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+      return;
+    }
+    const ws = new WsSocket(this, handle, protocol);
+    this._engine.register(handle, ws);
+    if (this.clients) this.clients.add(ws);
+    cb(ws, req);
+  }
+
+  _refuseClient(req, socket, status, message, headers) {
+    if (this.listenerCount('wsClientError')) {
+      const err = new Error(message);
+      Error.captureStackTrace(err, this._refuseClient);
+      this.emit('wsClientError', err, socket, req);
+    } else {
+      abortHandshake(socket, status, message, headers);
+    }
+  }
+
+  /** A connection closed: ws drops it from `clients` before its 'close' listeners run. */
+  _forget(ws) {
+    if (!this.clients) return;
+    this.clients.delete(ws);
+    if (this._shouldEmitClose && this.clients.size === 0) process.nextTick(emitClose, this);
+  }
+}
+
+function addListeners(server, map) {
+  for (const event of Object.keys(map)) server.on(event, map[event]);
+  return function removeListeners() {
+    for (const event of Object.keys(map)) server.removeListener(event, map[event]);
+  };
+}
+
+function emitClose(server) {
+  server._state = CLOSED;
+  if (!server._released) {
+    server._released = true;
+    // No connection can be added now; the engine stops once the last one has gone.
+    const engine = server._engine;
+    engine.whenIdle().then(() => engine.release());
+  }
+  server.emit('close');
+}
+
+/**
+ * After the handoff Node's socket has no handle to ask for its addresses, and ws applications
+ * read `req.socket.remoteAddress` in 'connection': Node caches the peer's once read, and the
+ * local ones are pinned on the socket here.
+ */
+function keepAddresses(socket) {
+  void socket.remoteAddress;
+  for (const name of ['localAddress', 'localPort', 'localFamily']) {
+    const value = socket[name];
+    if (value !== undefined) Object.defineProperty(socket, name, { value, configurable: true });
+  }
+}
+
+function socketOnError() {
+  this.destroy();
+}
+
+module.exports = { WebSocketServer };

@@ -1,0 +1,409 @@
+'use strict';
+
+// A server-side connection with ws's WebSocket API, over a socket the Rust engine owns.
+
+const EventEmitter = require('events');
+const { toBuffer } = require('../socket');
+const { mixin } = require('./ws-events');
+const { toWsError, notOpenError } = require('./ws-errors');
+
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+
+/** Send statuses of the engine (src/conn.rs `SendStatus`). */
+const NOT_OPEN = 2;
+const OVER_LIMIT = 3;
+
+const EMPTY = Buffer.alloc(0);
+const BINARY_TYPES = ['nodebuffer', 'arraybuffer', 'fragments'];
+if (typeof Blob !== 'undefined') BINARY_TYPES.push('blob');
+
+function isBlob(value) {
+  return (
+    typeof Blob !== 'undefined' &&
+    typeof value === 'object' &&
+    value !== null &&
+    typeof value.arrayBuffer === 'function' &&
+    typeof value.type === 'string' &&
+    typeof value.stream === 'function' &&
+    (value[Symbol.toStringTag] === 'Blob' || value[Symbol.toStringTag] === 'File')
+  );
+}
+
+/** ws's conversion of anything sendable to bytes (strings as UTF-8; arrays via Buffer.from). */
+function bytesOf(data) {
+  if (typeof data === 'string') return Buffer.from(data);
+  return toBuffer(data) || Buffer.from(data);
+}
+
+function isValidStatusCode(code) {
+  return (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
+}
+
+/** Validates close arguments as ws's sender does; returns the reason as a string. */
+function closeReason(code, data) {
+  if (code === undefined) return undefined;
+  if (typeof code !== 'number' || !isValidStatusCode(code)) {
+    throw new TypeError('First argument must be a valid error code number');
+  }
+  if (data === undefined || !data.length) return '';
+  if (Buffer.byteLength(data) > 123) throw new RangeError('The message must not be greater than 123 bytes');
+  if (typeof data === 'string') return data;
+  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString();
+  throw new TypeError('Second argument must be a string or a Uint8Array');
+}
+
+function toArrayBuffer(buf) {
+  if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf.buffer;
+  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+}
+
+class WsSocket extends EventEmitter {
+  /**
+   * Made by `WebSocketServer#handleUpgrade`; applications do not construct it.
+   * @param {object} server the owning WebSocketServer
+   * @param {object} handle the engine's NativeSocket
+   * @param {string} protocol the chosen subprotocol, or ''
+   */
+  constructor(server, handle, protocol) {
+    super();
+    this._server = server;
+    this._engine = server._engine;
+    this._handle = handle;
+    this._protocol = protocol;
+    this._binaryType = 'nodebuffer';
+    this._paused = false;
+    this._closing = false;
+    this._closed = false;
+    this._errored = false;
+    this._closeCode = 1006;
+    // Bytes handed to send() after close and bytes of Blobs being read: ws counts both.
+    this._lateBytes = 0;
+    this._blobBytes = 0;
+    // Callbacks waiting until everything queued before them is written.
+    this._written = [];
+    // Operations waiting behind a Blob being read, so that frames keep their order.
+    this._queue = null;
+    // A message sent in parts (send with fin: false), joined until its last part.
+    this._fragments = null;
+    // Events that reached JavaScript after pause(): the engine may have read one more message
+    // before it saw the pause, and ws delivers nothing while paused.
+    this._held = [];
+  }
+
+  /** 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob': the type of binary messages. */
+  get binaryType() {
+    return this._binaryType;
+  }
+
+  set binaryType(type) {
+    if (BINARY_TYPES.includes(type)) this._binaryType = type;
+  }
+
+  /** Bytes queued and not yet written to the socket. */
+  get bufferedAmount() {
+    const queued = this._closed ? 0 : this._handle.bufferedAmount;
+    return queued + this._lateBytes + this._blobBytes;
+  }
+
+  /** Always '': ferrows negotiates no extension (no permessage-deflate yet). */
+  get extensions() {
+    return '';
+  }
+
+  get isPaused() {
+    return this._paused;
+  }
+
+  get protocol() {
+    return this._protocol;
+  }
+
+  get readyState() {
+    if (this._closed) return CLOSED;
+    if (this._closing) return CLOSING;
+    return this._handle.readyState === OPEN ? OPEN : CLOSING;
+  }
+
+  /** Undefined on server sockets, as in ws. */
+  get url() {
+    return undefined;
+  }
+
+  /**
+   * Sends a message: strings as text and anything else as binary unless `options.binary` says
+   * otherwise. `cb(err)` runs once the message is written, or with an error when not open.
+   * @param {*} data string, Buffer, TypedArray, DataView, ArrayBuffer, Blob, or a number
+   * @param {{ binary?: boolean, fin?: boolean, compress?: boolean, mask?: boolean }} [options={}]
+   * @param {(err?: Error | null) => void} [cb]
+   */
+  send(data, options, cb) {
+    if (typeof options === 'function') {
+      cb = options;
+      options = {};
+    }
+    if (typeof data === 'number') data = data.toString();
+    if (this.readyState !== OPEN) return this._sendAfterClose(data, cb);
+    const opts = { binary: typeof data !== 'string', fin: true, ...options };
+    this._write('message', data || EMPTY, opts, cb);
+  }
+
+  /**
+   * Sends a ping (at most 125 bytes of data).
+   * @param {*} [data]
+   * @param {boolean} [mask] ignored: a server does not mask
+   * @param {(err?: Error | null) => void} [cb] called once written
+   */
+  ping(data, mask, cb) {
+    this._control('ping', data, mask, cb);
+  }
+
+  /**
+   * Sends a pong (at most 125 bytes of data).
+   * @param {*} [data]
+   * @param {boolean} [mask] ignored: a server does not mask
+   * @param {(err?: Error | null) => void} [cb] called once written
+   */
+  pong(data, mask, cb) {
+    this._control('pong', data, mask, cb);
+  }
+
+  _control(kind, data, mask, cb) {
+    if (typeof data === 'function') {
+      cb = data;
+      data = undefined;
+    } else if (typeof mask === 'function') {
+      cb = mask;
+    }
+    if (typeof data === 'number') data = data.toString();
+    if (this.readyState !== OPEN) return this._sendAfterClose(data, cb);
+    data = data || EMPTY;
+    const size = isBlob(data) ? data.size : (data = bytesOf(data)).length;
+    if (size > 125) throw new RangeError('The data size must not be greater than 125 bytes');
+    this._write(kind, data, null, cb);
+  }
+
+  /**
+   * Starts the closing handshake; 'close' follows when the client answers or closeTimeout passes.
+   * Without a code the close frame is empty (the client sees 1005).
+   * @param {number} [code]
+   * @param {string|Buffer} [reason]
+   */
+  close(code, reason) {
+    if (this.readyState !== OPEN) return;
+    const text = closeReason(code, reason);
+    this._closing = true;
+    this._run(() => {
+      if (text === undefined) this._handle.close();
+      else this._handle.close(code, text);
+    });
+  }
+
+  /** Destroys the connection at once; 'close' follows with 1006. */
+  terminate() {
+    if (this._closed) return;
+    this._closing = true;
+    this._handle.terminate();
+  }
+
+  /** Stops reading from the client until `resume()`. */
+  pause() {
+    if (this._closed) return;
+    this._paused = true;
+    this._handle.pause();
+  }
+
+  resume() {
+    if (this._closed) return;
+    this._paused = false;
+    this._handle.resume();
+    // Asynchronously, as ws's socket emits after resume(); later events queue behind these.
+    if (this._held.length > 0) process.nextTick(() => this._release());
+  }
+
+  /** Delivers held events, in order, until paused again. */
+  _release() {
+    while (this._held.length > 0 && (!this._paused || this._closed)) {
+      this._held.shift()();
+    }
+  }
+
+  /** Holds an inbound event while paused (or while held ones wait); true when held. */
+  _hold(deliver) {
+    if (!this._paused && this._held.length === 0) return false;
+    this._held.push(deliver);
+    return true;
+  }
+
+  _sendAfterClose(data, cb) {
+    // ws keeps counting what is sent after close in bufferedAmount.
+    if (data) this._lateBytes += isBlob(data) ? data.size : bytesOf(data).length;
+    if (cb) process.nextTick(cb, notOpenError(this.readyState));
+  }
+
+  /** Runs `op` now, or after the Blob being read has been sent. */
+  _run(op) {
+    if (this._queue !== null) this._queue.push(op);
+    else op();
+  }
+
+  _write(kind, data, opts, cb) {
+    if (this._queue !== null) {
+      this._queue.push(() => this._write(kind, data, opts, cb));
+      return;
+    }
+    if (isBlob(data)) {
+      this._readBlob(kind, data, opts, cb);
+      return;
+    }
+    if (kind === 'message') this._message(data, opts, cb);
+    else this._afterQueued(this._handle[kind](data), cb);
+  }
+
+  _readBlob(kind, blob, opts, cb) {
+    this._queue = [];
+    this._blobBytes += blob.size;
+    const next = (buf, err) => {
+      this._blobBytes -= blob.size;
+      const queue = this._queue;
+      this._queue = null;
+      if (err) {
+        if (cb) process.nextTick(cb, err);
+        this._onError(err);
+        this.terminate();
+      } else if (this._handle.readyState !== OPEN) {
+        if (cb) process.nextTick(cb, new Error('The socket was closed while the blob was being read'));
+      } else {
+        this._write(kind, buf, opts, cb);
+      }
+      while (queue.length > 0) {
+        queue.shift()();
+        // A later Blob holds the rest back again.
+        if (this._queue !== null) {
+          this._queue.push(...queue);
+          break;
+        }
+      }
+    };
+    blob.arrayBuffer().then(
+      (ab) => next(Buffer.from(ab)),
+      (err) => next(null, err)
+    );
+  }
+
+  _message(data, opts, cb) {
+    let binary = Boolean(opts.binary);
+    let payload = data;
+    if (this._fragments !== null || !opts.fin) {
+      // The engine sends whole messages: parts are joined and go out with the last one.
+      if (this._fragments === null) this._fragments = { binary, parts: [], callbacks: [] };
+      const message = this._fragments;
+      message.parts.push(bytesOf(data));
+      if (cb) message.callbacks.push(cb);
+      if (!opts.fin) return;
+      this._fragments = null;
+      binary = message.binary;
+      payload = Buffer.concat(message.parts);
+      cb = message.callbacks.length === 0 ? undefined : (err) => message.callbacks.forEach((f) => f(err));
+    }
+    let status;
+    if (binary) {
+      status = this._handle.sendBinary(bytesOf(payload));
+    } else {
+      status = this._handle.sendText(typeof payload === 'string' ? payload : bytesOf(payload).toString());
+    }
+    this._afterQueued(status, cb);
+  }
+
+  _afterQueued(status, cb) {
+    this._engine.scheduleFlush();
+    if (!cb) return;
+    if (status === NOT_OPEN) {
+      process.nextTick(cb, notOpenError(this.readyState));
+    } else if (status === OVER_LIMIT) {
+      const err = new Error('The send buffer exceeded maxBackpressure; the connection is closing with 1008');
+      err.code = 'WS_ERR_BACKPRESSURE';
+      process.nextTick(cb, err);
+    } else {
+      this._written.push(cb);
+      this._handle.notifyWhenWritten();
+    }
+  }
+
+  _onMessage(data, isBinary) {
+    if (!this._hold(() => this._emitMessage(data, isBinary))) this._emitMessage(data, isBinary);
+  }
+
+  _emitMessage(data, isBinary) {
+    if (!isBinary) {
+      this.emit('message', Buffer.from(data), false);
+      return;
+    }
+    let message = data;
+    if (this._binaryType === 'arraybuffer') message = toArrayBuffer(data);
+    else if (this._binaryType === 'fragments') message = [data];
+    else if (this._binaryType === 'blob') message = new Blob([data]);
+    this.emit('message', message, true);
+  }
+
+  _onPing(data) {
+    if (!this._hold(() => this.emit('ping', data))) this.emit('ping', data);
+  }
+
+  _onPong(data) {
+    if (!this._hold(() => this.emit('pong', data))) this.emit('pong', data);
+  }
+
+  _onDrain() {
+    if (this._written.length === 0) return;
+    // A drain reports an empty buffer at the time it was sent; frames queued since then are
+    // still in flight, so their callbacks wait for the next one.
+    if (this._handle.bufferedAmount > 0) {
+      this._handle.notifyWhenWritten();
+      return;
+    }
+    const callbacks = this._written;
+    this._written = [];
+    for (const cb of callbacks) cb(null);
+  }
+
+  _onError(err) {
+    if (this._errored) return;
+    this._errored = true;
+    // ws throws when nobody listens; a client's misbehaviour must not crash the server here.
+    if (this.listenerCount('error') > 0) this.emit('error', toWsError(err));
+  }
+
+  _onClose(code, reason) {
+    this._closed = true;
+    // ws reads what the socket still buffered before it reports the close.
+    this._release();
+    // ws reports a connection it failed (protocol error, limit) as 1006: it never receives the
+    // client's close frame after failing.
+    this._closeCode = this._errored ? 1006 : code;
+    const message = this._errored || reason === '' ? EMPTY : Buffer.from(reason);
+    const pending = this._written;
+    this._written = [];
+    for (const cb of pending) cb(notOpenError(CLOSED));
+    this._server._forget(this);
+    this.emit('close', this._closeCode, message);
+  }
+
+  /** Whether the closing handshake completed (the CloseEvent's wasClean). */
+  _wasClean() {
+    return this._closed && this._closeCode !== 1006;
+  }
+}
+
+for (const [name, value] of Object.entries({ CONNECTING, OPEN, CLOSING, CLOSED })) {
+  Object.defineProperty(WsSocket, name, { value, enumerable: true });
+  Object.defineProperty(WsSocket.prototype, name, { value, enumerable: true });
+}
+for (const name of ['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'protocol', 'readyState', 'url']) {
+  Object.defineProperty(WsSocket.prototype, name, { enumerable: true });
+}
+mixin(WsSocket.prototype);
+
+module.exports = { WsSocket };
