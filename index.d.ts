@@ -58,7 +58,7 @@ export interface AttachOptions {
   noDelay?: boolean;
   /**
    * Scale-out: a Redis URL (`redis://[:password@]host:port/db`). `publish` and `broadcast` then also
-   * reach the clients of every server with the same `redisPrefix`, at most once (see docs/scaling.md).
+   * reach the clients of every server with the same `redisPrefix`, at most once (see README, "Scaling out").
    * Redis being unreachable never stops local delivery; the server reports it with 'error'.
    */
   redis?: string;
@@ -160,6 +160,8 @@ export declare class Server extends EventEmitter {
   subscribers(topic: string): number;
   /** How many topics have at least one subscriber. */
   readonly topicCount: number;
+  /** With `redis`: messages not forwarded to the other nodes (queue full, or Redis down). */
+  readonly redisDropped: number;
   /** Closes every connection with 1001, waits for them, detaches, releases. Idempotent. */
   close(callback?: (err?: Error) => void): Promise<void>;
 

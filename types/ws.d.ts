@@ -1,5 +1,5 @@
 // Types of the ws face (lib/compat/ws.js): ws 8's server API over the Rust engine.
-// See docs/ws-face.md for what differs from ws.
+// See README, "Drop-in for ws" for what differs from ws.
 
 /// <reference types="node" />
 import { EventEmitter } from 'events';

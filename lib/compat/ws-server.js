@@ -22,7 +22,7 @@ const upgraded = new WeakSet();
 
 class WebSocketServer extends EventEmitter {
   /**
-   * @param {object} options ws's options (see docs/ws-face.md): exactly one of `port`, `server`
+   * @param {object} options ws's options (see README, "Drop-in for ws"): exactly one of `port`, `server`
    *   or `noServer`; `host`, `backlog`, `path`, `verifyClient`, `handleProtocols`,
    *   `[maxPayload=104857600]`, `[clientTracking=true]`, `[closeTimeout=30000]`,
    *   `[perMessageDeflate=false]` (true is refused: no compression yet), and ferrows's

@@ -1,6 +1,6 @@
 'use strict';
 
-// Drop-in for ws's WebSocketServer (see docs/ws-face.md).
+// Drop-in for ws's WebSocketServer (see README, "Drop-in for ws").
 
 const { WebSocketServer } = require('./ws-server');
 const { WsSocket } = require('./ws-socket');

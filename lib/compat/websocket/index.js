@@ -1,6 +1,6 @@
 'use strict';
 
-// Drop-in for the websocket package's server side (see docs/websocket-face.md): the names
+// Drop-in for the websocket package's server side (see README, "Drop-in for the websocket package"): the names
 // `require('websocket')` exports, but the client ones (client, w3cwebsocket, frame).
 
 const { WebSocketServer } = require('./server');
