@@ -45,6 +45,11 @@ function useScheme(s) {
   scheme = s;
 }
 
+/** The scheme set by `useScheme`. */
+function currentScheme() {
+  return scheme;
+}
+
 const TLS_OPTIONS = {
   key: fs.readFileSync(path.join(__dirname, 'fixtures', 'key.pem')),
   cert: fs.readFileSync(path.join(__dirname, 'fixtures', 'cert.pem')),
@@ -191,7 +196,9 @@ function socketClosed(socket, ms = 5000) {
 
 module.exports = {
   SCHEMES,
+  TLS_OPTIONS,
   useScheme,
+  currentScheme,
   newClient,
   once,
   until,

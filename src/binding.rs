@@ -154,6 +154,14 @@ impl NativeServer {
     Ok(NativeServer { shared, tsfn: raw })
   }
 
+  /// Registers a connection whose first bytes out are its `101`, ahead of anything JavaScript
+  /// sends.
+  fn open_with(&self, response: Vec<u8>) -> Arc<Conn> {
+    let conn = self.shared.open();
+    let _ = conn.out.push(Bytes::from(response));
+    conn
+  }
+
   /// Takes over the upgraded socket `fd`: queues the `101` (with `protocol` and extra header
   /// lines), then runs the connection over the bytes already read (`head`) and the socket.
   #[napi]
@@ -174,8 +182,7 @@ impl NativeServer {
         format!("socket handoff failed: {e}"),
       )
     })?;
-    let conn = self.shared.open();
-    let _ = conn.out.push(Bytes::from(response));
+    let conn = self.open_with(response);
     let (read, write) = stream.into_split();
     rt.spawn(session::run(conn.clone(), read, write, head.to_vec()));
     Ok(NativeSocket { conn, bridge: None })
@@ -191,9 +198,7 @@ impl NativeServer {
     protocol: Option<String>,
     headers: Option<Vec<String>>,
   ) -> Result<NativeSocket> {
-    let response = response(&key, protocol, headers)?;
-    let conn = self.shared.open();
-    let _ = conn.out.push(Bytes::from(response));
+    let conn = self.open_with(response(&key, protocol, headers)?);
     let bridge = Bridge::new(conn.id, self.shared.events.clone());
     let (read, write) = bridge.halves();
     runtime::get().spawn(session::run(conn.clone(), read, write, head.to_vec()));
