@@ -38,6 +38,8 @@ class Engine {
   constructor(limits, onStatus) {
     this._native = new native.NativeServer(limits, (meta, text, bin) => this._dispatch(meta, text, bin));
     this._noDelay = limits.noDelay !== false;
+    // A face that wants text as Buffers (ws) gets UTF-8 slices of the batch, not strings.
+    this._textAsBuffer = limits.textAsBuffer === true;
     this._onStatus = typeof onStatus === 'function' ? onStatus : null;
     this._targets = new Map();
     this._handles = new Map();
@@ -181,7 +183,7 @@ class Engine {
       try {
         switch (head & 0xffff) {
           case TEXT:
-            target._onMessage(text.slice(start, end), false);
+            target._onMessage(this._textAsBuffer ? bin.subarray(start, end) : text.slice(start, end), false);
             break;
           case BINARY:
             target._onMessage(bin.subarray(start, end), true);

@@ -36,6 +36,9 @@ pub struct BindingConfig {
   pub redis: Option<String>,
   /// Scale-out: the channel prefix shared by the nodes of one application.
   pub redis_prefix: Option<String>,
+  /// Deliver text messages as UTF-8 bytes (the `ws` face hands them out as Buffers), not as
+  /// strings. A face's choice, not an engine limit.
+  pub text_as_buffer: Option<bool>,
 }
 
 impl From<BindingConfig> for RawConfig {
@@ -73,6 +76,7 @@ pub fn default_config() -> BindingConfig {
     no_delay: Some(d.no_delay),
     redis: None,
     redis_prefix: None,
+    text_as_buffer: None,
   }
 }
 
@@ -128,8 +132,9 @@ impl NativeServer {
   ) -> Result<Self> {
     let redis = config.redis.take();
     let prefix = config.redis_prefix.take();
+    let text_as_buffer = config.text_as_buffer.take().unwrap_or(false);
     let config = ServerConfig::try_from(RawConfig::from(config)).map_err(|e| invalid_arg(e.0))?;
-    let events = Arc::new(EventQueue::default());
+    let events = Arc::new(EventQueue::new(text_as_buffer));
     let weak = Arc::downgrade(&events);
     // Weak: the function never keeps Node alive by itself; `keepAlive` refs it while
     // connections are open.
@@ -353,6 +358,12 @@ impl NativeSocket {
   #[napi]
   pub fn send_binary(&self, data: &[u8]) -> u32 {
     self.queue(Kind::Binary, data)
+  }
+
+  /// Sends bytes as a text message, unchanged (`ws` sends a Buffer with `binary: false` so).
+  #[napi]
+  pub fn send_text_bytes(&self, data: &[u8]) -> u32 {
+    self.queue(Kind::Text, data)
   }
 
   #[napi]

@@ -113,9 +113,18 @@ struct Pending {
 pub struct EventQueue {
   pending: Mutex<Pending>,
   schedule: Mutex<Option<Schedule>>,
+  /// Text payloads go in the binary buffer (as UTF-8), for a face that delivers Buffers.
+  text_as_buffer: bool,
 }
 
 impl EventQueue {
+  pub fn new(text_as_buffer: bool) -> Self {
+    EventQueue {
+      text_as_buffer,
+      ..Default::default()
+    }
+  }
+
   /// Sets how a batch is requested; until then, and after [`Self::release`], events only queue.
   pub fn set_schedule(&self, schedule: Schedule) {
     *self.schedule.lock().unwrap() = Some(schedule);
@@ -167,7 +176,11 @@ impl EventQueue {
   /// A text message; `credit` is the inbound credit it took from `conn`.
   pub fn text(&self, conn: &Arc<Conn>, s: &str, credit: u32) {
     self.push(|b| {
-      b.push_text(EventKind::Text as u32, conn.id, s);
+      if self.text_as_buffer {
+        b.push_bin(EventKind::Text as u32, conn.id, s.as_bytes());
+      } else {
+        b.push_text(EventKind::Text as u32, conn.id, s);
+      }
       if credit > 0 {
         b.credit.push((conn.clone(), credit));
       }

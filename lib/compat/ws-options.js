@@ -78,7 +78,8 @@ function engineLimits(options) {
     maxInboundPending: options.maxInboundPending,
     highWaterMark: typeof maxBackpressure === 'number' ? Math.min(ENGINE_DEFAULTS.highWaterMark, maxBackpressure) : undefined,
   };
-  return normalize(limits).engine;
+  // Text reaches this face's handlers as a Buffer, as in ws: the engine delivers it so.
+  return { ...normalize(limits).engine, textAsBuffer: true };
 }
 
 module.exports = { DEFAULTS, resolve, engineLimits };

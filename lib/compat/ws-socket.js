@@ -312,7 +312,8 @@ class WsSocket extends EventEmitter {
     if (binary) {
       status = this._handle.sendBinary(bytesOf(payload));
     } else {
-      status = this._handle.sendText(typeof payload === 'string' ? payload : bytesOf(payload).toString());
+      // A Buffer sent as text goes out byte for byte, as ws sends it.
+      status = typeof payload === 'string' ? this._handle.sendText(payload) : this._handle.sendTextBytes(bytesOf(payload));
     }
     this._afterQueued(status, cb);
   }
@@ -338,7 +339,8 @@ class WsSocket extends EventEmitter {
 
   _emitMessage(data, isBinary) {
     if (!isBinary) {
-      this.emit('message', Buffer.from(data), false);
+      // Text arrives as a Buffer already (the engine's textAsBuffer), as ws delivers it.
+      this.emit('message', data, false);
       return;
     }
     let message = data;
