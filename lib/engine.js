@@ -47,8 +47,13 @@ class Engine {
     this._bridged = new Map();
     this._idleWaiters = [];
     this._flushPending = false;
+    // The last text sent in this job, and its frame once sent twice (see sendText).
+    this._lastText = undefined;
+    this._lastFrame = null;
     this._flush = () => {
       this._flushPending = false;
+      this._lastText = undefined;
+      this._lastFrame = null;
       this._native.flush();
     };
   }
@@ -107,6 +112,26 @@ class Engine {
     this._targets.set(handle.id, target);
     this._handles.set(handle.id, handle);
     if (this._targets.size === 1) this._native.keepAlive(true);
+  }
+
+  /**
+   * Queues a text message on `handle`. The same string sent again in this job (a JavaScript
+   * loop sending one message to many clients, as the websocket and ws chat examples do) is
+   * framed once and shared, as broadcast does; strings are immutable, so the frame stays right.
+   * @returns {number} the engine's send status
+   */
+  sendText(handle, text) {
+    let status;
+    if (text !== this._lastText) {
+      this._lastText = text;
+      this._lastFrame = null;
+      status = handle.sendText(text);
+    } else {
+      if (this._lastFrame === null) this._lastFrame = this._native.encodeText(text);
+      status = handle.sendEncoded(this._lastFrame);
+    }
+    this.scheduleFlush();
+    return status;
   }
 
   /** Wakes the writers of everything sent in this tick, once, after the current job. */

@@ -80,15 +80,12 @@ class WebSocket extends EventEmitter {
    * or when the buffer is above the high-water mark (wait for 'drain').
    */
   send(data) {
-    let status;
-    if (typeof data === 'string') {
-      status = this._handle.sendText(data);
-    } else {
-      const buf = toBuffer(data);
-      if (buf === null) throw argTypeError('data', 'a string, Buffer, TypedArray, DataView or ArrayBuffer', data);
-      status = this._handle.sendBinary(buf);
-    }
-    this._server._engine.scheduleFlush();
+    const engine = this._server._engine;
+    if (typeof data === 'string') return engine.sendText(this._handle, data) === QUEUED;
+    const buf = toBuffer(data);
+    if (buf === null) throw argTypeError('data', 'a string, Buffer, TypedArray, DataView or ArrayBuffer', data);
+    const status = this._handle.sendBinary(buf);
+    engine.scheduleFlush();
     return status === QUEUED;
   }
 

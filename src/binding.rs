@@ -228,6 +228,14 @@ impl NativeServer {
     self.shared.send_message(None, kind, data, except)
   }
 
+  /// Frames a text message once, for sending to many connections with `sendEncoded`.
+  #[napi]
+  pub fn encode_text(&self, data: String) -> EncodedFrame {
+    EncodedFrame {
+      frame: self.shared.encode(Kind::Text, data.as_bytes()),
+    }
+  }
+
   /// Queues a text message on every subscriber of `topic` but `except`; returns the count.
   #[napi]
   pub fn publish_text(&self, topic: String, data: String, except: Option<u32>) -> u32 {
@@ -318,6 +326,12 @@ fn response(key: &str, protocol: Option<String>, headers: Option<Vec<String>>) -
   Ok(handshake::response(key, protocol.as_deref(), &headers))
 }
 
+/// A message framed once (`encodeText`); every connection it is sent to shares its bytes.
+#[napi]
+pub struct EncodedFrame {
+  frame: Bytes,
+}
+
 /// One connection, as JavaScript holds it.
 #[napi]
 pub struct NativeSocket {
@@ -358,6 +372,14 @@ impl NativeSocket {
   #[napi]
   pub fn send_binary(&self, data: &[u8]) -> u32 {
     self.queue(Kind::Binary, data)
+  }
+
+  /// Queues a frame encoded by `encodeText`: a reference to the shared bytes, no copy.
+  #[napi]
+  pub fn send_encoded(&self, frame: &EncodedFrame) -> u32 {
+    let status = self.conn.push_frame(frame.frame.clone());
+    self.conn.server.cork(&self.conn);
+    status as u32
   }
 
   /// Sends bytes as a text message, unchanged (`ws` sends a Buffer with `binary: false` so).

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use tokio::sync::{Notify, Semaphore};
 
 use crate::error::Failure;
-use crate::frame::{self, Kind};
+use crate::frame::Kind;
 use crate::outbox::Outbox;
 use crate::server::Shared;
 
@@ -158,8 +158,7 @@ impl Conn {
     if self.ready_state() != OPEN {
       return SendStatus::NotOpen;
     }
-    let fragment = self.server.config.fragmentation_threshold;
-    self.push_frame(frame::encode(kind, payload, fragment))
+    self.push_frame(self.server.encode(kind, payload))
   }
 
   /// Called by the writer after a burst: emits `drain` when the buffer emptied after `send`

@@ -21,7 +21,7 @@ use tokio::time::timeout;
 use crate::conn::Conn;
 use crate::envelope::{Envelope, NodeId};
 use crate::events::{EventKind, EventQueue};
-use crate::frame::{self, Kind};
+use crate::frame::Kind;
 use crate::publish_queue::PublishQueue;
 use crate::runtime;
 use crate::server::Shared;
@@ -137,11 +137,7 @@ pub fn deliver(shared: &Shared, node: &NodeId, bytes: &[u8]) -> u32 {
   if message.node == *node {
     return 0;
   }
-  let frame = frame::encode(
-    message.kind,
-    message.payload,
-    shared.config.fragmentation_threshold,
-  );
+  let frame = shared.encode(message.kind, message.payload);
   let wake = |c: &Arc<Conn>| c.out.wake();
   match message.topic {
     Some(topic) => shared.hub.publish(topic, &frame, None, wake),

@@ -86,6 +86,11 @@ impl Shared {
     fan_out(conns.values(), frame, except, wake)
   }
 
+  /// Frames one message with this server's fragmentation threshold.
+  pub fn encode(&self, kind: Kind, data: &[u8]) -> Bytes {
+    frame::encode(kind, data, self.config.fragmentation_threshold)
+  }
+
   /// A message from this node's JavaScript, to `topic`'s subscribers or (None) to everyone:
   /// framed once and queued locally now, and handed to the link for the other nodes. `except`
   /// is a local connection, so it applies here only. Returns the local count.
@@ -96,7 +101,7 @@ impl Shared {
     data: &[u8],
     except: Option<u32>,
   ) -> u32 {
-    let frame = frame::encode(kind, data, self.config.fragmentation_threshold);
+    let frame = self.encode(kind, data);
     let sent = match topic {
       Some(topic) => self.publish(topic, &frame, except),
       None => self.broadcast(&frame, except),

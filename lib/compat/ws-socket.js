@@ -313,7 +313,10 @@ class WsSocket extends EventEmitter {
       status = this._handle.sendBinary(bytesOf(payload));
     } else {
       // A Buffer sent as text goes out byte for byte, as ws sends it.
-      status = typeof payload === 'string' ? this._handle.sendText(payload) : this._handle.sendTextBytes(bytesOf(payload));
+      status =
+        typeof payload === 'string'
+          ? this._engine.sendText(this._handle, payload)
+          : this._handle.sendTextBytes(bytesOf(payload));
     }
     this._afterQueued(status, cb);
   }

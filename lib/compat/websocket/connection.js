@@ -124,7 +124,7 @@ class WebSocketConnection extends EventEmitter {
 
   _send(payload, isBinary, cb) {
     const handle = this._handle;
-    const status = handle === null ? NOT_OPEN : isBinary ? handle.sendBinary(payload) : handle.sendText(String(payload));
+    const status = handle === null ? NOT_OPEN : isBinary ? handle.sendBinary(payload) : this._engine.sendText(handle, String(payload));
     if (status === NOT_OPEN || status === OVER_LIMIT) {
       if (typeof cb === 'function') process.nextTick(cb, writeAfterEnd());
       return;
