@@ -36,6 +36,12 @@ export interface AttachOptions {
    * first offered protocol is chosen (as `ws` does).
    */
   handleProtocols?: (protocols: Set<string>, req: IncomingMessage) => string | false | Promise<string | false>;
+  /**
+   * Milliseconds `verifyClient` / `handleProtocols` may keep a client waiting before it is
+   * answered 408 (before the upgrade, the http server's `headersTimeout` applies); 0 disables.
+   * @default 10000
+   */
+  handshakeTimeout?: number;
   /** Largest message accepted, in bytes; larger ones close the connection with 1009. @default 1048576 */
   maxPayload?: number;
   /** Largest single frame accepted, in bytes. @default maxPayload */

@@ -137,6 +137,20 @@ describe.each(SCHEMES)('opening handshake over %s', (scheme) => {
     res.destroy();
   });
 
+  it('answers 408 when verifyClient keeps the client waiting past handshakeTimeout', async () => {
+    let late;
+    env = await startServer({ handshakeTimeout: 300, verifyClient: (info, cb) => (late = cb) });
+    const raw = rawClient(env);
+    const started = Date.now();
+    raw.write(upgradeRequest('/'));
+    const { status } = await readResponse(raw);
+    expect(status).toBe(408);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    late(true); // an answer after the deadline is ignored
+    await socketClosed(raw);
+    expect(env.wss.clients.size).toBe(0);
+  });
+
   it('accepts a promise from verifyClient', async () => {
     env = await startServer({ verifyClient: async ({ req }) => req.headers['x-token'] === 'ok' });
     const client = await connect(env.url, undefined, { headers: { 'x-token': 'ok' } });

@@ -90,6 +90,7 @@ describe('options', () => {
     [{ verifyClient: true }, TypeError, /"verifyClient" option must be a function/],
     [{ path: 5 }, TypeError, /"path" option must be a string/],
     [{ noDelay: 'yes' }, TypeError, /"noDelay" option must be a boolean/],
+    [{ handshakeTimeout: -1 }, RangeError, /"handshakeTimeout"/],
     [{ highWaterMark: 2048, maxBackpressure: 1024 }, RangeError, /highWaterMark/],
   ])('rejects %j with a %p naming the option', (options, type, message) => {
     const http = require('http');

@@ -34,7 +34,9 @@ function selectProtocol(handleProtocols, req, protocols, accept, fail) {
 
 /**
  * Runs the negotiation for an upgrade request.
- * @param {{ verifyClient?: Function, handleProtocols?: Function }} options
+ * @param {{ verifyClient?: Function, handleProtocols?: Function, handshakeTimeout?: number }} options
+ *   `handshakeTimeout` (ms) bounds how long the user's callbacks may keep the client waiting; it
+ *   is answered with 408
  * @param {(protocol: string | undefined) => void} accept called when the upgrade may proceed
  * @param {(err: Error) => void} onError called (after a 500) when a user callback failed
  */
@@ -43,20 +45,36 @@ function negotiate(options, req, socket, accept, onError) {
   if (refusal) return reject(socket, refusal.status, refusal.message, refusal.headers);
   const protocols = parseProtocols(req.headers['sec-websocket-protocol']);
   if (protocols === undefined) return reject(socket, 400, 'Invalid Sec-WebSocket-Protocol header');
-  const fail = (err) => {
-    reject(socket, 500);
-    onError(err);
-  };
-  const choose = () => selectProtocol(options.handleProtocols, req, protocols, accept, fail);
-  if (!options.verifyClient) return choose();
-  const info = { origin: req.headers.origin, secure: Boolean(req.socket.encrypted), req };
+  // Exactly one outcome: the first of accept, refusal, failure or the deadline.
+  let timer = null;
   let settled = false;
-  const done = (err, ok, code = 401, message, headers) => {
+  const once = (fn) => (...args) => {
     if (settled) return;
     settled = true;
+    clearTimeout(timer);
+    fn(...args);
+  };
+  const proceed = once(accept);
+  const refuse = once((status, message, headers) => reject(socket, status, message, headers));
+  const fail = once((err) => {
+    reject(socket, 500);
+    onError(err);
+  });
+  const waits = options.verifyClient || (options.handleProtocols && protocols.size > 0);
+  if (waits && options.handshakeTimeout > 0) {
+    timer = setTimeout(() => refuse(408, 'WebSocket handshake timed out'), options.handshakeTimeout);
+    timer.unref();
+  }
+  const choose = () => selectProtocol(options.handleProtocols, req, protocols, proceed, fail);
+  if (!options.verifyClient) return choose();
+  const info = { origin: req.headers.origin, secure: Boolean(req.socket.encrypted), req };
+  let answered = false;
+  const done = (err, ok, code = 401, message, headers) => {
+    if (answered) return;
+    answered = true;
     if (err) fail(err);
     else if (ok) choose();
-    else reject(socket, code, message, headers);
+    else refuse(code, message, headers);
   };
   try {
     verify(options.verifyClient, info, done);

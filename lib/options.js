@@ -26,6 +26,13 @@ const SERVER_OPTIONS = Object.freeze({
   path: 'string',
   verifyClient: 'function',
   handleProtocols: 'function',
+  handshakeTimeout: 'number',
+});
+
+/** Defaults of the server options that have one. */
+const SERVER_DEFAULTS = Object.freeze({
+  // A verifyClient or handleProtocols that never answers must not hold a client forever.
+  handshakeTimeout: 10_000,
 });
 
 /** Scale-out options: passed to the engine, but not limits (so not in ENGINE_DEFAULTS). */
@@ -42,6 +49,7 @@ function checkScaleout(name, value) {
 }
 
 const NUMBER_MIN = Object.freeze({
+  handshakeTimeout: 0,
   maxPayload: 1,
   maxFrame: 1,
   pingInterval: 0,
@@ -82,6 +90,7 @@ function normalize(options = {}, allowed = []) {
       engine[name] = value;
     } else if (name in SERVER_OPTIONS) {
       if (typeof value !== SERVER_OPTIONS[name]) throw optionTypeError(name, `a ${SERVER_OPTIONS[name]}`, value);
+      if (SERVER_OPTIONS[name] === 'number') checkNumber(name, value);
       server[name] = value;
     } else {
       throw unknownOptionError(name);
@@ -93,7 +102,7 @@ function normalize(options = {}, allowed = []) {
   if (highWaterMark > maxBackpressure) {
     throw rangeError('The "highWaterMark" option', `(${highWaterMark}) must not exceed maxBackpressure (${maxBackpressure})`);
   }
-  return { server, engine };
+  return { server: { ...SERVER_DEFAULTS, ...server }, engine };
 }
 
-module.exports = { ENGINE_DEFAULTS, normalize };
+module.exports = { ENGINE_DEFAULTS, SERVER_DEFAULTS, normalize };
