@@ -16,6 +16,7 @@ use crate::error::Failure;
 use crate::events::{Batch, EventQueue};
 use crate::frame::{self, Kind};
 use crate::server::Shared;
+use crate::writer::WriteSide;
 use crate::{handoff, handshake, runtime, scaleout, session};
 
 /// Server options as JavaScript passes them; every field optional (see `config.rs`).
@@ -188,8 +189,12 @@ impl NativeServer {
       )
     })?;
     let conn = self.open_with(response);
+    let fd = handoff::fd_of(&stream);
     let (read, write) = stream.into_split();
+    let write = WriteSide::new(conn.clone(), write, fd);
     rt.spawn(session::run(conn.clone(), read, write, head.to_vec()));
+    // The 101 leaves now, from this thread, unless the socket cannot take it.
+    conn.flush();
     Ok(NativeSocket { conn, bridge: None })
   }
 
@@ -206,6 +211,7 @@ impl NativeServer {
     let conn = self.open_with(response(&key, protocol, headers)?);
     let bridge = Bridge::new(conn.id, self.shared.events.clone());
     let (read, write) = bridge.halves();
+    let write = WriteSide::new(conn.clone(), write, None);
     runtime::get().spawn(session::run(conn.clone(), read, write, head.to_vec()));
     Ok(NativeSocket {
       conn,
@@ -269,7 +275,7 @@ impl NativeServer {
     self.shared.hub.topic_count() as u32
   }
 
-  /// Wakes the writers of every connection that has frames queued since the last flush.
+  /// Writes out every connection that has frames queued since the last flush.
   #[napi]
   pub fn flush(&self) {
     self.shared.flush();

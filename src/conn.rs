@@ -161,6 +161,15 @@ impl Conn {
     self.push_frame(self.server.encode(kind, payload))
   }
 
+  /// Writes what is queued: from the calling thread when the socket takes it all now, else by
+  /// waking the writer task.
+  pub fn flush(&self) {
+    match self.out.write_now() {
+      Some(still_buffered) => self.after_write(still_buffered),
+      None => self.out.wake(),
+    }
+  }
+
   /// Called by the writer after a burst: emits `drain` when the buffer emptied after `send`
   /// reported it above the high-water mark.
   pub fn after_write(&self, still_buffered: usize) {

@@ -24,6 +24,18 @@ pub fn adopt(fd: i32, no_delay: bool) -> io::Result<TcpStream> {
   TcpStream::from_std(std_stream)
 }
 
+/// The descriptor of an adopted stream, for writes from other threads (`Outbox::attach_fd`).
+#[cfg(unix)]
+pub fn fd_of(stream: &TcpStream) -> Option<crate::direct::Fd> {
+  use std::os::fd::AsRawFd;
+  Some(stream.as_raw_fd())
+}
+
+#[cfg(not(unix))]
+pub fn fd_of(_stream: &TcpStream) -> Option<crate::direct::Fd> {
+  None
+}
+
 #[cfg(not(unix))]
 pub fn adopt(_fd: i32, _no_delay: bool) -> io::Result<TcpStream> {
   Err(io::Error::new(

@@ -9,6 +9,7 @@ mod binding;
 mod bridge;
 mod config;
 mod conn;
+mod direct;
 mod envelope;
 mod error;
 mod events;

@@ -1,18 +1,54 @@
 //! A connection's outbound queue: frames from JavaScript, the broadcast hub and tungstenite's
-//! control replies, in order, drained by the writer task in bursts.
+//! control replies, in order. The writer task drains it in bursts; between its bursts, the
+//! thread that queued frames may write them itself (`write_now`).
 
 use std::collections::VecDeque;
+use std::io::{ErrorKind, IoSlice};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use tokio::sync::Notify;
+
+use crate::direct::{self, Fd};
+
+/// Slices handed to one `writev`; Linux accepts up to 1024, 64 already covers a large burst.
+pub const MAX_SLICES: usize = 64;
 
 #[derive(Default)]
 struct Queue {
   frames: VecDeque<Bytes>,
   /// No frame is accepted any more; the writer exits once the queue is empty.
   finished: bool,
+  /// The writer task holds frames it took and has not written yet: only it may write.
+  writer_busy: bool,
+  /// The socket's descriptor, while threads other than the writer task may write to it.
+  fd: Option<Fd>,
+}
+
+/// Points `slices` at the front of `frames`; returns how many it filled.
+pub fn gather<'a>(frames: &'a VecDeque<Bytes>, slices: &mut [IoSlice<'a>]) -> usize {
+  let mut count = 0;
+  for (slice, frame) in slices.iter_mut().zip(frames.iter()) {
+    *slice = IoSlice::new(frame);
+    count += 1;
+  }
+  count
+}
+
+/// Drops the first `written` bytes of `frames`.
+pub fn consume(frames: &mut VecDeque<Bytes>, mut written: usize) {
+  while written > 0 {
+    let front = frames
+      .front_mut()
+      .expect("written bytes come from queued frames");
+    let step = written.min(front.len());
+    front.advance(step);
+    written -= step;
+    if front.is_empty() {
+      frames.pop_front();
+    }
+  }
 }
 
 /// Frames waiting for the socket, with an exact byte count for `bufferedAmount`.
@@ -34,7 +70,7 @@ impl Outbox {
       return None;
     }
     queue.frames.push_back(frame);
-    drop(queue);
+    // Counted under the lock, so that no write can subtract the frame before it is added.
     Some(self.buffered.fetch_add(len, Ordering::AcqRel) + len)
   }
 
@@ -61,13 +97,49 @@ impl Outbox {
     self.wake();
   }
 
-  /// Moves every queued frame into `into`, waiting while there is none. Returns false when the
-  /// outbox is finished and empty.
+  /// Lets threads other than the writer task write to the socket `fd` between its bursts.
+  pub fn attach_fd(&self, fd: Fd) {
+    self.queue.lock().unwrap().fd = Some(fd);
+  }
+
+  /// Ends `attach_fd`, before the socket is closed: once this returns, no write to `fd` is
+  /// under way and none will start.
+  pub fn detach_fd(&self) {
+    self.queue.lock().unwrap().fd = None;
+  }
+
+  /// Writes the queued frames to the socket from the calling thread, when the socket's
+  /// descriptor is attached and the writer task is not mid-burst. Returns the bytes still
+  /// buffered once every frame is written; None when the writer task must finish the job (it is
+  /// busy, the socket is full or failed, or there is no descriptor).
+  pub fn write_now(&self) -> Option<usize> {
+    let mut queue = self.queue.lock().unwrap();
+    let fd = queue.fd.filter(|_| !queue.writer_busy)?;
+    while !queue.frames.is_empty() {
+      let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+      let count = gather(&queue.frames, &mut slices);
+      match direct::write_vectored(fd, &slices[..count]) {
+        Ok(0) => return None,
+        Ok(written) => {
+          consume(&mut queue.frames, written);
+          self.buffered.fetch_sub(written, Ordering::AcqRel);
+        }
+        Err(e) if e.kind() == ErrorKind::Interrupted => {}
+        // Would block: the writer task waits for the socket. Failed: it meets the error too.
+        Err(_) => return None,
+      }
+    }
+    Some(self.buffered())
+  }
+
+  /// Moves every queued frame into `into`, waiting while there is none, and holds the write
+  /// turn until the next call. Returns false when the outbox is finished and empty.
   pub async fn take(&self, into: &mut VecDeque<Bytes>) -> bool {
     loop {
       {
         let mut queue = self.queue.lock().unwrap();
-        if !queue.frames.is_empty() {
+        queue.writer_busy = !queue.frames.is_empty();
+        if queue.writer_busy {
           into.append(&mut queue.frames);
           return true;
         }
@@ -110,6 +182,41 @@ mod tests {
     let mut taken = VecDeque::new();
     assert!(out.take(&mut taken).await);
     assert!(!out.take(&mut taken).await);
+  }
+
+  #[tokio::test]
+  async fn write_now_writes_between_the_writers_bursts_only() {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+    let out = Outbox::default();
+    out.push(Bytes::from_static(b"ab"));
+    assert_eq!(out.write_now(), None, "no descriptor attached");
+    out.attach_fd(a.as_raw_fd());
+    out.push(Bytes::from_static(b"cd"));
+    assert_eq!(out.write_now(), Some(0));
+    let mut got = [0; 4];
+    b.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"abcd");
+
+    out.push(Bytes::from_static(b"ef"));
+    let mut taken = VecDeque::new();
+    assert!(out.take(&mut taken).await);
+    out.push(Bytes::from_static(b"gh"));
+    assert_eq!(out.write_now(), None, "the writer task holds the turn");
+    out.detach_fd();
+    assert_eq!(out.write_now(), None);
+    assert_eq!(out.buffered(), 4);
+  }
+
+  #[test]
+  fn consume_advances_across_frames() {
+    let mut frames: VecDeque<Bytes> = [&b"abc"[..], b"de", b"f"]
+      .into_iter()
+      .map(Bytes::from_static)
+      .collect();
+    consume(&mut frames, 4);
+    assert_eq!(frames, [&b"e"[..], b"f"]);
   }
 
   #[test]

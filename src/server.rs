@@ -61,12 +61,12 @@ impl Shared {
     }
   }
 
-  /// Wakes the writer of every corked connection.
+  /// Writes out every corked connection's frames (see `Conn::flush`).
   pub fn flush(&self) {
     let corked = std::mem::take(&mut *self.corked.lock().unwrap());
     for conn in corked {
       conn.corked.store(false, Ordering::Release);
-      conn.out.wake();
+      conn.flush();
     }
   }
 

@@ -2,19 +2,41 @@
 //! vectored bursts (many frames per syscall), then shuts the write side down.
 
 use std::collections::VecDeque;
+use std::future::poll_fn;
 use std::io::IoSlice;
+use std::pin::Pin;
 use std::sync::Arc;
 
-use std::future::poll_fn;
-use std::pin::Pin;
-
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::conn::{Conn, Request};
+use crate::direct::Fd;
+use crate::outbox::{consume, gather, MAX_SLICES};
 
-/// Slices handed to one `writev`; Linux accepts up to 1024, 64 already covers a large burst.
-const MAX_SLICES: usize = 64;
+/// A connection's write side. With the socket's descriptor, other threads may also write to
+/// it between the writer task's bursts (`Outbox::write_now`), until this is dropped: dropping
+/// detaches the descriptor before the socket can close, whether the task ran, ended or was
+/// aborted.
+pub struct WriteSide<W> {
+  conn: Arc<Conn>,
+  io: W,
+}
+
+impl<W> WriteSide<W> {
+  pub fn new(conn: Arc<Conn>, io: W, fd: Option<Fd>) -> Self {
+    if let Some(fd) = fd {
+      conn.out.attach_fd(fd);
+    }
+    WriteSide { conn, io }
+  }
+}
+
+impl<W> Drop for WriteSide<W> {
+  fn drop(&mut self) {
+    self.conn.out.detach_fd();
+  }
+}
 
 /// Writes every frame of `frames` to `io`, advancing past what was written.
 async fn write_all<W: AsyncWrite + Unpin>(
@@ -25,12 +47,9 @@ async fn write_all<W: AsyncWrite + Unpin>(
   while !frames.is_empty() {
     // The slices are built inside each poll, on the stack: kept across the await they would
     // add a kilobyte to every connection's task, idle or not.
-    let mut written = poll_fn(|cx| {
+    let written = poll_fn(|cx| {
       let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-      let count = frames.len().min(MAX_SLICES);
-      for (slice, frame) in slices.iter_mut().zip(frames.iter()) {
-        *slice = IoSlice::new(frame);
-      }
+      let count = gather(frames, &mut slices);
       Pin::new(&mut *io).poll_write_vectored(cx, &slices[..count])
     })
     .await?;
@@ -38,17 +57,7 @@ async fn write_all<W: AsyncWrite + Unpin>(
       return Err(std::io::ErrorKind::WriteZero.into());
     }
     let remaining = conn.out.written(written);
-    while written > 0 {
-      let front = frames
-        .front_mut()
-        .expect("written bytes come from queued frames");
-      let step = written.min(front.len());
-      front.advance(step);
-      written -= step;
-      if front.is_empty() {
-        frames.pop_front();
-      }
-    }
+    consume(frames, written);
     if frames.is_empty() {
       conn.after_write(remaining);
     }
@@ -57,14 +66,15 @@ async fn write_all<W: AsyncWrite + Unpin>(
 }
 
 /// Runs until the outbox is finished and written, or the socket fails.
-pub async fn run<W: AsyncWrite + Unpin>(conn: Arc<Conn>, mut io: W) {
+pub async fn run<W: AsyncWrite + Unpin>(mut side: WriteSide<W>) {
+  let conn = side.conn.clone();
   let mut frames = VecDeque::new();
   while conn.out.take(&mut frames).await {
-    if write_all(&mut io, &mut frames, &conn).await.is_err() {
+    if write_all(&mut side.io, &mut frames, &conn).await.is_err() {
       // The peer is gone; the reader sees it too, but may be waiting for credit.
       conn.request(Request::Terminate);
       return;
     }
   }
-  let _ = io.shutdown().await;
+  let _ = side.io.shutdown().await;
 }
