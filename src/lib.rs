@@ -19,6 +19,7 @@ mod handshake;
 mod hub;
 mod outbox;
 mod publish_queue;
+mod read_ahead;
 mod runtime;
 mod scaleout;
 mod server;

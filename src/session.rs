@@ -16,11 +16,11 @@ use crate::error::{classify, Failure, ReadEnd};
 use crate::events::EventKind;
 use crate::frame::{self, Kind};
 use crate::transport::Transport;
-use crate::writer;
+use crate::writer::{self, WriteSide};
 
-/// tungstenite's read chunk. Its default (128 KiB, allocated per connection) would make idle
-/// connections expensive; 4 KiB still reads a typical burst in one syscall.
-const READ_BUFFER: usize = 4096;
+/// tungstenite's read chunk, which it keeps allocated for the connection's whole life (its
+/// default is 128 KiB). Socket reads are larger: the transport reads ahead (`ReadAhead`).
+const READ_BUFFER: usize = 512;
 
 /// How the read loop ended.
 enum End {
@@ -202,12 +202,12 @@ fn send_close(conn: &Conn, failure: &Failure) {
 
 /// Runs a connection whose `101` is already queued in its outbox, until it has closed and
 /// JavaScript has been told.
-pub async fn run<R, W>(conn: Arc<Conn>, read: R, write: W, head: Vec<u8>)
+pub async fn run<R, W>(conn: Arc<Conn>, read: R, write: WriteSide<W>, head: Vec<u8>)
 where
   R: AsyncRead + Unpin + Send + 'static,
   W: AsyncWrite + Unpin + Send + 'static,
 {
-  let mut writer = tokio::spawn(writer::run(conn.clone(), write));
+  let mut writer = tokio::spawn(writer::run(write));
   let transport = Transport::new(read, conn.clone());
   let mut ws =
     WebSocketStream::from_partially_read(transport, head, Role::Server, Some(config(&conn))).await;

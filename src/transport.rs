@@ -12,20 +12,24 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::conn::Conn;
 use crate::error::Failure;
+use crate::read_ahead::ReadAhead;
 
 pub struct Transport<R> {
-  read: R,
+  read: ReadAhead<R>,
   conn: Arc<Conn>,
 }
 
 impl<R> Transport<R> {
   pub fn new(read: R, conn: Arc<Conn>) -> Self {
-    Transport { read, conn }
+    Transport {
+      read: ReadAhead::new(read),
+      conn,
+    }
   }
 
   /// The socket's read side, for draining it once the WebSocket is done.
   pub fn reader(&mut self) -> &mut R {
-    &mut self.read
+    self.read.inner()
   }
 }
 
