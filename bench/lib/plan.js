@@ -32,6 +32,13 @@ const SCENARIOS = [
     unit: 'delivery',
   },
   {
+    name: 'rooms',
+    title: 'rooms, 1000 clients in 100 rooms, a publisher in each, 64 B text',
+    mode: 'rooms',
+    args: ['chat', '--rooms', '100', '--receivers', '900', '--publishers', '100', '--size', '64'],
+    unit: 'delivery',
+  },
+  {
     name: 'churn',
     title: 'connect churn, concurrency 50',
     mode: 'echo',
@@ -48,7 +55,7 @@ const SCENARIOS = [
 ];
 
 const BUDGETS = {
-  // 6 servers x 5 scenarios x 3 repeats, about 6 s a run: under ~10 minutes in all.
+  // 6 servers x 6 scenarios x 3 repeats, about 6 s a run: about 10 minutes in all.
   full: { repeats: 3, warmup: 1, duration: 4, idleHold: 1.5, idleConns: 10000 },
   quick: { repeats: 1, warmup: 0.5, duration: 1.5, idleHold: 1.2, idleConns: 2000 },
 };

@@ -1,7 +1,7 @@
 'use strict';
 
 // The contract every bench server follows, so bench/run.js can drive them all alike:
-//   env PORT (required), MODE=echo|broadcast (default echo); listen on 127.0.0.1 only;
+//   env PORT (required), MODE=echo|broadcast|rooms (default echo); listen on 127.0.0.1 only;
 //   print `ready` on stdout once listening; exit on SIGTERM/SIGINT at once.
 // A server whose implementation is not available prints `unavailable: <why>` and exits 3, so
 // the runner can report the row as missing instead of failing the whole run.
@@ -12,9 +12,12 @@ if (!Number.isInteger(port) || port <= 0 || port > 65535) {
   process.exit(2);
 }
 
+// echo: back to the sender. broadcast: to every client. rooms: to every client that connected
+// to the same path as the sender (`/rooms/7`), sender included.
+const MODES = ['echo', 'broadcast', 'rooms'];
 const mode = process.env.MODE || 'echo';
-if (mode !== 'echo' && mode !== 'broadcast') {
-  console.error(`MODE must be echo or broadcast, got ${JSON.stringify(mode)}`);
+if (!MODES.includes(mode)) {
+  console.error(`MODE must be one of ${MODES.join(', ')}, got ${JSON.stringify(mode)}`);
   process.exit(2);
 }
 

@@ -4,7 +4,8 @@
 // on npm under its own name; this build loads on Node 20). It has its own HTTP stack, so it
 // listens by itself rather than on an http.Server. Broadcast uses its native pub/sub: every
 // client subscribes to one topic and each message is published to it (app.publish reaches the
-// sender too, as the other servers' broadcasts do).
+// sender too, as the other servers' broadcasts do). Rooms: the upgrade keeps the request's path
+// as the socket's user data, and the client subscribes to it.
 //
 // uWS drops messages silently once a socket's backpressure exceeds maxBackpressure (with
 // closeOnBackpressureLimit false): the limit is set far above anything the loadgen can queue,
@@ -20,18 +21,31 @@ try {
 }
 
 const TOPIC = 'room';
+const topicOf = (ws) => (mode === 'rooms' ? ws.getUserData().topic : TOPIC);
 
 const app = uWS.App().ws('/*', {
   compression: uWS.DISABLED,
   maxPayloadLength: 64 * 1024 * 1024,
   maxBackpressure: 1024 * 1024 * 1024,
   closeOnBackpressureLimit: false,
+  // Without an upgrade handler uWS upgrades natively; only rooms need one, for the path.
+  ...(mode === 'rooms' && {
+    upgrade: (res, req, context) => {
+      res.upgrade(
+        { topic: req.getUrl() },
+        req.getHeader('sec-websocket-key'),
+        req.getHeader('sec-websocket-protocol'),
+        req.getHeader('sec-websocket-extensions'),
+        context,
+      );
+    },
+  }),
   open: (ws) => {
-    if (mode === 'broadcast') ws.subscribe(TOPIC);
+    if (mode !== 'echo') ws.subscribe(topicOf(ws));
   },
   message: (ws, message, isBinary) => {
     if (mode === 'echo') ws.send(message, isBinary);
-    else app.publish(TOPIC, message, isBinary);
+    else app.publish(topicOf(ws), message, isBinary);
   },
 });
 

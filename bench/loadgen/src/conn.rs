@@ -40,6 +40,14 @@ impl Target {
     })
   }
 
+  /// The same server at another path (`/rooms/7`).
+  pub fn at_path(&self, path: &str) -> Target {
+    Target {
+      url: format!("ws://{}{path}", self.addr),
+      ..self.clone()
+    }
+  }
+
   /// TCP connect (Nagle off, as every server under test sets it) and the client handshake.
   pub async fn connect(&self) -> Result<Ws, Error> {
     let config = WebSocketConfig::default()
@@ -88,5 +96,6 @@ mod tests {
     assert_eq!(t.addr, "127.0.0.1:9001");
     assert!(Target::parse("wss://x/", 1).is_err());
     assert!(Target::parse("ws:///", 1).is_err());
+    assert_eq!(t.at_path("/rooms/3").url, "ws://127.0.0.1:9001/rooms/3");
   }
 }

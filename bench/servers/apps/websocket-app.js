@@ -2,7 +2,8 @@
 
 // The bench app for the `websocket` package's server API, shared by the package and ferrows's
 // drop-in face. Broadcast follows the package's documented chat example: keep a `clients`
-// array and forward every message to each with sendUTF / sendBytes.
+// array and forward every message to each with sendUTF / sendBytes. Rooms keep one such array
+// per path (the package has no topics).
 
 const http = require('http');
 const { mode, listen } = require('../contract');
@@ -10,10 +11,14 @@ const { mode, listen } = require('../contract');
 function run(WebSocketServer) {
   const server = http.createServer();
   const wsServer = new WebSocketServer({ httpServer: server, autoAcceptConnections: false });
-  const clients = [];
+  // Broadcast mode keeps everyone in the one room ''.
+  const rooms = new Map();
 
   wsServer.on('request', (request) => {
     const connection = request.accept(null, request.origin);
+    const room = mode === 'rooms' ? request.resource : '';
+    let clients = rooms.get(room);
+    if (!clients) rooms.set(room, (clients = []));
     clients.push(connection);
     connection.on('error', () => {});
     connection.on('close', () => {

@@ -1,7 +1,8 @@
 'use strict';
 
 // The bench app for `ws`'s server API, shared by the `ws` package and ferrows's drop-in face so
-// both run the very same code. Broadcast is the loop `ws`'s README shows: every client, in JS.
+// both run the very same code. Broadcast is the loop `ws`'s README shows: every client, in JS;
+// rooms keep a Set of clients per path, as `ws` has no topics of its own.
 
 const http = require('http');
 const { mode, listen } = require('../contract');
@@ -9,15 +10,28 @@ const { mode, listen } = require('../contract');
 function run(WebSocketServer) {
   const server = http.createServer();
   const wss = new WebSocketServer({ server });
+  const rooms = new Map();
 
-  wss.on('connection', (ws) => {
+  function join(room, ws) {
+    let members = rooms.get(room);
+    if (!members) rooms.set(room, (members = new Set()));
+    members.add(ws);
+    ws.on('close', () => {
+      members.delete(ws);
+      if (members.size === 0 && rooms.get(room) === members) rooms.delete(room);
+    });
+    return members;
+  }
+
+  wss.on('connection', (ws, req) => {
     ws.on('error', () => {});
+    if (mode === 'echo') {
+      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+      return;
+    }
+    const targets = mode === 'rooms' ? join(req.url, ws) : wss.clients;
     ws.on('message', (data, isBinary) => {
-      if (mode === 'echo') {
-        ws.send(data, { binary: isBinary });
-        return;
-      }
-      for (const client of wss.clients) {
+      for (const client of targets) {
         if (client.readyState === 1) client.send(data, { binary: isBinary });
       }
     });

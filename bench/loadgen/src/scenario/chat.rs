@@ -2,11 +2,15 @@
 //! client (publishers included), as the `websocket` package's chat example does. Reports
 //! deliveries/s, fan-out latency (publisher send to receiver read) and lost deliveries.
 //!
+//! With `--rooms R` the clients are dealt round-robin into R rooms, client i joining room
+//! i % R by connecting to the path `/rooms/<i % R>`; the server sends each message to every
+//! client of the sender's room (sender included), as a pub/sub server does with topics.
+//!
 //! Flow control: a publisher sends message s only once every message before s - P has reached
 //! every client, so the server never has more than P messages per publisher queued per client
 //! and a server that buffers without bound is measured the same as one that pushes back.
 
-use super::open_many;
+use super::open_each;
 use crate::args::Args;
 use crate::conn::{data_of, message, Error, Ws};
 use crate::hist::Histogram;
@@ -26,6 +30,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 pub struct Config {
   receivers: usize,
   publishers: usize,
+  rooms: usize,
   inflight: u64,
   size: usize,
   binary: bool,
@@ -36,6 +41,7 @@ impl Config {
     let cfg = Config {
       receivers: args.get("receivers", 1000)?,
       publishers: args.get("publishers", 10usize)?.max(1),
+      rooms: args.get("rooms", 1usize)?.max(1),
       inflight: args.get("inflight", 1u64)?.max(1),
       size: args.get("size", 64)?,
       binary: args.switch("binary")?,
@@ -48,7 +54,27 @@ impl Config {
     if cfg.publishers > 99_999 {
       return Err("--publishers must fit in 5 digits".into());
     }
+    if cfg.rooms > cfg.publishers {
+      return Err(
+        "--rooms must not exceed --publishers (a room without one measures nothing)".into(),
+      );
+    }
     Ok(cfg)
+  }
+
+  fn clients(&self) -> usize {
+    self.receivers + self.publishers
+  }
+
+  /// The room of client `i`; publishers come first, so every room gets one.
+  fn room_of(&self, i: usize) -> usize {
+    i % self.rooms
+  }
+
+  /// How many clients share room `room`, each receiving every message published there.
+  fn fanout(&self, room: usize) -> u64 {
+    let total = self.clients();
+    (total / self.rooms + usize::from(room < total % self.rooms)) as u64
   }
 }
 
@@ -61,6 +87,8 @@ const STOP: &[u8] = b"STOP";
 const DRAIN: Duration = Duration::from_secs(3);
 
 struct Publisher {
+  /// Clients that receive each of its messages: everyone in its room, itself included.
+  fanout: u64,
   /// Messages of this publisher read by any client.
   delivered: AtomicU64,
   /// The `delivered` count the publisher is waiting for.
@@ -68,10 +96,9 @@ struct Publisher {
   wake: Notify,
 }
 
+/// What every client task shares: the clock base and the publishers' delivery counts.
 struct Room {
   base: Instant,
-  /// Clients that receive each message: receivers and publishers.
-  fanout: u64,
   publishers: Vec<Publisher>,
 }
 
@@ -161,7 +188,7 @@ async fn publish(
   let me = &room.publishers[id];
   let mut sent = 0u64;
   while Instant::now() < window.end {
-    let need = (sent + 1).saturating_sub(cfg.inflight) * room.fanout;
+    let need = (sent + 1).saturating_sub(cfg.inflight) * me.fanout;
     if me.delivered.load(Relaxed) < need {
       me.wake_at.store(need, Relaxed);
       // Re-check after publishing the target: a receiver may have reached it in between.
@@ -181,13 +208,19 @@ async fn publish(
 }
 
 pub async fn run(cfg: Config, common: &Common) -> Result<JsonLine, Error> {
-  let total = cfg.receivers + cfg.publishers;
-  let clients = open_many(&common.target, total, 64).await?;
+  let total = cfg.clients();
+  let targets: Vec<_> = (0..total)
+    .map(|i| match cfg.rooms {
+      1 => common.target.clone(),
+      _ => common.target.at_path(&format!("/rooms/{}", cfg.room_of(i))),
+    })
+    .collect();
+  let clients = open_each(&targets, 64).await?;
   let room = Arc::new(Room {
     base: Instant::now(),
-    fanout: total as u64,
     publishers: (0..cfg.publishers)
-      .map(|_| Publisher {
+      .map(|i| Publisher {
+        fanout: cfg.fanout(cfg.room_of(i)),
         delivered: AtomicU64::new(0),
         wake_at: AtomicU64::new(u64::MAX),
         wake: Notify::new(),
@@ -209,14 +242,18 @@ pub async fn run(cfg: Config, common: &Common) -> Result<JsonLine, Error> {
     }
   }
 
-  let mut sent = 0;
+  let mut sent = Vec::with_capacity(cfg.publishers);
   let mut sinks = Vec::new();
   for task in publishers {
     let (count, sink) = task.await?;
-    sent += count;
+    sent.push(count);
     sinks.push(sink);
   }
-  let expected = sent * room.fanout;
+  let expected: u64 = sent
+    .iter()
+    .zip(&room.publishers)
+    .map(|(count, publisher)| count * publisher.fanout)
+    .sum();
   let drain_end = Instant::now() + DRAIN;
   while room.delivered() < expected && Instant::now() < drain_end {
     tokio::time::sleep(Duration::from_millis(5)).await;
@@ -224,11 +261,11 @@ pub async fn run(cfg: Config, common: &Common) -> Result<JsonLine, Error> {
   let delivered = room.delivered();
   let usage = sampler.finish();
 
-  // Messages from one client reach each client in order, so STOP arrives after every message
-  // of publisher 0; the drain above has waited for the others.
-  let _ = sinks[0]
-    .send(message(stop_payload(cfg.size), cfg.binary))
-    .await;
+  // Messages from one client reach each client of its room in order, so STOP arrives after
+  // every message of the room's first publisher; the drain above has waited for the others.
+  for sink in sinks.iter_mut().take(cfg.rooms) {
+    let _ = sink.send(message(stop_payload(cfg.size), cfg.binary)).await;
+  }
   let mut got = Received::default();
   let mut stalled = 0u64;
   for task in readers {
@@ -246,11 +283,12 @@ pub async fn run(cfg: Config, common: &Common) -> Result<JsonLine, Error> {
     .str("scenario", "chat")
     .int("receivers", cfg.receivers as u64)
     .int("publishers", cfg.publishers as u64)
+    .int("rooms", cfg.rooms as u64)
     .int("inflight", cfg.inflight)
     .int("size", cfg.size as u64)
     .str("type", if cfg.binary { "binary" } else { "text" })
     .num("secs", window.secs(), 2)
-    .int("published", sent)
+    .int("published", sent.iter().sum())
     .int("deliveries", got.in_window)
     .num("rate", got.in_window as f64 / window.secs(), 0)
     .opt_num("p50_us", got.latency.quantile_us(0.5), 1)
@@ -273,5 +311,27 @@ mod tests {
     assert_eq!(parse(&bytes), Some((7, 123_456_789)));
     assert_eq!(parse(b"short"), None);
     assert_eq!(parse(&[b'x'; 64]), None);
+  }
+
+  #[test]
+  fn rooms_deal_every_client_once() {
+    let args = Args::parse(
+      &[
+        "--receivers",
+        "903",
+        "--publishers",
+        "100",
+        "--rooms",
+        "100",
+      ]
+      .map(String::from),
+    )
+    .unwrap();
+    let cfg = Config::parse(&args).unwrap();
+    let fanouts: u64 = (0..cfg.rooms).map(|r| cfg.fanout(r)).sum();
+    assert_eq!(fanouts, 1003);
+    assert_eq!(cfg.fanout(2), 11);
+    assert_eq!(cfg.fanout(3), 10);
+    assert!((0..100).all(|p| cfg.room_of(p) == p));
   }
 }

@@ -1,4 +1,4 @@
-//! The four scenarios. Each parses its own flags and returns its JSON line.
+//! The four scenarios (chat also runs rooms). Each parses its own flags and returns its JSON line.
 
 mod chat;
 mod churn;
@@ -50,17 +50,25 @@ impl Scenario {
   }
 }
 
-/// Opens `count` connections, at most `parallel` handshakes at a time (a burst of thousands of
-/// SYNs overflows a server's accept backlog and turns into retransmission delays).
+/// Opens `count` connections to `target`, at most `parallel` handshakes at a time (a burst of
+/// thousands of SYNs overflows a server's accept backlog and turns into retransmission delays).
 pub async fn open_many(
   target: &crate::conn::Target,
   count: usize,
   parallel: usize,
 ) -> Result<Vec<crate::conn::Ws>, Error> {
+  open_each(std::iter::repeat_n(target, count), parallel).await
+}
+
+/// Opens one connection per target, in order: the i-th connection is the i-th target's.
+pub async fn open_each<'a>(
+  targets: impl IntoIterator<Item = &'a crate::conn::Target>,
+  parallel: usize,
+) -> Result<Vec<crate::conn::Ws>, Error> {
   use futures_util::stream::{self, StreamExt, TryStreamExt};
-  stream::iter(0..count)
-    .map(|_| target.connect())
-    .buffer_unordered(parallel.max(1))
+  stream::iter(targets)
+    .map(|target| target.connect())
+    .buffered(parallel.max(1))
     .try_collect()
     .await
 }
