@@ -115,21 +115,32 @@ class Engine {
   }
 
   /**
-   * Queues a text message on `handle`. The same string sent again in this job (a JavaScript
-   * loop sending one message to many clients, as the websocket and ws chat examples do) is
-   * framed once and shared, as broadcast does; strings are immutable, so the frame stays right.
+   * Queues a text message on `conn` (a handle's `connection`). The same string sent again in
+   * this job (a JavaScript loop sending one message to many clients, as the websocket and ws
+   * chat examples do) is framed once and shared, as broadcast does; strings are immutable, so
+   * the frame stays right.
    * @returns {number} the engine's send status
    */
-  sendText(handle, text) {
+  sendText(conn, text) {
     let status;
     if (text !== this._lastText) {
       this._lastText = text;
       this._lastFrame = null;
-      status = handle.sendText(text);
+      status = native.sendText(conn, text);
     } else {
-      if (this._lastFrame === null) this._lastFrame = this._native.encodeText(text);
-      status = handle.sendEncoded(this._lastFrame);
+      if (this._lastFrame === null) this._lastFrame = native.encodeText(conn, text);
+      status = native.sendEncoded(conn, this._lastFrame);
     }
+    this.scheduleFlush();
+    return status;
+  }
+
+  /**
+   * Queues a binary message on `conn`, or (`asText`) the bytes as a text message, unchanged.
+   * @returns {number} the engine's send status
+   */
+  sendBytes(conn, bytes, asText) {
+    const status = asText ? native.sendTextBytes(conn, bytes) : native.sendBinary(conn, bytes);
     this.scheduleFlush();
     return status;
   }

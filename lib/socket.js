@@ -57,6 +57,7 @@ class WebSocket extends EventEmitter {
     super();
     this._server = server;
     this._handle = handle;
+    this._conn = handle.connection;
     this._closed = false;
     this.remoteAddress = info.remoteAddress;
     this.remotePort = info.remotePort;
@@ -81,12 +82,10 @@ class WebSocket extends EventEmitter {
    */
   send(data) {
     const engine = this._server._engine;
-    if (typeof data === 'string') return engine.sendText(this._handle, data) === QUEUED;
+    if (typeof data === 'string') return engine.sendText(this._conn, data) === QUEUED;
     const buf = toBuffer(data);
     if (buf === null) throw argTypeError('data', 'a string, Buffer, TypedArray, DataView or ArrayBuffer', data);
-    const status = this._handle.sendBinary(buf);
-    engine.scheduleFlush();
-    return status === QUEUED;
+    return engine.sendBytes(this._conn, buf, false) === QUEUED;
   }
 
   /** Subscribes to `topic`; returns false when already subscribed or closed. */

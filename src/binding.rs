@@ -4,9 +4,11 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use napi::bindgen_prelude::{Buffer, FnArgs, Function, Uint32Array, Unknown};
+use napi::bindgen_prelude::{
+  Buffer, FnArgs, FromNapiValue, Function, Object, Uint32Array, Unknown,
+};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::{Env, Error, Result, Status};
+use napi::{Env, Error, JsValue, Result, Status};
 use napi_derive::napi;
 
 use crate::bridge::Bridge;
@@ -17,7 +19,7 @@ use crate::events::{Batch, EventQueue};
 use crate::frame::{self, Kind};
 use crate::server::Shared;
 use crate::writer::WriteSide;
-use crate::{handoff, handshake, runtime, scaleout, session};
+use crate::{fast_calls, handoff, handshake, runtime, scaleout, session};
 
 /// Server options as JavaScript passes them; every field optional (see `config.rs`).
 #[napi(object)]
@@ -234,14 +236,6 @@ impl NativeServer {
     self.shared.send_message(None, kind, data, except)
   }
 
-  /// Frames a text message once, for sending to many connections with `sendEncoded`.
-  #[napi]
-  pub fn encode_text(&self, data: String) -> EncodedFrame {
-    EncodedFrame {
-      frame: self.shared.encode(Kind::Text, data.as_bytes()),
-    }
-  }
-
   /// Queues a text message on every subscriber of `topic` but `except`; returns the count.
   #[napi]
   pub fn publish_text(&self, topic: String, data: String, except: Option<u32>) -> u32 {
@@ -332,12 +326,6 @@ fn response(key: &str, protocol: Option<String>, headers: Option<Vec<String>>) -
   Ok(handshake::response(key, protocol.as_deref(), &headers))
 }
 
-/// A message framed once (`encodeText`); every connection it is sent to shares its bytes.
-#[napi]
-pub struct EncodedFrame {
-  frame: Bytes,
-}
-
 /// One connection, as JavaScript holds it.
 #[napi]
 pub struct NativeSocket {
@@ -363,35 +351,25 @@ impl NativeSocket {
     self.conn.out.buffered() as f64
   }
 
+  /// The connection as the module's per-message calls take it (`sendText(connection, text)`,
+  /// see fast_calls.rs); each call returns a `SendStatus` (0 queued, 1 above high-water, 2 not
+  /// open, 3 over the cap).
+  #[napi(getter)]
+  pub fn connection(&self, env: Env) -> Result<Unknown<'_>> {
+    // SAFETY: called on the JavaScript thread with its env.
+    unsafe {
+      let external = fast_calls::conn_external(env.raw(), self.conn.clone());
+      if external.is_null() {
+        return Err(Error::from_reason("cannot create the connection handle"));
+      }
+      Unknown::from_napi_value(env.raw(), external)
+    }
+  }
+
   fn queue(&self, kind: Kind, data: &[u8]) -> u32 {
     let status = self.conn.send(kind, data);
     self.conn.server.cork(&self.conn);
     status as u32
-  }
-
-  /// Returns a `SendStatus` (0 queued, 1 above high-water, 2 not open, 3 over the cap).
-  #[napi]
-  pub fn send_text(&self, data: String) -> u32 {
-    self.queue(Kind::Text, data.as_bytes())
-  }
-
-  #[napi]
-  pub fn send_binary(&self, data: &[u8]) -> u32 {
-    self.queue(Kind::Binary, data)
-  }
-
-  /// Queues a frame encoded by `encodeText`: a reference to the shared bytes, no copy.
-  #[napi]
-  pub fn send_encoded(&self, frame: &EncodedFrame) -> u32 {
-    let status = self.conn.push_frame(frame.frame.clone());
-    self.conn.server.cork(&self.conn);
-    status as u32
-  }
-
-  /// Sends bytes as a text message, unchanged (`ws` sends a Buffer with `binary: false` so).
-  #[napi]
-  pub fn send_text_bytes(&self, data: &[u8]) -> u32 {
-    self.queue(Kind::Text, data)
   }
 
   #[napi]
@@ -489,5 +467,16 @@ impl NativeSocket {
   #[napi]
   pub fn terminate(&self) {
     self.conn.terminate();
+  }
+}
+
+/// Adds the per-message calls (fast_calls.rs) to the module's exports.
+#[napi(module_exports)]
+pub fn exports(exports: Object<'_>, env: Env) -> Result<()> {
+  // SAFETY: the module's own env and exports, during its initialization.
+  let status = unsafe { fast_calls::define(env.raw(), exports.raw()) };
+  match status {
+    napi::sys::Status::napi_ok => Ok(()),
+    _ => Err(Error::from_reason("cannot define the per-message calls")),
   }
 }

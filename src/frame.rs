@@ -4,6 +4,8 @@
 //! layout is tungstenite's (`FrameHeader::format`); only the allocation strategy is ours: one
 //! buffer per message, sized up front, shareable as `Bytes`.
 
+use std::mem::MaybeUninit;
+
 use bytes::{BufMut, Bytes, BytesMut};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
@@ -66,6 +68,25 @@ pub fn encode(kind: Kind, payload: &[u8], fragment: usize) -> Bytes {
   out.freeze()
 }
 
+/// Encodes one unfragmented message whose `len` payload bytes `fill` writes in place, so a
+/// JavaScript string becomes a frame with one copy. `fill` gets room for `len + 1` bytes (N-API
+/// ends a string with a NUL) and returns how many payload bytes it wrote, at most `len`.
+pub fn encode_in_place(
+  kind: Kind,
+  len: usize,
+  fill: impl FnOnce(&mut [MaybeUninit<u8>]) -> usize,
+) -> Bytes {
+  let mut out = BytesMut::with_capacity(len + 11);
+  put_header(&mut out, kind.opcode(), true, len);
+  let start = out.len();
+  let written = fill(&mut out.spare_capacity_mut()[..len + 1]).min(len);
+  // JavaScript strings are immutable: measured and written, they have the same length.
+  debug_assert_eq!(written, len);
+  // SAFETY: `fill` initialized the `written` bytes after the header.
+  unsafe { out.set_len(start + written) };
+  out.freeze()
+}
+
 /// A close frame with `code` and `reason`; the reason is cut at a character boundary so the
 /// payload stays within the 125 bytes a control frame may carry.
 pub fn close(code: u16, reason: &str) -> Bytes {
@@ -95,6 +116,20 @@ pub fn is_valid_close_code(code: u32) -> bool {
 #[cfg(test)]
 mod tests {
   use super::*;
+
+  #[test]
+  fn in_place_encoding_matches_encode() {
+    for len in [0usize, 5, 125, 126, 65536] {
+      let payload = vec![b'a'; len];
+      let frame = encode_in_place(Kind::Text, len, |spare| {
+        for (slot, byte) in spare.iter_mut().zip(&payload) {
+          slot.write(*byte);
+        }
+        len
+      });
+      assert_eq!(frame, encode(Kind::Text, &payload, 0), "payload of {len}");
+    }
+  }
 
   #[test]
   fn short_text_has_a_two_byte_header() {

@@ -13,6 +13,8 @@ mod direct;
 mod envelope;
 mod error;
 mod events;
+#[cfg(not(test))]
+mod fast_calls;
 mod frame;
 mod handoff;
 mod handshake;

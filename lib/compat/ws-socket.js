@@ -72,6 +72,7 @@ class WsSocket extends EventEmitter {
     this._server = server;
     this._engine = server._engine;
     this._handle = handle;
+    this._conn = handle.connection;
     this._protocol = protocol;
     this._binaryType = 'nodebuffer';
     this._paused = false;
@@ -309,14 +310,11 @@ class WsSocket extends EventEmitter {
       cb = message.callbacks.length === 0 ? undefined : (err) => message.callbacks.forEach((f) => f(err));
     }
     let status;
-    if (binary) {
-      status = this._handle.sendBinary(bytesOf(payload));
+    if (typeof payload === 'string' && !binary) {
+      status = this._engine.sendText(this._conn, payload);
     } else {
       // A Buffer sent as text goes out byte for byte, as ws sends it.
-      status =
-        typeof payload === 'string'
-          ? this._engine.sendText(this._handle, payload)
-          : this._handle.sendTextBytes(bytesOf(payload));
+      status = this._engine.sendBytes(this._conn, bytesOf(payload), !binary);
     }
     this._afterQueued(status, cb);
   }

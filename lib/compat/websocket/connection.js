@@ -87,6 +87,7 @@ class WebSocketConnection extends EventEmitter {
   _attach(engine, handle) {
     this._engine = engine;
     this._handle = handle;
+    this._conn = handle.connection;
     engine.register(handle, this);
   }
 
@@ -124,7 +125,12 @@ class WebSocketConnection extends EventEmitter {
 
   _send(payload, isBinary, cb) {
     const handle = this._handle;
-    const status = handle === null ? NOT_OPEN : isBinary ? handle.sendBinary(payload) : this._engine.sendText(handle, String(payload));
+    const status =
+      handle === null
+        ? NOT_OPEN
+        : isBinary
+          ? this._engine.sendBytes(this._conn, payload, false)
+          : this._engine.sendText(this._conn, String(payload));
     if (status === NOT_OPEN || status === OVER_LIMIT) {
       if (typeof cb === 'function') process.nextTick(cb, writeAfterEnd());
       return;
