@@ -46,6 +46,35 @@ describe.each(SCHEMES)('messages over %s', (scheme) => {
     client.close();
   });
 
+  it('keeps order when sends outgrow the socket buffer and continue while it drains', async () => {
+    // Each job queues more than the kernel takes at once, so writes pass from the sending
+    // thread to the writer task and back, over and over: every message must arrive, in order.
+    const COUNT = 400;
+    const chunk = Buffer.alloc(48 * 1024, 7);
+    env.wss.on('connection', (ws) => {
+      let next = 0;
+      const burst = () => {
+        for (let i = 0; i < 40 && next < COUNT; i++, next++) {
+          ws.send(next % 2 ? `text ${next}` : Buffer.concat([Buffer.from(`${next} `), chunk]));
+        }
+        if (next < COUNT) setImmediate(burst);
+      };
+      burst();
+    });
+    const client = newClient(env.url);
+    const got = [];
+    // Binary: "<n> " and the chunk; text: "text <n>".
+    const seqOf = (data, isBinary) => Number(isBinary ? data.subarray(0, data.indexOf(0x20)) : data.subarray(5));
+    client.on('message', (data, isBinary) => got.push([seqOf(data, isBinary), isBinary, data.length]));
+    await until(() => got.length === COUNT, 10000, `${COUNT} messages`);
+    got.forEach(([, isBinary, length], i) => {
+      expect(isBinary).toBe(i % 2 === 0);
+      if (isBinary) expect(length).toBe(`${i} `.length + chunk.length);
+    });
+    expect(got.map(([n]) => n)).toEqual([...Array(COUNT).keys()]);
+    client.close();
+  });
+
   it('sends strings, Buffers, TypedArrays, DataViews and ArrayBuffers', async () => {
     env.wss.on('connection', (ws) => {
       ws.send('s');
