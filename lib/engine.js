@@ -135,6 +135,11 @@ class Engine {
     return status;
   }
 
+  /** The engine's readyState of `conn` (a handle's `connection`), without a wrapper's cost. */
+  readyState(conn) {
+    return native.readyState(conn);
+  }
+
   /**
    * Queues a binary message on `conn`, or (`asText`) the bytes as a text message, unchanged.
    * @returns {number} the engine's send status

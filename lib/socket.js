@@ -66,7 +66,7 @@ class WebSocket extends EventEmitter {
 
   get readyState() {
     if (this._closed) return CLOSED;
-    const state = this._handle.readyState;
+    const state = this._server._engine.readyState(this._conn);
     return state === CLOSED ? CLOSING : state;
   }
 

@@ -22,8 +22,10 @@ const FRAME_TAG: sys::napi_type_tag = sys::napi_type_tag {
   upper: 0x656e_636f_6465_6466,
 };
 
-/// The calls, as `exports` gets them: `(connection, data) => status`, except `encodeText`.
-pub const CALLS: [(&str, sys::napi_callback); 5] = [
+/// The calls, as `exports` gets them: `(connection, data) => status`, except `encodeText` and
+/// `readyState`.
+pub const CALLS: [(&str, sys::napi_callback); 6] = [
+  ("readyState\0", Some(ready_state)),
   ("sendText\0", Some(send_text)),
   ("sendBinary\0", Some(send_binary)),
   ("sendTextBytes\0", Some(send_text_bytes)),
@@ -168,6 +170,16 @@ unsafe fn bytes_of<'a>(env: napi_env, value: napi_value) -> Option<&'a [u8]> {
   } else {
     std::slice::from_raw_parts(data.cast(), len)
   })
+}
+
+/// `(connection) => readyState`, as the WebSocket API numbers it; `ws` checks it on every send.
+unsafe extern "C" fn ready_state(env: napi_env, info: napi_callback_info) -> napi_value {
+  let Some((conn, _)) = args(env, info) else {
+    return throw(env, "readyState: not a connection");
+  };
+  let mut result = ptr::null_mut();
+  sys::napi_create_uint32(env, u32::from(conn.ready_state()), &mut result);
+  result
 }
 
 unsafe extern "C" fn send_text(env: napi_env, info: napi_callback_info) -> napi_value {

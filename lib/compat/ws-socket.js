@@ -17,6 +17,9 @@ const NOT_OPEN = 2;
 const OVER_LIMIT = 3;
 
 const EMPTY = Buffer.alloc(0);
+// send()'s options when none are given (most calls), shared rather than built per message.
+const WHOLE_TEXT = Object.freeze({ binary: false, fin: true });
+const WHOLE_BINARY = Object.freeze({ binary: true, fin: true });
 const BINARY_TYPES = ['nodebuffer', 'arraybuffer', 'fragments'];
 if (typeof Blob !== 'undefined') BINARY_TYPES.push('blob');
 
@@ -125,7 +128,7 @@ class WsSocket extends EventEmitter {
   get readyState() {
     if (this._closed) return CLOSED;
     if (this._closing) return CLOSING;
-    return this._handle.readyState === OPEN ? OPEN : CLOSING;
+    return this._engine.readyState(this._conn) === OPEN ? OPEN : CLOSING;
   }
 
   /** Undefined on server sockets, as in ws. */
@@ -143,11 +146,16 @@ class WsSocket extends EventEmitter {
   send(data, options, cb) {
     if (typeof options === 'function') {
       cb = options;
-      options = {};
+      options = undefined;
     }
     if (typeof data === 'number') data = data.toString();
     if (this.readyState !== OPEN) return this._sendAfterClose(data, cb);
-    const opts = { binary: typeof data !== 'string', fin: true, ...options };
+    const opts =
+      options === undefined
+        ? typeof data === 'string'
+          ? WHOLE_TEXT
+          : WHOLE_BINARY
+        : { binary: typeof data !== 'string', fin: true, ...options };
     this._write('message', data || EMPTY, opts, cb);
   }
 
@@ -274,7 +282,7 @@ class WsSocket extends EventEmitter {
         if (cb) process.nextTick(cb, err);
         this._onError(err);
         this.terminate();
-      } else if (this._handle.readyState !== OPEN) {
+      } else if (this._engine.readyState(this._conn) !== OPEN) {
         if (cb) process.nextTick(cb, new Error('The socket was closed while the blob was being read'));
       } else {
         this._write(kind, buf, opts, cb);
@@ -335,7 +343,9 @@ class WsSocket extends EventEmitter {
   }
 
   _onMessage(data, isBinary) {
-    if (!this._hold(() => this._emitMessage(data, isBinary))) this._emitMessage(data, isBinary);
+    // Tested before _hold so that the common case builds no closure per message.
+    if (!this._paused && this._held.length === 0) this._emitMessage(data, isBinary);
+    else this._hold(() => this._emitMessage(data, isBinary));
   }
 
   _emitMessage(data, isBinary) {
