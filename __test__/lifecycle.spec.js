@@ -10,8 +10,8 @@ const { once } = require('./helpers');
 const root = path.join(__dirname, '..');
 
 /** Runs a script in a fresh Node process; resolves with its exit code and output. */
-async function run(script, ms = 15000) {
-  const child = spawn(process.execPath, ['-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+async function run(script, ms = 15000, env = process.env) {
+  const child = spawn(process.execPath, ['-e', script], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
@@ -29,6 +29,36 @@ const PRELUDE = `
 `;
 
 describe('process lifecycle', () => {
+  // Linux scheduling policies: 0 SCHED_OTHER, 3 SCHED_BATCH.
+  (process.platform === 'linux' ? it.each : it.skip.each)([
+    ['SCHED_BATCH by default', undefined, '3'],
+    ['SCHED_OTHER with FERROWS_SCHED_BATCH=0', '0', '0'],
+  ])('runs the engine thread under %s', async (_, setting, policy) => {
+    const env = { ...process.env };
+    delete env.FERROWS_SCHED_BATCH;
+    if (setting !== undefined) env.FERROWS_SCHED_BATCH = setting;
+    const { code, out, err } = await run(
+      `${PRELUDE}
+      const fs = require('fs');
+      wss.on('connection', (ws) => {
+        const tasks = fs.readdirSync('/proc/self/task');
+        const engine = tasks.find((t) => fs.readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim() === 'ferrows');
+        const sched = fs.readFileSync('/proc/self/task/' + engine + '/sched', 'utf8');
+        console.log(/^policy[^:]*:[^0-9]*([0-9]+)/m.exec(sched)[1]);
+        ws.terminate();
+        wss.close().then(() => server.close());
+      });
+      server.listen(0, '127.0.0.1', () => {
+        new WS('ws://127.0.0.1:' + server.address().port).on('error', () => {});
+      });`,
+      15000,
+      env
+    );
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(out.trim()).toBe(policy);
+  });
+
   it('lets the process exit by itself once the server and http server are closed', async () => {
     const { code, out, err } = await run(`${PRELUDE}
       wss.on('connection', (ws) => ws.on('message', (d) => ws.send(d)));
