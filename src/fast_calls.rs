@@ -51,7 +51,8 @@ pub unsafe fn define(env: napi_env, exports: napi_value) -> napi_status {
   sys::napi_define_properties(env, exports, properties.len(), properties.as_ptr())
 }
 
-/// A tagged External that owns `value` until V8 collects it.
+/// A tagged External that owns `value` until V8 collects it; null (with `value` dropped, by V8
+/// when it was already wrapped) if N-API refuses.
 unsafe fn external<T>(env: napi_env, value: T, tag: &sys::napi_type_tag) -> napi_value {
   unsafe extern "C" fn finalize<T>(_env: napi_env, data: *mut c_void, _hint: *mut c_void) {
     drop(Box::from_raw(data.cast::<T>()));
@@ -69,7 +70,10 @@ unsafe fn external<T>(env: napi_env, value: T, tag: &sys::napi_type_tag) -> napi
     drop(Box::from_raw(data));
     return ptr::null_mut();
   }
-  sys::napi_type_tag_object(env, result, tag);
+  // An untagged External would be refused by every call: report the failure instead.
+  if sys::napi_type_tag_object(env, result, tag) != sys::Status::napi_ok {
+    return ptr::null_mut();
+  }
   result
 }
 
@@ -217,10 +221,14 @@ unsafe extern "C" fn encode_text(env: napi_env, info: napi_callback_info) -> nap
   let Some((conn, data)) = args(env, info) else {
     return throw(env, "encodeText: not a connection");
   };
-  match frame_string(env, conn, data) {
-    Some(frame) => external(env, frame, &FRAME_TAG),
-    None => throw(env, "encodeText: data must be a string"),
+  let Some(frame) = frame_string(env, conn, data) else {
+    return throw(env, "encodeText: data must be a string");
+  };
+  let external = external(env, frame, &FRAME_TAG);
+  if external.is_null() {
+    return throw(env, "encodeText: cannot create the frame's handle");
   }
+  external
 }
 
 /// `(connection, frame) => status`: queues a reference to a frame's shared bytes, no copy.
