@@ -116,7 +116,9 @@ describe.each(SCHEMES)('limits and protocol errors over %s', (scheme) => {
       sent += 1;
       if (sent > 500) throw new Error('send never reported backpressure');
     }
-    expect(ws.bufferedAmount).toBeGreaterThan(64 * 1024);
+    // Not bufferedAmount here: the engine's writer may already be emptying the queue (the
+    // kernel takes megabytes before a paused client pushes back). Whoever writes it, a false
+    // send is followed by one 'drain'.
     const drained = once(ws, 'drain');
     let received = 0;
     client.on('message', () => (received += 1));

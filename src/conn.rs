@@ -146,7 +146,9 @@ impl Conn {
     match self.out.push(frame) {
       None => SendStatus::NotOpen,
       Some(buffered) if buffered > limits.high_water_mark => {
-        self.need_drain.store(true, Ordering::Release);
+        // The writer task may have emptied the queue since the push (woken by another
+        // thread's frame) and found no drain to emit: check once more.
+        self.notify_when_written();
         SendStatus::AboveHighWater
       }
       Some(_) => SendStatus::Queued,

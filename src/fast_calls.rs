@@ -137,7 +137,8 @@ unsafe fn status(env: napi_env, conn: &Arc<Conn>, status: SendStatus) -> napi_va
 }
 
 /// Frames a JavaScript string as one text message, in place when the server does not fragment
-/// it; None when `value` is not a string.
+/// it; None when `value` is not a string (or, which V8's immutable strings rule out, when it
+/// reads back with another length).
 unsafe fn frame_string(env: napi_env, conn: &Conn, value: napi_value) -> Option<Bytes> {
   let mut len = 0;
   if sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len)
@@ -147,17 +148,15 @@ unsafe fn frame_string(env: napi_env, conn: &Conn, value: napi_value) -> Option<
   }
   let write = |into: *mut c_char| {
     let mut written = 0;
-    sys::napi_get_value_string_utf8(env, value, into, len + 1, &mut written);
-    written
+    let status = sys::napi_get_value_string_utf8(env, value, into, len + 1, &mut written);
+    (status == sys::Status::napi_ok).then_some(written)
   };
   let fragment = conn.server.config.fragmentation_threshold;
   if fragment == 0 || len <= fragment {
-    Some(frame::encode_in_place(Kind::Text, len, |spare| {
-      write(spare.as_mut_ptr().cast())
-    }))
+    frame::encode_in_place(Kind::Text, len, |spare| write(spare.as_mut_ptr().cast()))
   } else {
     let mut text = vec![0u8; len + 1];
-    let written = write(text.as_mut_ptr().cast());
+    let written = write(text.as_mut_ptr().cast())?;
     Some(conn.server.encode(Kind::Text, &text[..written]))
   }
 }

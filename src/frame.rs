@@ -70,21 +70,23 @@ pub fn encode(kind: Kind, payload: &[u8], fragment: usize) -> Bytes {
 
 /// Encodes one unfragmented message whose `len` payload bytes `fill` writes in place, so a
 /// JavaScript string becomes a frame with one copy. `fill` gets room for `len + 1` bytes (N-API
-/// ends a string with a NUL) and returns how many payload bytes it wrote, at most `len`.
+/// ends a string with a NUL) and returns how many payload bytes it wrote. None when it fails or
+/// writes other than `len` bytes: the header already promises `len`.
 pub fn encode_in_place(
   kind: Kind,
   len: usize,
-  fill: impl FnOnce(&mut [MaybeUninit<u8>]) -> usize,
-) -> Bytes {
+  fill: impl FnOnce(&mut [MaybeUninit<u8>]) -> Option<usize>,
+) -> Option<Bytes> {
   let mut out = BytesMut::with_capacity(len + 11);
   put_header(&mut out, kind.opcode(), true, len);
   let start = out.len();
-  let written = fill(&mut out.spare_capacity_mut()[..len + 1]).min(len);
-  // JavaScript strings are immutable: measured and written, they have the same length.
-  debug_assert_eq!(written, len);
-  // SAFETY: `fill` initialized the `written` bytes after the header.
-  unsafe { out.set_len(start + written) };
-  out.freeze()
+  let written = fill(&mut out.spare_capacity_mut()[..len + 1])?;
+  if written != len {
+    return None;
+  }
+  // SAFETY: `fill` initialized the `len` bytes after the header.
+  unsafe { out.set_len(start + len) };
+  Some(out.freeze())
 }
 
 /// A close frame with `code` and `reason`; the reason is cut at a character boundary so the
@@ -125,10 +127,20 @@ mod tests {
         for (slot, byte) in spare.iter_mut().zip(&payload) {
           slot.write(*byte);
         }
-        len
+        Some(len)
       });
-      assert_eq!(frame, encode(Kind::Text, &payload, 0), "payload of {len}");
+      assert_eq!(
+        frame,
+        Some(encode(Kind::Text, &payload, 0)),
+        "payload of {len}"
+      );
     }
+  }
+
+  #[test]
+  fn in_place_encoding_refuses_a_payload_of_another_length() {
+    assert_eq!(encode_in_place(Kind::Text, 3, |_| Some(2)), None);
+    assert_eq!(encode_in_place(Kind::Text, 3, |_| None), None);
   }
 
   #[test]

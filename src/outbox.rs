@@ -24,6 +24,9 @@ struct Queue {
   writer_busy: bool,
   /// The socket's descriptor, while threads other than the writer task may write to it.
   fd: Option<Fd>,
+  /// `write_now` sent the front frame in part: the peer has its header, so it must not be
+  /// dropped.
+  front_started: bool,
 }
 
 /// Points `slices` at the front of `frames`; returns how many it filled.
@@ -36,8 +39,10 @@ pub fn gather<'a>(frames: &'a VecDeque<Bytes>, slices: &mut [IoSlice<'a>]) -> us
   count
 }
 
-/// Drops the first `written` bytes of `frames`.
-pub fn consume(frames: &mut VecDeque<Bytes>, mut written: usize) {
+/// Drops the first `written` bytes of `frames`; true when that leaves the front frame partly
+/// written.
+pub fn consume(frames: &mut VecDeque<Bytes>, mut written: usize) -> bool {
+  let mut partly = false;
   while written > 0 {
     let front = frames
       .front_mut()
@@ -45,10 +50,12 @@ pub fn consume(frames: &mut VecDeque<Bytes>, mut written: usize) {
     let step = written.min(front.len());
     front.advance(step);
     written -= step;
-    if front.is_empty() {
+    partly = !front.is_empty();
+    if !partly {
       frames.pop_front();
     }
   }
+  partly
 }
 
 /// Frames waiting for the socket, with an exact byte count for `bufferedAmount`.
@@ -84,10 +91,12 @@ impl Outbox {
   }
 
   /// Drops every frame not yet taken by the writer (a failing connection's queue is moot).
+  /// A frame already started on the wire is kept, or the peer would read what follows as its
+  /// payload.
   pub fn clear(&self) {
     let mut queue = self.queue.lock().unwrap();
-    let dropped: usize = queue.frames.drain(..).map(|f| f.len()).sum();
-    drop(queue);
+    let keep = usize::from(queue.front_started);
+    let dropped: usize = queue.frames.drain(keep..).map(|f| f.len()).sum();
     self.buffered.fetch_sub(dropped, Ordering::AcqRel);
   }
 
@@ -121,7 +130,7 @@ impl Outbox {
       match direct::write_vectored(fd, &slices[..count]) {
         Ok(0) => return None,
         Ok(written) => {
-          consume(&mut queue.frames, written);
+          queue.front_started = consume(&mut queue.frames, written);
           self.buffered.fetch_sub(written, Ordering::AcqRel);
         }
         Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -140,6 +149,8 @@ impl Outbox {
         let mut queue = self.queue.lock().unwrap();
         queue.writer_busy = !queue.frames.is_empty();
         if queue.writer_busy {
+          // A frame started by `write_now` is the writer's to finish now.
+          queue.front_started = false;
           into.append(&mut queue.frames);
           return true;
         }
@@ -215,8 +226,27 @@ mod tests {
       .into_iter()
       .map(Bytes::from_static)
       .collect();
-    consume(&mut frames, 4);
+    assert!(consume(&mut frames, 4), "\"de\" is half written");
     assert_eq!(frames, [&b"e"[..], b"f"]);
+    assert!(!consume(&mut frames, 1));
+    assert_eq!(frames, [&b"f"[..]]);
+  }
+
+  #[test]
+  fn clear_keeps_a_frame_already_started_on_the_wire() {
+    use std::os::fd::AsRawFd;
+    let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    a.set_nonblocking(true).unwrap();
+    let out = Outbox::default();
+    out.attach_fd(a.as_raw_fd());
+    // Larger than the socket buffer: the write stops inside the first frame.
+    out.push(Bytes::from(vec![1u8; 4 << 20]));
+    out.push(Bytes::from_static(b"queued"));
+    assert_eq!(out.write_now(), None);
+    let rest_of_first = out.buffered() - 6;
+    assert!(rest_of_first > 0 && rest_of_first < 4 << 20);
+    out.clear();
+    assert_eq!(out.buffered(), rest_of_first);
   }
 
   #[test]
