@@ -131,7 +131,7 @@ impl Outbox {
         Ok(0) => return None,
         Ok(written) => {
           queue.front_started = consume(&mut queue.frames, written);
-          self.buffered.fetch_sub(written, Ordering::AcqRel);
+          self.written(written);
         }
         Err(e) if e.kind() == ErrorKind::Interrupted => {}
         // Would block: the writer task waits for the socket. Failed: it meets the error too.
