@@ -54,14 +54,28 @@ export interface AttachOptions {
   closeTimeout?: number;
   /** Buffered bytes above which `send` returns false and 'drain' follows. @default 1048576 */
   highWaterMark?: number;
-  /** Buffered bytes above which the connection is closed with 1008. @default 16777216 */
+  /**
+   * Buffered bytes above which the connection counts as backed up. A send is never refused for its
+   * size; above this bound the peer is no longer read, and if its socket then takes no byte for
+   * `sendTimeout` the connection is closed with 1008. @default 16777216
+   */
   maxBackpressure?: number;
+  /**
+   * How long (ms) a connection backed up past `maxBackpressure` may go without its socket taking a
+   * byte before it is closed with 1008. A client that reads, however slowly, is never cut. @default 30000
+   */
+  sendTimeout?: number;
   /** Received bytes waiting for JavaScript above which the socket is no longer read. @default 4194304 */
   maxInboundPending?: number;
   /** Split outgoing messages into frames of at most this many bytes; 0 never splits. @default 0 */
   fragmentationThreshold?: number;
   /** Disable Nagle's algorithm on WebSocket sockets. @default true */
   noDelay?: boolean;
+  /**
+   * Answer every ping with a pong. With false the application answers pings itself (`ws.pong()` in
+   * a 'ping' listener), as `ws`'s `autoPong: false`. @default true
+   */
+  autoPong?: boolean;
   /**
    * Scale-out: a Redis URL (`redis://[:password@]host:port/db`). `publish` and `broadcast` then also
    * reach the clients of every server with the same `redisPrefix`, at most once (see README, "Scaling out").

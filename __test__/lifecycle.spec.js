@@ -1,7 +1,7 @@
 'use strict';
 
 const path = require('path');
-const { spawn } = require('child_process');
+const { spawn, spawnSync } = require('child_process');
 const native = require('../lib/native');
 const { ENGINE_DEFAULTS } = require('../lib/options');
 const { attach } = require('..');
@@ -9,9 +9,13 @@ const { once } = require('./helpers');
 
 const root = path.join(__dirname, '..');
 
-/** Runs a script in a fresh Node process; resolves with its exit code and output. */
-async function run(script, ms = 15000, env = process.env) {
-  const child = spawn(process.execPath, ['-e', script], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs a script in a fresh Node process (behind `prefix`, a command such as `chrt -r 1`);
+ * resolves with its exit code and output.
+ */
+async function run(script, ms = 15000, env = process.env, prefix = []) {
+  const [command, ...args] = [...prefix, process.execPath, '-e', script];
+  const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
@@ -28,8 +32,26 @@ const PRELUDE = `
   const wss = attach(server);
 `;
 
+/** Prints the scheduling policy of the engine's thread once a connection has started it. */
+const POLICY_PROBE = `${PRELUDE}
+  const fs = require('fs');
+  wss.on('connection', (ws) => {
+    const tasks = fs.readdirSync('/proc/self/task');
+    const engine = tasks.find((t) => fs.readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim() === 'ferrows');
+    const sched = fs.readFileSync('/proc/self/task/' + engine + '/sched', 'utf8');
+    console.log(/^policy[^:]*:[^0-9]*([0-9]+)/m.exec(sched)[1]);
+    ws.terminate();
+    wss.close().then(() => server.close());
+  });
+  server.listen(0, '127.0.0.1', () => {
+    new WS('ws://127.0.0.1:' + server.address().port).on('error', () => {});
+  });`;
+
+/** Whether this process may start a real-time one (root, or CAP_SYS_NICE). */
+const mayUseRealtime = process.platform === 'linux' && spawnSync('chrt', ['-r', '1', 'true']).status === 0;
+
 describe('process lifecycle', () => {
-  // Linux scheduling policies: 0 SCHED_OTHER, 3 SCHED_BATCH.
+  // Linux scheduling policies: 0 SCHED_OTHER, 2 SCHED_RR, 3 SCHED_BATCH.
   (process.platform === 'linux' ? it.each : it.skip.each)([
     ['SCHED_BATCH by default', undefined, '3'],
     ['SCHED_OTHER with FERROWS_SCHED_BATCH=0', '0', '0'],
@@ -37,26 +59,20 @@ describe('process lifecycle', () => {
     const env = { ...process.env };
     delete env.FERROWS_SCHED_BATCH;
     if (setting !== undefined) env.FERROWS_SCHED_BATCH = setting;
-    const { code, out, err } = await run(
-      `${PRELUDE}
-      const fs = require('fs');
-      wss.on('connection', (ws) => {
-        const tasks = fs.readdirSync('/proc/self/task');
-        const engine = tasks.find((t) => fs.readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim() === 'ferrows');
-        const sched = fs.readFileSync('/proc/self/task/' + engine + '/sched', 'utf8');
-        console.log(/^policy[^:]*:[^0-9]*([0-9]+)/m.exec(sched)[1]);
-        ws.terminate();
-        wss.close().then(() => server.close());
-      });
-      server.listen(0, '127.0.0.1', () => {
-        new WS('ws://127.0.0.1:' + server.address().port).on('error', () => {});
-      });`,
-      15000,
-      env
-    );
+    const { code, out, err } = await run(POLICY_PROBE, 15000, env);
     expect(err).toBe('');
     expect(code).toBe(0);
     expect(out.trim()).toBe(policy);
+  });
+
+  // Never below the JavaScript thread's class: a real-time JavaScript thread would starve it.
+  (mayUseRealtime ? it : it.skip)('keeps the engine thread under SCHED_RR when Node runs under chrt -r 1', async () => {
+    const env = { ...process.env };
+    delete env.FERROWS_SCHED_BATCH;
+    const { code, out, err } = await run(POLICY_PROBE, 15000, env, ['chrt', '-r', '1']);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(out.trim()).toBe('2');
   });
 
   it('lets the process exit by itself once the server and http server are closed', async () => {

@@ -129,20 +129,25 @@ describe.each(SCHEMES)('limits and protocol errors over %s', (scheme) => {
     client.close();
   });
 
-  it('cuts a client that stops reading at maxBackpressure with 1008, others unaffected', async () => {
-    env = await startServer({ highWaterMark: 256 * 1024, maxBackpressure: 1024 * 1024, closeTimeout: 500 });
+  it('cuts a client that stops reading with 1008 once its queue is past maxBackpressure for sendTimeout, others unaffected', async () => {
+    env = await startServer({ highWaterMark: 256 * 1024, maxBackpressure: 1024 * 1024, sendTimeout: 300, closeTimeout: 500 });
     env.wss.on('connection', (ws) => ws.on('message', (d) => ws.send(d)));
     const { raw, ws, errors, closeEvent } = await rawPair(env);
     raw.pause();
     const chunk = Buffer.alloc(64 * 1024, 1);
     let sends = 0;
+    let backedUpAt = 0;
+    // Bounded: 2,000 sends of 64 KiB, one per millisecond at most.
     while (ws.readyState === ws.OPEN && sends < 2000) {
       ws.send(chunk);
       sends += 1;
-      if (sends % 4 === 0) await new Promise((r) => setTimeout(r, 1));
+      if (backedUpAt === 0 && ws.bufferedAmount > 1024 * 1024) backedUpAt = Date.now();
+      await new Promise((r) => setTimeout(r, 1));
     }
-    // Cut once the kernel's buffers and 1 MiB of queue are full, not after 2000 sends.
+    // Cut once the queue has been past the bound, with no byte taken, for about 300 ms.
     expect(sends).toBeLessThan(2000);
+    expect(backedUpAt).toBeGreaterThan(0);
+    expect(Date.now() - backedUpAt).toBeGreaterThanOrEqual(250);
     expect(ws.readyState).toBe(ws.CLOSING);
     expect(ws.send('more')).toBe(false);
     const other = await connect(env.url);

@@ -55,7 +55,7 @@ function makePlan(flags) {
 
 // One server under one scenario: start it, load it, stop it.
 async function runOnce(loadgen, plan, scenario, server) {
-  const started = await startServer(server, scenario.mode).catch((err) => ({ error: err.message }));
+  const started = await startServer(server, scenario.mode, { realtime: scenario.realtime }).catch((err) => ({ error: err.message }));
   if (started.error || started.unavailable) return started;
   try {
     const args = [...loadgenArgs(scenario, plan.budget), '--url', started.url, '--server-pid', String(started.pid)];

@@ -23,6 +23,7 @@ const BRIDGE_RESUME = 10;
 const REDIS_READY = 11;
 const REDIS_ERROR = 12;
 const REDIS_RECONNECT = 13;
+const PEER_CLOSE = 14;
 
 /**
  * A connection object receives its events through these methods:
@@ -65,12 +66,12 @@ class Engine {
 
   /**
    * Hands an upgraded socket to Rust, which writes the 101, and returns the native handle. A
-   * plain TCP socket's descriptor moves to Rust; any other socket (TLS, or no descriptor) stays
-   * Node's and is bridged.
+   * plain TCP or Unix socket's descriptor moves to Rust; any other stream (TLS, a Duplex with no
+   * descriptor, or one the engine could not adopt) stays Node's and is bridged.
    */
   accept(socket, head, key, protocol, headers) {
-    const handle = handOff(this._native, socket, head, key, protocol, headers);
-    return handle === null ? this._bridge(socket, head, key, protocol, headers) : handle;
+    const adopted = handOff(this._native, socket, head, key, protocol, headers);
+    return adopted.handle ?? this._bridge(socket, adopted.head, key, protocol, headers);
   }
 
   /**
@@ -80,7 +81,8 @@ class Engine {
   _bridge(socket, head, key, protocol, headers) {
     const handle = this._native.acceptBridge(head, key, protocol, headers);
     this._bridged.set(handle.id, socket);
-    socket.setTimeout(0);
+    // Any Duplex will do (ws's handleUpgrade takes one): socket-only calls are optional.
+    if (typeof socket.setTimeout === 'function') socket.setTimeout(0);
     if (this._noDelay && typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
     socket.on('data', (chunk) => {
       if (!handle.feed(chunk)) socket.pause();
@@ -208,21 +210,31 @@ class Engine {
   _dispatch(meta, text, bin) {
     for (let i = 0; i < meta.length; i += 4) {
       const head = meta[i];
+      const kind = head & 0xffff;
       const id = meta[i + 1];
       const start = meta[i + 2];
       const end = meta[i + 3];
-      if ((head & 0xffff) >= REDIS_READY) {
-        this._status(head & 0xffff, head >>> 16, text.slice(start, end));
-        continue;
-      }
-      if ((head & 0xffff) >= BRIDGE_WRITE) {
-        this._onBridge(head & 0xffff, id, bin.subarray(start, end));
-        continue;
+      switch (kind) {
+        case REDIS_READY:
+        case REDIS_ERROR:
+        case REDIS_RECONNECT:
+          this._status(kind, head >>> 16, text.slice(start, end));
+          continue;
+        case BRIDGE_WRITE:
+        case BRIDGE_END:
+        case BRIDGE_RESUME:
+          this._onBridge(kind, id, bin.subarray(start, end));
+          continue;
+        case PEER_CLOSE:
+          // Every message before the peer's close frame has been handled and what the
+          // handlers sent is queued: the engine may now send its close reply after it.
+          this._handles.get(id)?.closeSeen();
+          continue;
       }
       const target = this._targets.get(id);
       if (target === undefined) continue;
       try {
-        switch (head & 0xffff) {
+        switch (kind) {
           case TEXT:
             target._onMessage(this._textAsBuffer ? bin.subarray(start, end) : text.slice(start, end), false);
             break;

@@ -68,22 +68,32 @@ function check(req) {
  * Moves an upgraded socket into the engine: stops Node reading it, gathers every byte Node has
  * read past the request, lets Rust duplicate the descriptor and write the 101, then closes
  * Node's copy (a plain close of a duplicate: the peer sees nothing).
- * Returns the native socket, or null when the socket is not plain TCP with a descriptor.
+ * Returns `{ handle }` with the native socket, or `{ handle: null, head }` when the socket stays
+ * Node's (not a plain TCP or Unix stream with a descriptor, or the engine could not adopt it: out
+ * of descriptors, say); `head` then holds every byte read past the request, and Node reads the
+ * socket again, for the caller to bridge it.
  */
 function handOff(engine, socket, head, key, protocol, headers) {
   const handle = socket._handle;
   // A TLS socket's handle reports the TCP descriptor underneath the encryption: never move it.
-  if (socket.encrypted || !handle || typeof handle.fd !== 'number' || handle.fd < 0) return null;
-  if (typeof handle.readStop !== 'function') return null;
+  if (socket.encrypted || !handle || typeof handle.fd !== 'number' || handle.fd < 0) return { handle: null, head };
+  if (typeof handle.readStop !== 'function') return { handle: null, head };
   handle.readStop();
   let pending = head;
   if (socket.readableLength > 0) {
     const buffered = socket.read();
     if (buffered) pending = Buffer.concat([head, buffered]);
   }
-  const nativeSocket = engine.accept(handle.fd, pending, key, protocol, headers);
+  let nativeSocket;
+  try {
+    nativeSocket = engine.accept(handle.fd, pending, key, protocol, headers);
+  } catch {
+    // net.Socket still believes its handle reads: start it again, as it was.
+    handle.readStart();
+    return { handle: null, head: pending };
+  }
   socket.destroy();
-  return nativeSocket;
+  return { handle: nativeSocket };
 }
 
 module.exports = { reject, check, parseProtocols, handOff };

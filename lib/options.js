@@ -16,10 +16,15 @@ const ENGINE_DEFAULTS = Object.freeze({
   closeTimeout: 5_000,
   highWaterMark: 1024 * 1024,
   maxBackpressure: 16 * 1024 * 1024,
+  sendTimeout: 30_000,
   maxInboundPending: 4 * 1024 * 1024,
   fragmentationThreshold: 0,
   noDelay: true,
+  autoPong: true,
 });
+
+/** Engine options that are booleans; every other engine option is a whole number. */
+const ENGINE_FLAGS = Object.freeze(['noDelay', 'autoPong']);
 
 /** Options of `attach()` that are not engine limits. */
 const SERVER_OPTIONS = Object.freeze({
@@ -57,6 +62,7 @@ const NUMBER_MIN = Object.freeze({
   closeTimeout: 0,
   highWaterMark: 0,
   maxBackpressure: 1,
+  sendTimeout: 1,
   maxInboundPending: 1,
   fragmentationThreshold: 0,
 });
@@ -79,7 +85,7 @@ function normalize(options = {}, allowed = []) {
   for (const [name, value] of Object.entries(options)) {
     if (value === undefined || allowed.includes(name)) continue;
     if (name in ENGINE_DEFAULTS) {
-      if (name === 'noDelay') {
+      if (ENGINE_FLAGS.includes(name)) {
         if (typeof value !== 'boolean') throw optionTypeError(name, 'a boolean', value);
       } else {
         checkNumber(name, value);

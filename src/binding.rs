@@ -32,9 +32,11 @@ pub struct BindingConfig {
   pub close_timeout: Option<f64>,
   pub high_water_mark: Option<f64>,
   pub max_backpressure: Option<f64>,
+  pub send_timeout: Option<f64>,
   pub max_inbound_pending: Option<f64>,
   pub fragmentation_threshold: Option<f64>,
   pub no_delay: Option<bool>,
+  pub auto_pong: Option<bool>,
   /// Scale-out: the Redis URL (not an engine limit, so `defaultConfig()` leaves it out).
   pub redis: Option<String>,
   /// Scale-out: the channel prefix shared by the nodes of one application.
@@ -54,9 +56,11 @@ impl From<BindingConfig> for RawConfig {
       close_timeout: b.close_timeout,
       high_water_mark: b.high_water_mark,
       max_backpressure: b.max_backpressure,
+      send_timeout: b.send_timeout,
       max_inbound_pending: b.max_inbound_pending,
       fragmentation_threshold: b.fragmentation_threshold,
       no_delay: b.no_delay,
+      auto_pong: b.auto_pong,
     }
   }
 }
@@ -74,9 +78,11 @@ pub fn default_config() -> BindingConfig {
     close_timeout: ms(d.close_timeout),
     high_water_mark: Some(d.high_water_mark as f64),
     max_backpressure: Some(d.max_backpressure as f64),
+    send_timeout: ms(d.send_timeout),
     max_inbound_pending: Some(d.max_inbound_pending as f64),
     fragmentation_threshold: Some(d.fragmentation_threshold as f64),
     no_delay: Some(d.no_delay),
+    auto_pong: Some(d.auto_pong),
     redis: None,
     redis_prefix: None,
     text_as_buffer: None,
@@ -191,10 +197,7 @@ impl NativeServer {
       )
     })?;
     let conn = self.open_with(response);
-    let fd = handoff::fd_of(&stream);
-    let (read, write) = stream.into_split();
-    let write = WriteSide::new(conn.clone(), write, fd);
-    rt.spawn(session::run(conn.clone(), read, write, head.to_vec()));
+    session::start(conn.clone(), stream, head.to_vec());
     // The 101 leaves now, from this thread, unless the socket cannot take it.
     conn.flush();
     Ok(NativeSocket { conn, bridge: None })
@@ -353,7 +356,7 @@ impl NativeSocket {
 
   /// The connection as the module's per-message calls take it (`sendText(connection, text)`,
   /// see fast_calls.rs); each call returns a `SendStatus` (0 queued, 1 above high-water, 2 not
-  /// open, 3 over the cap).
+  /// open).
   #[napi(getter)]
   pub fn connection(&self, env: Env) -> Result<Unknown<'_>> {
     // SAFETY: called on the JavaScript thread with its env.
@@ -448,6 +451,13 @@ impl NativeSocket {
     if let Some(b) = &self.bridge {
       b.end();
     }
+  }
+
+  /// JavaScript has handled every message before the peer's close frame (a `PeerClose`
+  /// event): the engine may now send its close reply.
+  #[napi]
+  pub fn close_seen(&self) {
+    self.conn.close_seen();
   }
 
   /// Bridged connections: `socket.write` finished `n` bytes of a `BridgeWrite` event.

@@ -23,9 +23,15 @@ pub struct ServerConfig {
   pub close_timeout: Duration,
   /// Queued outbound bytes above which `send` returns false and `drain` is armed (1 MiB).
   pub high_water_mark: usize,
-  /// Queued outbound bytes above which the connection is closed with 1008 (16 MiB): a client
-  /// that stops reading cannot grow the server's memory.
+  /// Queued outbound bytes above which the connection counts as backed up (16 MiB). A send is
+  /// never refused for its size, and a burst is not slowness: above this bound the engine stops
+  /// reading the peer (it can make the server queue no more replies), and if the socket then
+  /// takes no byte for `send_timeout` the connection is closed with 1008.
   pub max_backpressure: usize,
+  /// How long a connection backed up past `max_backpressure` may go without its socket taking a
+  /// byte before it is closed with 1008 (30 s). A client that reads, however slowly, is never cut;
+  /// one that stopped reading pins at most what the application queued for it, this long.
+  pub send_timeout: Duration,
   /// Received bytes waiting for JavaScript, per connection, above which the socket is no longer
   /// read (4 MiB): TCP then pushes back on a fast client.
   pub max_inbound_pending: usize,
@@ -34,6 +40,9 @@ pub struct ServerConfig {
   pub fragmentation_threshold: usize,
   /// Disable Nagle's algorithm on accepted sockets (true: WebSocket traffic is latency-bound).
   pub no_delay: bool,
+  /// Answer every ping with a pong (true, as RFC 6455 asks). False leaves it to the application,
+  /// as `ws`'s `autoPong: false`; the `ping` event is delivered either way.
+  pub auto_pong: bool,
 }
 
 impl Default for ServerConfig {
@@ -46,9 +55,11 @@ impl Default for ServerConfig {
       close_timeout: Duration::from_secs(5),
       high_water_mark: 1 << 20,
       max_backpressure: 16 << 20,
+      send_timeout: Duration::from_secs(30),
       max_inbound_pending: 4 << 20,
       fragmentation_threshold: 0,
       no_delay: true,
+      auto_pong: true,
     }
   }
 }
@@ -67,9 +78,11 @@ pub struct RawConfig {
   pub close_timeout: Option<f64>,
   pub high_water_mark: Option<f64>,
   pub max_backpressure: Option<f64>,
+  pub send_timeout: Option<f64>,
   pub max_inbound_pending: Option<f64>,
   pub fragmentation_threshold: Option<f64>,
   pub no_delay: Option<bool>,
+  pub auto_pong: Option<bool>,
 }
 
 /// Largest byte size accepted for any limit: 2^31 - 1 keeps every count inside a JS int32
@@ -88,14 +101,19 @@ fn bytes(name: &str, value: Option<f64>, default: usize, min: f64) -> Result<usi
   }
 }
 
-fn millis(name: &str, value: Option<f64>, default: Duration) -> Result<Duration, InvalidOption> {
+fn millis(
+  name: &str,
+  value: Option<f64>,
+  default: Duration,
+  min: f64,
+) -> Result<Duration, InvalidOption> {
   match value {
     None => Ok(default),
-    Some(v) if v.fract() == 0.0 && (0.0..=MAX_MILLIS).contains(&v) => {
+    Some(v) if v.fract() == 0.0 && (min..=MAX_MILLIS).contains(&v) => {
       Ok(Duration::from_millis(v as u64))
     }
     Some(v) => Err(InvalidOption(format!(
-      "{name} must be a whole number of milliseconds from 0 to {MAX_MILLIS}, got {v}"
+      "{name} must be a whole number of milliseconds from {min} to {MAX_MILLIS}, got {v}"
     ))),
   }
 }
@@ -109,9 +127,9 @@ impl TryFrom<RawConfig> for ServerConfig {
     let config = ServerConfig {
       max_payload,
       max_frame: bytes("maxFrame", raw.max_frame, max_payload, 1.0)?,
-      ping_interval: millis("pingInterval", raw.ping_interval, d.ping_interval)?,
-      idle_timeout: millis("idleTimeout", raw.idle_timeout, d.idle_timeout)?,
-      close_timeout: millis("closeTimeout", raw.close_timeout, d.close_timeout)?,
+      ping_interval: millis("pingInterval", raw.ping_interval, d.ping_interval, 0.0)?,
+      idle_timeout: millis("idleTimeout", raw.idle_timeout, d.idle_timeout, 0.0)?,
+      close_timeout: millis("closeTimeout", raw.close_timeout, d.close_timeout, 0.0)?,
       high_water_mark: bytes("highWaterMark", raw.high_water_mark, d.high_water_mark, 0.0)?,
       max_backpressure: bytes(
         "maxBackpressure",
@@ -119,6 +137,7 @@ impl TryFrom<RawConfig> for ServerConfig {
         d.max_backpressure,
         1.0,
       )?,
+      send_timeout: millis("sendTimeout", raw.send_timeout, d.send_timeout, 1.0)?,
       max_inbound_pending: bytes(
         "maxInboundPending",
         raw.max_inbound_pending,
@@ -132,6 +151,7 @@ impl TryFrom<RawConfig> for ServerConfig {
         0.0,
       )?,
       no_delay: raw.no_delay.unwrap_or(d.no_delay),
+      auto_pong: raw.auto_pong.unwrap_or(d.auto_pong),
     };
     if config.high_water_mark > config.max_backpressure {
       return Err(InvalidOption(format!(
@@ -186,6 +206,18 @@ mod tests {
     let config = ServerConfig::try_from(raw).unwrap();
     assert_eq!(config.close_timeout, Duration::from_millis(250));
     assert_eq!(config.ping_interval, Duration::ZERO);
+  }
+
+  #[test]
+  fn a_send_timeout_of_zero_is_refused() {
+    let raw = RawConfig {
+      send_timeout: Some(0.0),
+      ..Default::default()
+    };
+    assert!(ServerConfig::try_from(raw)
+      .unwrap_err()
+      .0
+      .starts_with("sendTimeout must be"));
   }
 
   #[test]

@@ -28,8 +28,6 @@ pub enum SendStatus {
   AboveHighWater = 1,
   /// Not sent: the connection is closing or closed.
   NotOpen = 2,
-  /// Not sent: the buffer passed `maxBackpressure` and the connection is being closed with 1008.
-  OverLimit = 3,
 }
 
 /// A request from JavaScript to the connection's reader task, by rising precedence.
@@ -102,6 +100,13 @@ impl Conn {
       .compare_exchange(OPEN, CLOSING, Ordering::AcqRel, Ordering::Acquire);
   }
 
+  /// JavaScript has handled every message that came before the peer's close frame, and queued
+  /// what it sent in answer: sends stop, and the reader may send the close reply.
+  pub fn close_seen(&self) {
+    self.set_closing();
+    self.request_wake.notify_one();
+  }
+
   pub fn set_closed(&self) {
     // Under the topics lock, so that a concurrent subscribe either sees CLOSED or is seen by
     // `take_topics` and cleaned up.
@@ -133,26 +138,40 @@ impl Conn {
     self.topics.lock().unwrap().drain().collect()
   }
 
-  /// Queues an encoded frame, applying the high-water mark and the backpressure cap.
+  /// Queues an encoded frame. A frame is never refused for its size or for the bytes ahead of
+  /// it (a burst is not slowness); what bounds a peer that does not read is the reader's stall
+  /// clock (see `session.rs`), which this starts when the queue passes `maxBackpressure`.
   pub fn push_frame(&self, frame: Bytes) -> SendStatus {
     if self.ready_state() != OPEN {
       return SendStatus::NotOpen;
     }
     let limits = &self.server.config;
-    if self.out.buffered() + frame.len() > limits.max_backpressure {
-      self.fail(Failure::backpressure());
-      return SendStatus::OverLimit;
+    let len = frame.len();
+    let Some(buffered) = self.out.push(frame) else {
+      return SendStatus::NotOpen;
+    };
+    if buffered <= limits.high_water_mark {
+      return SendStatus::Queued;
     }
-    match self.out.push(frame) {
-      None => SendStatus::NotOpen,
-      Some(buffered) if buffered > limits.high_water_mark => {
-        // The writer task may have emptied the queue since the push (woken by another
-        // thread's frame) and found no drain to emit: check once more.
-        self.notify_when_written();
-        SendStatus::AboveHighWater
-      }
-      Some(_) => SendStatus::Queued,
+    let before = buffered - len;
+    if before <= limits.high_water_mark {
+      // Passed the mark inside a JavaScript job: the writer starts now, on its own thread,
+      // rather than at the job's end, so a long loop of sends drains as it goes.
+      self.out.wake();
     }
+    if before <= limits.max_backpressure && buffered > limits.max_backpressure {
+      // The reader stops reading this peer and starts the stall clock.
+      self.request_wake.notify_one();
+    }
+    // The writer task may have emptied the queue since the push (woken by another thread's
+    // frame) and found no drain to emit: check once more.
+    self.notify_when_written();
+    SendStatus::AboveHighWater
+  }
+
+  /// True while the queue is past `maxBackpressure`: the peer is not read meanwhile.
+  pub fn is_backed_up(&self) -> bool {
+    self.out.buffered() > self.server.config.max_backpressure
   }
 
   /// Encodes and queues one message.

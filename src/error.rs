@@ -28,12 +28,13 @@ impl Failure {
     Self::new(close_code, "", reason)
   }
 
-  /// The outbound queue passed `maxBackpressure`: the peer is not reading.
+  /// The outbound queue stayed past `maxBackpressure` and the socket took no byte for
+  /// `sendTimeout`: the peer is not reading.
   pub fn backpressure() -> Self {
     Self::new(
       1008,
       "WS_ERR_BACKPRESSURE",
-      "outbound buffer exceeded maxBackpressure",
+      "peer stopped reading: outbound buffer above maxBackpressure for sendTimeout",
     )
   }
 }

@@ -39,6 +39,9 @@ pub enum EventKind {
   /// Scale-out: reconnecting; the attempt (saturated at 65535) is in the high 16 bits, the text
   /// range holds the last failure.
   RedisReconnect = 13,
+  /// The peer's close frame arrived after every earlier message; JavaScript answers with
+  /// `closeSeen()` once it has handled them, and the engine then sends its close reply.
+  PeerClose = 14,
 }
 
 /// Events per batch and payload bytes per batch above which a new batch starts: large enough to
@@ -206,6 +209,13 @@ impl EventQueue {
     self.push(|b| {
       b.meta
         .extend_from_slice(&[EventKind::Drain as u32, id, 0, 0])
+    });
+  }
+
+  pub fn peer_close(&self, id: u32) {
+    self.push(|b| {
+      b.meta
+        .extend_from_slice(&[EventKind::PeerClose as u32, id, 0, 0])
     });
   }
 

@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, IoSlice};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use bytes::{Buf, Bytes};
@@ -65,6 +65,10 @@ pub struct Outbox {
   /// Bytes queued or taken by the writer but not yet written to the socket.
   buffered: AtomicUsize,
   wake: Notify,
+  /// Set while the reader waits to see whether a backed-up socket still takes bytes.
+  watching: AtomicBool,
+  /// Signalled by every write while `watching`.
+  progress: Notify,
 }
 
 impl Outbox {
@@ -164,7 +168,23 @@ impl Outbox {
 
   /// Records that `n` bytes reached the socket; returns the bytes still buffered.
   pub fn written(&self, n: usize) -> usize {
-    self.buffered.fetch_sub(n, Ordering::AcqRel) - n
+    let left = self.buffered.fetch_sub(n, Ordering::AcqRel) - n;
+    if self.watching.load(Ordering::Acquire) {
+      self.progress.notify_one();
+    }
+    left
+  }
+
+  /// Resolves at the next write to the socket (or at once if one happened since the last call),
+  /// while `watch(true)` is in force.
+  pub async fn progressed(&self) {
+    self.progress.notified().await;
+  }
+
+  /// Turns the `progressed` signal on or off (off for a connection that is not backed up, so
+  /// that writes cost nothing extra).
+  pub fn watch(&self, on: bool) {
+    self.watching.store(on, Ordering::Release);
   }
 }
 
@@ -247,6 +267,18 @@ mod tests {
     assert!(rest_of_first > 0 && rest_of_first < 4 << 20);
     out.clear();
     assert_eq!(out.buffered(), rest_of_first);
+  }
+
+  #[tokio::test]
+  async fn progress_is_signalled_only_while_watched() {
+    let out = Outbox::default();
+    out.push(Bytes::from_static(b"abcd"));
+    out.written(1);
+    let quiet = tokio::time::timeout(std::time::Duration::from_millis(20), out.progressed());
+    assert!(quiet.await.is_err(), "no signal while not watching");
+    out.watch(true);
+    out.written(1);
+    out.progressed().await;
   }
 
   #[test]

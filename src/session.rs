@@ -11,10 +11,11 @@ use tokio::time::{interval_at, sleep, Instant, Interval, MissedTickBehavior, Sle
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Message, Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 
-use crate::conn::{Conn, Request};
+use crate::conn::{Conn, Request, OPEN};
 use crate::error::{classify, Failure, ReadEnd};
 use crate::events::EventKind;
 use crate::frame::{self, Kind};
+use crate::handoff::Adopted;
 use crate::transport::Transport;
 use crate::writer::{self, WriteSide};
 
@@ -97,13 +98,19 @@ async fn read_loop<R: AsyncRead + Unpin>(
   let events = &conn.server.events;
   let mut keepalive = Keepalive::new(limits.ping_interval, limits.idle_timeout);
   let mut closing_deadline: Option<Pin<Box<Sleep>>> = None;
+  let mut stall = Stall::new(limits.send_timeout);
   let mut peer_close: Option<(u16, String)> = None;
   // One waiter registration for as long as no request comes: a fresh `notified()` per loop
   // would take the Notify's lock twice for every message.
   let mut request = pin!(conn.request_wake.notified());
   loop {
     let has_credit = conn.has_credit();
-    let readable = has_credit && !conn.is_paused();
+    let backed_up = stall.update(conn);
+    // Until JavaScript has seen the peer's close, tungstenite must not be polled: its next read
+    // sends the close reply, which must follow whatever JavaScript sends in answer to the
+    // messages before it.
+    let reply_held = peer_close.is_some() && conn.ready_state() == OPEN;
+    let readable = has_credit && !conn.is_paused() && !backed_up && !reply_held;
     tokio::select! {
       biased;
       _ = &mut request => {
@@ -116,13 +123,15 @@ async fn read_loop<R: AsyncRead + Unpin>(
           if ws.close(frame).await.is_err() {
             return End::Abnormal;
           }
-          closing_deadline = Some(Box::pin(sleep(limits.close_timeout)));
+          closing_deadline.get_or_insert_with(|| Box::pin(sleep(limits.close_timeout)));
         }
         None => {}
       }},
       // Waiting for a permit (and giving it straight back) parks the loop until JavaScript
       // has taken some of this connection's pending payloads: the socket is not read meanwhile.
       permit = conn.credit.acquire(), if !has_credit => drop(permit),
+      _ = conn.out.progressed(), if backed_up => stall.progressed(),
+      _ = stall.expired(), if backed_up => return End::Failed(Failure::backpressure()),
       item = ws.next(), if readable => {
         keepalive.heard = true;
         match item {
@@ -143,12 +152,16 @@ async fn read_loop<R: AsyncRead + Unpin>(
             events.binary(EventKind::Pong, conn, &data, credit);
           }
           Some(Ok(Message::Close(frame))) => {
-            // Nothing may follow our close reply: refuse sends from now on.
-            conn.set_closing();
             peer_close = Some(match frame {
               Some(f) => (f.code.into(), f.reason.to_string()),
               None => (1005, String::new()),
             });
+            if conn.ready_state() == OPEN {
+              // The peer started the closing handshake: JavaScript answers `closeSeen()`
+              // once the messages before it are handled.
+              events.peer_close(conn.id);
+              closing_deadline.get_or_insert_with(|| Box::pin(sleep(limits.close_timeout)));
+            }
           }
           Some(Ok(Message::Frame(_))) => {}
           Some(Err(err)) => match classify(&err) {
@@ -176,6 +189,43 @@ async fn read_loop<R: AsyncRead + Unpin>(
   }
 }
 
+/// The clock of a backed-up connection: while its queue is past `maxBackpressure` the peer is
+/// not read, and a socket that takes no byte for `sendTimeout` ends the connection.
+struct Stall {
+  timeout: Duration,
+  deadline: Option<Pin<Box<Sleep>>>,
+}
+
+impl Stall {
+  fn new(timeout: Duration) -> Self {
+    Stall {
+      timeout,
+      deadline: None,
+    }
+  }
+
+  /// Starts or stops the clock as the queue is past the bound or not; true while it is.
+  fn update(&mut self, conn: &Conn) -> bool {
+    let backed_up = conn.is_backed_up();
+    if backed_up != self.deadline.is_some() {
+      conn.out.watch(backed_up);
+      self.deadline = backed_up.then(|| Box::pin(sleep(self.timeout)));
+    }
+    backed_up
+  }
+
+  /// The socket took bytes: the peer reads, however slowly, so the clock starts over.
+  fn progressed(&mut self) {
+    if let Some(deadline) = self.deadline.as_mut() {
+      deadline.as_mut().reset(Instant::now() + self.timeout);
+    }
+  }
+
+  async fn expired(&mut self) {
+    self.deadline.as_mut().expect("guarded").await
+  }
+}
+
 /// Waits (at most the close timeout) for JavaScript's next request: after an `error` event, the
 /// dispatcher answers with `drop` once every earlier event of the connection has been handled.
 async fn next_request(conn: &Conn) -> Option<Request> {
@@ -198,6 +248,33 @@ fn send_close(conn: &Conn, failure: &Failure) {
     .out
     .push(frame::close(failure.close_code, &failure.message));
   conn.out.finish();
+}
+
+/// Starts the tasks of a connection over an adopted socket (see `run`).
+pub fn start(conn: Arc<Conn>, socket: Adopted, head: Vec<u8>) {
+  use std::os::fd::AsRawFd;
+  match socket {
+    Adopted::Tcp(stream) => {
+      let fd = stream.as_raw_fd();
+      let (read, write) = stream.into_split();
+      tokio::spawn(run(
+        conn.clone(),
+        read,
+        WriteSide::new(conn, write, Some(fd)),
+        head,
+      ));
+    }
+    Adopted::Unix(stream) => {
+      let fd = stream.as_raw_fd();
+      let (read, write) = stream.into_split();
+      tokio::spawn(run(
+        conn.clone(),
+        read,
+        WriteSide::new(conn, write, Some(fd)),
+        head,
+      ));
+    }
+  }
 }
 
 /// Runs a connection whose `101` is already queued in its outbox, until it has closed and

@@ -11,7 +11,6 @@ use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::conn::Conn;
-use crate::error::Failure;
 use crate::read_ahead::ReadAhead;
 
 pub struct Transport<R> {
@@ -43,15 +42,18 @@ impl<R: AsyncRead + Unpin> AsyncRead for Transport<R> {
   }
 }
 
+/// The first byte of an unfragmented pong frame (FIN + opcode 0xA).
+const PONG: u8 = 0x8A;
+
 impl<R: Unpin> AsyncWrite for Transport<R> {
   fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-    // A peer that floods pings without reading the pongs is cut like any slow reader, or its
-    // replies would grow the queue without bound. A finished outbox means the connection is
+    // tungstenite writes one control frame per call (its write buffer is 0 bytes): the pong it
+    // answers every ping with is withheld when the application answers pings itself. Its
+    // replies need no bound here: the peer is not read while its queue is backed up, so it
+    // cannot make the server queue more of them. A finished outbox means the connection is
     // ending; the reply is moot.
     let conn = &self.conn;
-    if conn.out.buffered() + buf.len() > conn.server.config.max_backpressure {
-      conn.fail(Failure::backpressure());
-    } else {
+    if conn.server.config.auto_pong || buf.first() != Some(&PONG) {
       let _ = conn.out.push(Bytes::copy_from_slice(buf));
       conn.out.wake();
     }

@@ -18,6 +18,16 @@ const SCENARIOS = [
     unit: 'msg',
   },
   {
+    // The server process under a real-time policy, as `chrt -r 1` runs it: the engine's thread
+    // must keep pace with a real-time JavaScript thread on the same core.
+    name: 'echo-16-rr',
+    title: 'echo, 100 conns, 16 in flight, 32 B text, server under chrt -r 1 (SCHED_RR)',
+    mode: 'echo',
+    args: ['echo', '--conns', '100', '--inflight', '16', '--size', '32'],
+    unit: 'msg',
+    realtime: true,
+  },
+  {
     name: 'echo-1',
     title: 'echo, 100 conns, 1 in flight, 32 B text',
     mode: 'echo',
@@ -55,7 +65,7 @@ const SCENARIOS = [
 ];
 
 const BUDGETS = {
-  // 6 servers x 6 scenarios x 3 repeats, about 6 s a run: about 10 minutes in all.
+  // 6 servers x 7 scenarios x 3 repeats, about 6 s a run: about 12 minutes in all.
   full: { repeats: 3, warmup: 1, duration: 4, idleHold: 1.5, idleConns: 10000 },
   quick: { repeats: 1, warmup: 0.5, duration: 1.5, idleHold: 1.2, idleConns: 2000 },
 };

@@ -51,12 +51,19 @@ function exited(child) {
   });
 }
 
+// `chrt -r 1 cmd` execs cmd under SCHED_RR (root or CAP_SYS_NICE), keeping the PID too.
+const hasChrt = spawnSync('chrt', ['-r', '1', 'true']).status === 0;
+
 // Starts servers/NAME.js and resolves once it prints `ready`. Resolves { unavailable } when the
-// server says its implementation is missing, rejects when it fails otherwise.
-async function startServer(name, mode) {
+// server says its implementation is missing (or, with `realtime`, when SCHED_RR cannot be had),
+// rejects when it fails otherwise.
+async function startServer(name, mode, { realtime = false } = {}) {
+  if (realtime && !hasChrt) return { unavailable: 'chrt -r 1 is not permitted here (needs root or CAP_SYS_NICE)' };
   const port = await freePort();
   const file = path.join(__dirname, '..', 'servers', `${name}.js`);
-  const [command, args] = pinned(SERVER_CORE, process.execPath, [file]);
+  const [command, args] = realtime
+    ? pinned(SERVER_CORE, 'chrt', ['-r', '1', process.execPath, file])
+    : pinned(SERVER_CORE, process.execPath, [file]);
   const child = track(
     spawn(command, args, {
       env: { ...process.env, PORT: String(port), MODE: mode },
