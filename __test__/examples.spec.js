@@ -3,6 +3,8 @@
 // Every file in examples/ runs as a user would run it (`PORT=0 node examples/x.js`) and is driven
 // with the `ws` client.
 
+const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const http = require('http');
 const { spawn } = require('child_process');
@@ -14,9 +16,9 @@ const WAIT = 10000;
 
 const running = new Set();
 
-/** Starts examples/`file` on a free port; resolves once it printed its URL. */
+/** Starts examples/`file` (or `file` itself, when absolute) on a free port; resolves once it printed its URL. */
 function runExample(file, env = {}) {
-  const child = spawn(process.execPath, [path.join(EXAMPLES, file)], {
+  const child = spawn(process.execPath, [path.resolve(EXAMPLES, file)], {
     env: { ...process.env, ...env, PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -61,9 +63,9 @@ afterEach(async () => {
   }
 });
 
-/** A `ws` client that records every message as [text, isBinary]. */
-async function client(url, options) {
-  const ws = new WsClient(url, options);
+/** A `ws` client that records every message as [text, isBinary]; `args` are ws's (protocols, options). */
+async function client(url, ...args) {
+  const ws = new WsClient(url, ...args);
   ws.got = [];
   ws.on('message', (data, isBinary) => ws.got.push([isBinary ? data : data.toString(), isBinary]));
   await once(ws, 'open', WAIT);
@@ -205,5 +207,191 @@ describe('examples/wss.js', () => {
     ws.send('secret');
     expect(await nth(ws, 1)).toEqual(['secret', false]);
     await closeClient(ws);
+  });
+});
+
+describe('examples/ws-face.js', () => {
+  let tmp;
+  beforeAll(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ferrows-ws-face-'));
+  });
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  /** A copy of examples/`file` with its one require('ferrows') turned back into require('ws'). */
+  function onWs(file) {
+    const source = fs.readFileSync(path.join(EXAMPLES, file), 'utf8');
+    const requires = source.match(/require\('ferrows'\)/g) || [];
+    if (requires.length !== 1) throw new Error(`${file}: expected one require('ferrows'), found ${requires.length}`);
+    const copy = path.join(tmp, file);
+    fs.writeFileSync(copy, source.replace("require('ferrows')", "require('ws')"));
+    return copy;
+  }
+
+  // The claim is "code written for ws, only the require changed": the same file must behave the
+  // same on ws itself.
+  it.each(['ferrows', 'ws'])('broadcasts to every other client, text as text and binary as binary (on %s)', async (lib) => {
+    const file = lib === 'ferrows' ? 'ws-face.js' : onWs('ws-face.js');
+    // The copy lives outside the repository: let it find ws in the repository's node_modules.
+    const { child, port, line } = await runExample(file, { NODE_PATH: path.join(__dirname, '..', 'node_modules') });
+    const url = `ws://127.0.0.1:${port}/`;
+    expect(line).toBe(url);
+    const a = await client(url);
+    expect(await nth(a, 0)).toEqual(['welcome, 1 online', false]);
+    const b = await client(url);
+    expect(await nth(b, 0)).toEqual(['welcome, 2 online', false]);
+    const c = await client(url);
+    expect(await nth(c, 0)).toEqual(['welcome, 3 online', false]);
+
+    a.send('hello all');
+    expect(await nth(b, 1)).toEqual(['hello all', false]);
+    expect(await nth(c, 1)).toEqual(['hello all', false]);
+    a.send(Buffer.from([0, 1, 2, 255]));
+    for (const ws of [b, c]) {
+      const [data, isBinary] = await nth(ws, 2);
+      expect(isBinary).toBe(true);
+      expect([...data]).toEqual([0, 1, 2, 255]);
+    }
+    // b's message reaches a after anything a's own messages could have sent back to a, so a's
+    // log is complete here: the sender is left out.
+    b.send('hi a');
+    expect(await nth(a, 1)).toEqual(['hi a', false]);
+    expect(a.got).toHaveLength(2);
+
+    c.close(1000, 'bye');
+    await once(c, 'close', WAIT);
+    await until(() => /left \(1000 bye\), 2 online/.test(child.output), WAIT, 'the leave log');
+    b.send('after c left');
+    expect(await nth(a, 2)).toEqual(['after c left', false]);
+    expect(child.output).toMatch(/ws-face: 127\.0\.0\.1:\d+ connected \(3 online\)/);
+    await Promise.all([a, b].map(closeClient));
+  });
+});
+
+describe('examples/websocket-compat (the websocket face)', () => {
+  it('server.js echoes on echo-protocol, logs what it gets, and refuses clients without the protocol', async () => {
+    const { child, port } = await runExample('websocket-compat/server.js');
+    const url = `ws://127.0.0.1:${port}/`;
+    const ws = await client(url, ['echo-protocol']);
+    expect(ws.protocol).toBe('echo-protocol');
+    ws.send('hello example');
+    expect(await nth(ws, 0)).toEqual(['hello example', false]);
+    ws.send(Buffer.from([0, 1, 2, 255]));
+    const [data, isBinary] = await nth(ws, 1);
+    expect(isBinary).toBe(true);
+    expect([...data]).toEqual([0, 1, 2, 255]);
+    ws.close(1000, 'bye now');
+    await once(ws, 'close', WAIT);
+    await until(() => /disconnected: 1000 bye now/.test(child.output), WAIT, 'the close log');
+    expect(child.output).toMatch(/Connection accepted\./);
+    expect(child.output).toMatch(/Received Message: hello example/);
+    expect(child.output).toMatch(/Received Binary Message of 4 bytes/);
+
+    // accept('echo-protocol') throws for a client that did not ask for it; the client gets 500.
+    const stray = new WsClient(url);
+    stray.on('error', () => {});
+    const [, res] = await once(stray, 'unexpected-response', WAIT);
+    expect(res.statusCode).toBe(500);
+    res.resume();
+    stray.terminate();
+    await until(() => /Connection rejected: /.test(child.output), WAIT, 'the rejection log');
+  });
+
+  it('chat.js forwards every text message to everyone, sender included, and ignores binary', async () => {
+    const { child, port } = await runExample('websocket-compat/chat.js');
+    const url = `ws://127.0.0.1:${port}/`;
+    const a = await client(url);
+    await until(() => /1 online/.test(child.output), WAIT, 'the first join');
+    const b = await client(url);
+    await until(() => /2 online/.test(child.output), WAIT, 'the second join');
+
+    a.send('hi from a');
+    expect(await nth(a, 0)).toEqual(['hi from a', false]);
+    expect(await nth(b, 0)).toEqual(['hi from a', false]);
+    // a's messages are handled in order: had the binary one been forwarded, it would come first.
+    a.send(Buffer.from([1, 2, 3]));
+    a.send('after binary');
+    expect(await nth(b, 1)).toEqual(['after binary', false]);
+    expect(await nth(a, 1)).toEqual(['after binary', false]);
+
+    b.close(1000, 'bye');
+    await once(b, 'close', WAIT);
+    await until(() => /left: 1000 bye/.test(child.output), WAIT, 'the leave log');
+    a.send('alone now');
+    expect(await nth(a, 2)).toEqual(['alone now', false]);
+    await closeClient(a);
+  });
+});
+
+describe('examples/backpressure.js', () => {
+  const TOTAL = 64 * 1024 * 1024;
+  const CHUNK = 64 * 1024;
+  const STREAM_WAIT = 45000;
+
+  /**
+   * A `ws` client that checks each chunk against the example's format as it arrives (keeping
+   * none of them) and records the summary, the close and the first mismatch.
+   */
+  async function receiver(url, { paused = false } = {}) {
+    const ws = new WsClient(url);
+    ws.stats = { bytes: 0, chunks: 0, mismatch: null, text: [], close: null };
+    ws.on('open', () => {
+      ws.localPort = ws._socket.localPort;
+      // Paused before any message is read: from here on the server can only queue.
+      if (paused) ws.pause();
+    });
+    ws.on('message', (data, isBinary) => {
+      const s = ws.stats;
+      if (!isBinary) {
+        s.text.push(data.toString());
+        return;
+      }
+      const expected = Buffer.alloc(CHUNK, (s.bytes / CHUNK) % 256);
+      expected.writeBigUInt64BE(BigInt(s.bytes), 0);
+      if (!s.mismatch && !data.equals(expected)) {
+        s.mismatch = `chunk #${s.chunks} (at byte ${s.bytes}, ${data.length} bytes) is not the expected one`;
+      }
+      s.bytes += data.length;
+      s.chunks++;
+    });
+    ws.on('close', (code, reason) => (ws.stats.close = [code, reason.toString()]));
+    await once(ws, 'open', WAIT);
+    return ws;
+  }
+
+  it('delivers every byte in order to a fast and to a stalled client, and cuts neither', async () => {
+    const { child, port } = await runExample('backpressure.js');
+    const url = `ws://127.0.0.1:${port}/`;
+    const slow = await receiver(url, { paused: true });
+    const fast = await receiver(url);
+
+    await until(() => fast.stats.close, STREAM_WAIT, 'the fast client to get everything');
+    expect(fast.stats).toEqual({ bytes: TOTAL, chunks: TOTAL / CHUNK, mismatch: null, text: [`done ${TOTAL}`], close: [1000, 'done'] });
+    // The stalled client did not hold the fast one back, and the server did not buffer its 64 MiB:
+    // it is still waiting for 'drain', not finished (and not cut with 1008).
+    expect(slow.stats.close).toBe(null);
+    expect(slow.stats.bytes).toBeLessThan(TOTAL);
+    expect(child.output).not.toMatch(new RegExp(`to 127\\.0\\.0\\.1:${slow.localPort} `));
+
+    slow.resume();
+    await until(() => slow.stats.close, STREAM_WAIT, 'the stalled client, resumed, to get everything');
+    expect(slow.stats).toEqual({ bytes: TOTAL, chunks: TOTAL / CHUNK, mismatch: null, text: [`done ${TOTAL}`], close: [1000, 'done'] });
+
+    for (const ws of [fast, slow]) {
+      const log = new RegExp(`sent ${TOTAL} bytes to 127\\.0\\.0\\.1:${ws.localPort} in \\d+ ms, waited for 'drain' (\\d+) times`);
+      await until(() => log.test(child.output), WAIT, `the server's log line for port ${ws.localPort}`);
+      expect(Number(log.exec(child.output)[1])).toBeGreaterThan(0);
+    }
+  }, 120000);
+
+  it('stops streaming to a client that closes', async () => {
+    const { child, port } = await runExample('backpressure.js');
+    const ws = await receiver(`ws://127.0.0.1:${port}/`);
+    await until(() => ws.stats.chunks > 0, WAIT, 'the first chunk');
+    ws.close(1000, 'enough');
+    await until(() => ws.stats.close, WAIT, 'the close');
+    const log = new RegExp(`127\\.0\\.0\\.1:${ws.localPort} closed \\(1000\\) after (\\d+) of ${TOTAL} bytes; stopped`);
+    await until(() => log.test(child.output), WAIT, "the server's stop log");
+    expect(Number(log.exec(child.output)[1])).toBeLessThan(TOTAL);
+    expect(ws.stats.mismatch).toBe(null);
   });
 });
