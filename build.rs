@@ -1,3 +1,7 @@
+//! Sets the addon's link options for Node (only with the `node` feature: the engine's own tests
+//! link no N-API).
 fn main() {
-  napi_build::setup();
+  if std::env::var_os("CARGO_FEATURE_NODE").is_some() {
+    napi_build::setup();
+  }
 }

@@ -8,22 +8,25 @@ const native = require('./native');
 const { handOff } = require('./handshake');
 const { protocolError } = require('./errors');
 
-/** Event kinds (src/events.rs `EventKind`). */
-const TEXT = 1;
-const BINARY = 2;
-const PING = 3;
-const PONG = 4;
-const DRAIN = 5;
-const CLOSE = 6;
-const ERROR = 7;
-const BRIDGE_WRITE = 8;
-const BRIDGE_END = 9;
-const BRIDGE_RESUME = 10;
-/** Server-wide scale-out events (connection id 0). */
-const REDIS_READY = 11;
-const REDIS_ERROR = 12;
-const REDIS_RECONNECT = 13;
-const PEER_CLOSE = 14;
+/** Event kinds, as the engine defines them (src/server/events.rs `EventKind`). */
+const {
+  TEXT,
+  BINARY,
+  PING,
+  PONG,
+  DRAIN,
+  CLOSE,
+  ERROR,
+  BRIDGE_WRITE,
+  BRIDGE_END,
+  BRIDGE_RESUME,
+  REDIS_READY,
+  REDIS_ERROR,
+  REDIS_RECONNECT,
+  PEER_CLOSE,
+} = native.protocol().events;
+/** `err.code` of each error code index (src/protocol/failure.rs `ErrorCode`). */
+const ERROR_CODES = native.protocol().errorCodes;
 
 /**
  * A connection object receives its events through these methods:
@@ -209,8 +212,9 @@ class Engine {
 
   _dispatch(meta, text, bin) {
     for (let i = 0; i < meta.length; i += 4) {
+      // kind in bits 0-7, an error code's index in 8-15, a close code or attempt in 16-31.
       const head = meta[i];
-      const kind = head & 0xffff;
+      const kind = head & 0xff;
       const id = meta[i + 1];
       const start = meta[i + 2];
       const end = meta[i + 3];
@@ -228,7 +232,7 @@ class Engine {
         case PEER_CLOSE:
           // Every message before the peer's close frame has been handled and what the
           // handlers sent is queued: the engine may now send its close reply after it.
-          this._handles.get(id)?.closeSeen();
+          this._handles.get(id)?.caughtUp();
           continue;
       }
       const target = this._targets.get(id);
@@ -253,8 +257,8 @@ class Engine {
           case ERROR:
             // Every earlier event of this connection has been handled and what it sent is
             // queued: now the engine may send the close frame.
-            this._handles.get(id).drop(head >>> 16, '');
-            target._onError(protocolError(text.slice(start, end), head >>> 16));
+            this._handles.get(id).caughtUp();
+            target._onError(protocolError(ERROR_CODES[(head >>> 8) & 0xff], text.slice(start, end), head >>> 16));
             break;
           case CLOSE:
             this._closed(id);

@@ -34,10 +34,9 @@ function stateError(message) {
 }
 
 /** The 'error' event of a connection the engine failed: `code` is ws's `WS_ERR_*`. */
-function protocolError(packed, closeCode) {
-  const colon = packed.indexOf(':');
-  const err = new Error(packed.slice(colon + 1));
-  err.code = packed.slice(0, colon);
+function protocolError(code, message, closeCode) {
+  const err = new Error(message);
+  err.code = code;
   err.closeCode = closeCode;
   return err;
 }

@@ -1,30 +1,21 @@
-//! ferrows: a WebSocket server engine for Node.js. `binding.rs` is the N-API surface; the other
-//! modules are the engine and know nothing of N-API, so `cargo test` runs them outside Node.
+//! ferrows: a WebSocket server engine for Node.js.
+//!
+//! Layers, each depending only on those after it: `napi` (the N-API surface, behind the default
+//! `node` feature) → `server` (registry, accept paths, hub, events to JavaScript) → `conn` (one
+//! connection: outbox, writer, session) → `protocol` (bytes in, bytes out) and `io` (descriptor
+//! handoff, direct writes, read-ahead, the byte bridge), with `config` and `runtime` beneath all.
+//! `scaleout` plugs into `server` through the `server::Link` trait. Everything but `napi` builds
+//! and tests without Node (`cargo test --no-default-features`).
 #![deny(clippy::all)]
-// Unit-test builds leave out the N-API surface, the only user of some engine entry points.
-#![cfg_attr(test, allow(dead_code))]
 
-#[cfg(not(test))]
-mod binding;
-mod bridge;
-mod config;
-mod conn;
-mod direct;
-mod envelope;
-mod error;
-mod events;
-#[cfg(not(test))]
-mod fast_calls;
-mod frame;
-mod handoff;
-mod handshake;
-mod hub;
-mod outbox;
-mod publish_queue;
-mod read_ahead;
-mod runtime;
-mod scaleout;
-mod server;
-mod session;
-mod transport;
-mod writer;
+pub mod config;
+pub mod conn;
+pub mod io;
+// Unit-test builds leave the N-API surface out: its exports register themselves with Node only
+// when loaded by it.
+#[cfg(all(feature = "node", not(test)))]
+mod napi;
+pub mod protocol;
+pub mod runtime;
+pub mod scaleout;
+pub mod server;

@@ -3,29 +3,84 @@
 
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
 
+/// The stable `err.code` of an `error` event: `ws`'s codes. JavaScript receives the index and
+/// reads the name from the table `ErrorCode::ALL` (exported to it by the binding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ErrorCode {
+  Backpressure,
+  UnsupportedMessageLength,
+  InvalidUtf8,
+  ExpectedMask,
+  UnexpectedRsv1,
+  ExpectedFin,
+  InvalidControlPayloadLength,
+  InvalidCloseCode,
+  InvalidOpcode,
+  Protocol,
+  Internal,
+}
+
+impl ErrorCode {
+  /// Every code, in index order.
+  pub const ALL: [ErrorCode; 11] = [
+    ErrorCode::Backpressure,
+    ErrorCode::UnsupportedMessageLength,
+    ErrorCode::InvalidUtf8,
+    ErrorCode::ExpectedMask,
+    ErrorCode::UnexpectedRsv1,
+    ErrorCode::ExpectedFin,
+    ErrorCode::InvalidControlPayloadLength,
+    ErrorCode::InvalidCloseCode,
+    ErrorCode::InvalidOpcode,
+    ErrorCode::Protocol,
+    ErrorCode::Internal,
+  ];
+
+  pub fn as_str(self) -> &'static str {
+    match self {
+      ErrorCode::Backpressure => "WS_ERR_BACKPRESSURE",
+      ErrorCode::UnsupportedMessageLength => "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH",
+      ErrorCode::InvalidUtf8 => "WS_ERR_INVALID_UTF8",
+      ErrorCode::ExpectedMask => "WS_ERR_EXPECTED_MASK",
+      ErrorCode::UnexpectedRsv1 => "WS_ERR_UNEXPECTED_RSV_1",
+      ErrorCode::ExpectedFin => "WS_ERR_EXPECTED_FIN",
+      ErrorCode::InvalidControlPayloadLength => "WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH",
+      ErrorCode::InvalidCloseCode => "WS_ERR_INVALID_CLOSE_CODE",
+      ErrorCode::InvalidOpcode => "WS_ERR_INVALID_OPCODE",
+      ErrorCode::Protocol => "WS_ERR_PROTOCOL",
+      ErrorCode::Internal => "WS_ERR_INTERNAL",
+    }
+  }
+}
+
 /// A reason to fail the WebSocket connection (RFC 6455 §7.1.7).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
   /// The close code sent to the peer and reported by the `close` event.
   pub close_code: u16,
-  /// The stable `err.code` of the `error` event; empty when the application asked for it.
-  pub code: &'static str,
+  /// The `err.code` of the `error` event; None when the application asked for it.
+  pub code: Option<ErrorCode>,
   /// A sentence for `err.message` and the close frame's reason.
   pub message: String,
 }
 
 impl Failure {
-  pub fn new(close_code: u16, code: &'static str, message: impl Into<String>) -> Self {
+  pub fn new(close_code: u16, code: ErrorCode, message: impl Into<String>) -> Self {
     Self {
       close_code,
-      code,
+      code: Some(code),
       message: message.into(),
     }
   }
 
   /// The application dropped the connection with this close code: no `error` event.
   pub fn dropped(close_code: u16, reason: String) -> Self {
-    Self::new(close_code, "", reason)
+    Self {
+      close_code,
+      code: None,
+      message: reason,
+    }
   }
 
   /// The outbound queue stayed past `maxBackpressure` and the socket took no byte for
@@ -33,7 +88,7 @@ impl Failure {
   pub fn backpressure() -> Self {
     Self::new(
       1008,
-      "WS_ERR_BACKPRESSURE",
+      ErrorCode::Backpressure,
       "peer stopped reading: outbound buffer above maxBackpressure for sendTimeout",
     )
   }
@@ -56,31 +111,31 @@ pub fn classify(err: &WsError) -> ReadEnd {
     WsError::Protocol(P::ResetWithoutClosingHandshake) => ReadEnd::Lost,
     WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => fail(
       1009,
-      "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH",
+      ErrorCode::UnsupportedMessageLength,
       format!("message of {size} bytes exceeds the limit of {max_size}"),
     ),
-    WsError::Capacity(e) => fail(1009, "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH", e.to_string()),
+    WsError::Capacity(e) => fail(1009, ErrorCode::UnsupportedMessageLength, e.to_string()),
     WsError::Utf8(_) => fail(
       1007,
-      "WS_ERR_INVALID_UTF8",
+      ErrorCode::InvalidUtf8,
       "invalid UTF-8 sequence".to_string(),
     ),
     WsError::Protocol(p) => {
       let code = match p {
-        P::UnmaskedFrameFromClient => "WS_ERR_EXPECTED_MASK",
-        P::NonZeroReservedBits => "WS_ERR_UNEXPECTED_RSV_1",
-        P::FragmentedControlFrame => "WS_ERR_EXPECTED_FIN",
-        P::ControlFrameTooBig => "WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH",
-        P::InvalidCloseSequence => "WS_ERR_INVALID_CLOSE_CODE",
+        P::UnmaskedFrameFromClient => ErrorCode::ExpectedMask,
+        P::NonZeroReservedBits => ErrorCode::UnexpectedRsv1,
+        P::FragmentedControlFrame => ErrorCode::ExpectedFin,
+        P::ControlFrameTooBig => ErrorCode::InvalidControlPayloadLength,
+        P::InvalidCloseSequence => ErrorCode::InvalidCloseCode,
         P::UnknownControlFrameType(_) | P::UnknownDataFrameType(_) | P::InvalidOpcode(_) => {
-          "WS_ERR_INVALID_OPCODE"
+          ErrorCode::InvalidOpcode
         }
-        P::UnexpectedContinueFrame | P::ExpectedFragment(_) => "WS_ERR_INVALID_OPCODE",
-        _ => "WS_ERR_PROTOCOL",
+        P::UnexpectedContinueFrame | P::ExpectedFragment(_) => ErrorCode::InvalidOpcode,
+        _ => ErrorCode::Protocol,
       };
       fail(1002, code, p.to_string())
     }
-    other => fail(1011, "WS_ERR_INTERNAL", other.to_string()),
+    other => fail(1011, ErrorCode::Internal, other.to_string()),
   }
 }
 
@@ -106,8 +161,15 @@ mod tests {
     let unmasked = failure(WsError::Protocol(ProtocolError::UnmaskedFrameFromClient));
     assert_eq!(
       (unmasked.close_code, unmasked.code),
-      (1002, "WS_ERR_EXPECTED_MASK")
+      (1002, Some(ErrorCode::ExpectedMask))
     );
+  }
+
+  #[test]
+  fn the_code_table_is_in_index_order() {
+    for (i, code) in ErrorCode::ALL.iter().enumerate() {
+      assert_eq!(*code as usize, i, "{}", code.as_str());
+    }
   }
 
   #[test]

@@ -45,13 +45,24 @@ pub fn check(key: Option<&str>, version: Option<&str>) -> Result<(), Rejection> 
 }
 
 /// Header lines a caller adds to the 101 must not smuggle in a line break.
-pub fn is_safe_header_line(line: &str) -> bool {
+fn is_safe_header_line(line: &str) -> bool {
   !line.contains(['\r', '\n']) && line.contains(':')
 }
 
 /// The `101 Switching Protocols` response for `key`, with the chosen subprotocol and any
-/// extra header lines (already checked with [`is_safe_header_line`]).
-pub fn response(key: &str, protocol: Option<&str>, extra: &[String]) -> Vec<u8> {
+/// extra header lines; an error naming the first line (or the protocol) that would smuggle in a
+/// line break.
+pub fn response(key: &str, protocol: Option<&str>, extra: &[String]) -> Result<Vec<u8>, String> {
+  if let Some(bad) = extra.iter().find(|l| !is_safe_header_line(l)) {
+    return Err(format!("invalid response header line: {bad:?}"));
+  }
+  if protocol.is_some_and(|p| p.contains(['\r', '\n'])) {
+    return Err("invalid subprotocol".into());
+  }
+  Ok(unchecked_response(key, protocol, extra))
+}
+
+fn unchecked_response(key: &str, protocol: Option<&str>, extra: &[String]) -> Vec<u8> {
   let mut out = String::with_capacity(160);
   out.push_str("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n");
   out.push_str("Sec-WebSocket-Accept: ");
@@ -78,7 +89,7 @@ mod tests {
 
   #[test]
   fn rfc_sample_key_gives_the_rfc_accept_value() {
-    let text = String::from_utf8(response(KEY, None, &[])).unwrap();
+    let text = String::from_utf8(response(KEY, None, &[]).unwrap()).unwrap();
     assert!(text.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
     assert!(text.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
     assert!(text.ends_with("\r\n\r\n"));
@@ -88,7 +99,7 @@ mod tests {
   #[test]
   fn chosen_protocol_and_extra_lines_are_written() {
     let extra = vec!["Set-Cookie: a=b".to_string()];
-    let text = String::from_utf8(response(KEY, Some("chat"), &extra)).unwrap();
+    let text = String::from_utf8(response(KEY, Some("chat"), &extra).unwrap()).unwrap();
     assert!(text.contains("Sec-WebSocket-Protocol: chat\r\nSet-Cookie: a=b\r\n\r\n"));
   }
 
@@ -121,6 +132,18 @@ mod tests {
     assert!(is_safe_header_line("X-A: b"));
     assert!(!is_safe_header_line("X-A: b\r\nX-Evil: c"));
     assert!(!is_safe_header_line("no colon"));
+  }
+
+  #[test]
+  fn a_response_refuses_a_line_break_in_a_header_line_or_the_protocol() {
+    let smuggled = vec!["X-A: b\r\nX-Evil: c".to_string()];
+    assert!(response(KEY, None, &smuggled)
+      .unwrap_err()
+      .contains("X-Evil"));
+    assert_eq!(
+      response(KEY, Some("a\r\nb"), &[]).unwrap_err(),
+      "invalid subprotocol"
+    );
   }
 }
 

@@ -11,13 +11,12 @@ use tokio::time::{interval_at, sleep, Instant, Interval, MissedTickBehavior, Sle
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Message, Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 
-use crate::conn::{Conn, Request, OPEN};
-use crate::error::{classify, Failure, ReadEnd};
-use crate::events::EventKind;
-use crate::frame::{self, Kind};
-use crate::handoff::Adopted;
-use crate::transport::Transport;
-use crate::writer::{self, WriteSide};
+use crate::conn::transport::Transport;
+use crate::conn::writer::{self, WriteSide};
+use crate::conn::{Conn, Event, Inbound, Request, OPEN};
+use crate::io::handoff::Adopted;
+use crate::protocol::failure::{classify, Failure, ReadEnd};
+use crate::protocol::frame::{self, Kind};
 
 /// tungstenite's read chunk, which it keeps allocated for the connection's whole life (its
 /// default is 128 KiB). Socket reads are larger: the transport reads ahead (`ReadAhead`).
@@ -82,7 +81,7 @@ impl Keepalive {
 }
 
 fn config(conn: &Conn) -> WebSocketConfig {
-  let limits = &conn.server.config;
+  let limits = conn.config();
   WebSocketConfig::default()
     .read_buffer_size(READ_BUFFER)
     .write_buffer_size(0)
@@ -94,8 +93,8 @@ async fn read_loop<R: AsyncRead + Unpin>(
   conn: &Arc<Conn>,
   ws: &mut WebSocketStream<Transport<R>>,
 ) -> End {
-  let limits = &conn.server.config;
-  let events = &conn.server.events;
+  let limits = conn.config();
+  let host = conn.host();
   let mut keepalive = Keepalive::new(limits.ping_interval, limits.idle_timeout);
   let mut closing_deadline: Option<Pin<Box<Sleep>>> = None;
   let mut stall = Stall::new(limits.send_timeout);
@@ -137,19 +136,19 @@ async fn read_loop<R: AsyncRead + Unpin>(
         match item {
           Some(Ok(Message::Text(text))) => {
             let credit = conn.take_credit(text.len());
-            events.text(conn, &text, credit);
+            host.inbound(conn, Inbound::Text(&text), credit);
           }
           Some(Ok(Message::Binary(data))) => {
             let credit = conn.take_credit(data.len());
-            events.binary(EventKind::Binary, conn, &data, credit);
+            host.inbound(conn, Inbound::Binary(&data), credit);
           }
           Some(Ok(Message::Ping(data))) => {
             let credit = conn.take_credit(data.len());
-            events.binary(EventKind::Ping, conn, &data, credit);
+            host.inbound(conn, Inbound::Ping(&data), credit);
           }
           Some(Ok(Message::Pong(data))) => {
             let credit = conn.take_credit(data.len());
-            events.binary(EventKind::Pong, conn, &data, credit);
+            host.inbound(conn, Inbound::Pong(&data), credit);
           }
           Some(Ok(Message::Close(frame))) => {
             peer_close = Some(match frame {
@@ -157,9 +156,9 @@ async fn read_loop<R: AsyncRead + Unpin>(
               None => (1005, String::new()),
             });
             if conn.ready_state() == OPEN {
-              // The peer started the closing handshake: JavaScript answers `closeSeen()`
+              // The peer started the closing handshake: JavaScript answers `caughtUp()`
               // once the messages before it are handled.
-              events.peer_close(conn.id);
+              host.event(conn, Event::PeerClose);
               closing_deadline.get_or_insert_with(|| Box::pin(sleep(limits.close_timeout)));
             }
           }
@@ -226,27 +225,30 @@ impl Stall {
   }
 }
 
-/// Waits (at most the close timeout) for JavaScript's next request: after an `error` event, the
-/// dispatcher answers with `drop` once every earlier event of the connection has been handled.
-async fn next_request(conn: &Conn) -> Option<Request> {
+/// Waits (at most the close timeout) until JavaScript has caught up with the connection's events
+/// (`Conn::caught_up`, its answer to an `error` event), so that what it sent in answer to the
+/// messages before the failure precedes the close frame. True when it asked for termination
+/// instead.
+async fn wait_caught_up(conn: &Conn) -> bool {
   let wait = async {
     loop {
-      if let Some(request) = conn.take_request() {
-        return request;
+      if matches!(conn.take_request(), Some(Request::Terminate)) {
+        return true;
+      }
+      if conn.ready_state() != OPEN {
+        return false;
       }
       conn.request_wake.notified().await;
     }
   };
-  tokio::time::timeout(conn.server.config.close_timeout, wait)
+  tokio::time::timeout(conn.config().close_timeout, wait)
     .await
-    .ok()
+    .unwrap_or(false)
 }
 
-/// Queues the close frame of `failure` and lets the writer finish.
-fn send_close(conn: &Conn, failure: &Failure) {
-  let _ = conn
-    .out
-    .push(frame::close(failure.close_code, &failure.message));
+/// Queues a close frame and lets the writer finish.
+fn send_close(conn: &Conn, code: u16, reason: &str) {
+  let _ = conn.out.push(frame::close(code, reason));
   conn.out.finish();
 }
 
@@ -290,45 +292,32 @@ where
     WebSocketStream::from_partially_read(transport, head, Role::Server, Some(config(&conn))).await;
   let end = read_loop(&conn, &mut ws).await;
 
-  let events = &conn.server.events;
-  let limit = conn.server.config.close_timeout;
+  let host = conn.host();
+  let limit = conn.config().close_timeout;
   let (code, reason) = match end {
     End::Closed(code, reason) => {
       conn.out.finish();
       (code, reason)
     }
     End::Broken(failure) => {
-      events.error(conn.id, failure.close_code, failure.code, &failure.message);
-      match next_request(&conn).await {
-        Some(Request::Terminate) => {
-          writer.abort();
-          (1006, String::new())
-        }
-        // The dispatcher's `drop` chooses the reason sent on the wire (ws sends none); the
-        // `close` event keeps the engine's description.
-        Some(Request::Fail(answer)) => {
-          send_close(
-            &conn,
-            &Failure {
-              close_code: failure.close_code,
-              ..answer
-            },
-          );
-          (failure.close_code, failure.message)
-        }
-        _ => {
-          send_close(&conn, &failure);
-          (failure.close_code, failure.message)
-        }
+      host.event(&conn, Event::Error(&failure));
+      if wait_caught_up(&conn).await {
+        writer.abort();
+        (1006, String::new())
+      } else {
+        // The close frame carries the code only, as `ws` sends it; the `close` event keeps the
+        // engine's description.
+        send_close(&conn, failure.close_code, "");
+        (failure.close_code, failure.message)
       }
     }
     End::Failed(failure) => {
       // The queue is moot (for backpressure, the reason itself): only the close frame goes.
       conn.out.clear();
-      send_close(&conn, &failure);
+      send_close(&conn, failure.close_code, &failure.message);
       // An application's `drop` is no error; a limit the engine enforced is.
-      if !failure.code.is_empty() {
-        events.error(conn.id, failure.close_code, failure.code, &failure.message);
+      if failure.code.is_some() {
+        host.event(&conn, Event::Error(&failure));
       }
       (failure.close_code, failure.message)
     }
@@ -349,8 +338,7 @@ where
     drain(ws.get_mut().reader(), limit).await;
   }
   drop(ws);
-  conn.server.unregister(&conn);
-  events.close(conn.id, code, &reason);
+  host.closed(&conn, code, &reason);
 }
 
 /// Reads and discards until EOF, an error or `limit`.

@@ -7,6 +7,10 @@
 //! own messages come back too and are dropped by node id. Local delivery never waits on Redis:
 //! envelopes reach the publishing task through a bounded queue that drops its oldest entry when
 //! full. Redis pub/sub is at-most-once, and so is this link: nothing is replayed after an outage.
+//! The server sees only the `server::Link` trait, which `Handle` implements.
+
+pub mod envelope;
+pub mod publish_queue;
 
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Weak};
@@ -19,12 +23,12 @@ use tokio::sync::watch;
 use tokio::time::timeout;
 
 use crate::conn::Conn;
-use crate::envelope::{Envelope, NodeId};
-use crate::events::{EventKind, EventQueue};
-use crate::frame::Kind;
-use crate::publish_queue::PublishQueue;
+use crate::protocol::frame::Kind;
 use crate::runtime;
-use crate::server::Shared;
+use crate::scaleout::envelope::{Envelope, NodeId};
+use crate::scaleout::publish_queue::PublishQueue;
+use crate::server::events::{EventKind, EventQueue};
+use crate::server::{self, Shared};
 
 /// The channel prefix when the application gives none.
 pub const DEFAULT_PREFIX: &str = "ferrows";
@@ -51,9 +55,9 @@ pub struct Handle {
   stop: watch::Sender<bool>,
 }
 
-impl Handle {
+impl server::Link for Handle {
   /// Queues a message from this node for the others. `topic` None is a broadcast.
-  pub fn forward(&self, topic: Option<&str>, kind: Kind, payload: &[u8]) {
+  fn forward(&self, topic: Option<&str>, kind: Kind, payload: &[u8]) {
     let envelope = Envelope {
       node: self.link.node,
       topic,
@@ -64,11 +68,11 @@ impl Handle {
   }
 
   /// Messages not published because the queue was full or Redis was down.
-  pub fn dropped(&self) -> u64 {
+  fn dropped(&self) -> u64 {
     self.link.queue.dropped()
   }
 
-  pub fn stop(&self) {
+  fn stop(&self) {
     let _ = self.stop.send(true);
   }
 }
@@ -281,7 +285,7 @@ mod tests {
   fn deliver_fans_out_other_nodes_messages_only() {
     use crate::config::ServerConfig;
     let shared = Arc::new(Shared::new(ServerConfig::default(), Arc::default()));
-    let (a, b) = (shared.open(), shared.open());
+    let (a, b) = (shared.open(Vec::new()), shared.open(Vec::new()));
     shared.subscribe(&a, "room");
     let from = |node: NodeId, topic| Envelope {
       node,

@@ -12,7 +12,21 @@ use std::task::{Context, Poll, Waker};
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::events::{EventKind, EventQueue};
+/// What the bridge asks of JavaScript, which owns the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BridgeEvent<'a> {
+  /// Write these bytes to the socket, then call `written` with their length.
+  Write(&'a [u8]),
+  /// The engine is done writing: end the socket.
+  End,
+  /// The engine has read below half the bound: resume the socket.
+  Resume,
+}
+
+/// Where bridge events go (the server's event queue, in production).
+pub trait BridgeEvents: Send + Sync {
+  fn bridge(&self, id: u32, event: BridgeEvent<'_>);
+}
 
 /// Bytes fed in and not yet read by the engine, above which JavaScript pauses the socket.
 pub const IN_BOUND: usize = 256 * 1024;
@@ -37,13 +51,13 @@ struct Outbound {
 /// The state both halves and JavaScript share.
 pub struct Bridge {
   id: u32,
-  events: Arc<EventQueue>,
+  events: Arc<dyn BridgeEvents>,
   inbound: Mutex<Inbound>,
   outbound: Mutex<Outbound>,
 }
 
 impl Bridge {
-  pub fn new(id: u32, events: Arc<EventQueue>) -> Arc<Self> {
+  pub fn new(id: u32, events: Arc<dyn BridgeEvents>) -> Arc<Self> {
     Arc::new(Bridge {
       id,
       events,
@@ -122,9 +136,7 @@ impl AsyncRead for BridgeReader {
     if inbound.paused && inbound.bytes < IN_BOUND / 2 {
       inbound.paused = false;
       drop(inbound);
-      bridge
-        .events
-        .bridge(EventKind::BridgeResume, bridge.id, &[]);
+      bridge.events.bridge(bridge.id, BridgeEvent::Resume);
     }
     Poll::Ready(Ok(()))
   }
@@ -145,7 +157,7 @@ impl AsyncWrite for BridgeWriter {
     drop(outbound);
     bridge
       .events
-      .bridge(EventKind::BridgeWrite, bridge.id, &buf[..n]);
+      .bridge(bridge.id, BridgeEvent::Write(&buf[..n]));
     Poll::Ready(Ok(n))
   }
 
@@ -154,7 +166,7 @@ impl AsyncWrite for BridgeWriter {
   }
 
   fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-    self.0.events.bridge(EventKind::BridgeEnd, self.0.id, &[]);
+    self.0.events.bridge(self.0.id, BridgeEvent::End);
     Poll::Ready(Ok(()))
   }
 }
@@ -164,9 +176,16 @@ mod tests {
   use super::*;
   use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+  /// Events nobody reads.
+  struct Ignored;
+
+  impl BridgeEvents for Ignored {
+    fn bridge(&self, _: u32, _: BridgeEvent<'_>) {}
+  }
+
   #[tokio::test]
   async fn reads_what_was_fed_then_eof() {
-    let bridge = Bridge::new(1, Arc::new(EventQueue::default()));
+    let bridge = Bridge::new(1, Arc::new(Ignored));
     let (mut reader, _) = bridge.halves();
     assert!(bridge.feed(b"hello "));
     assert!(bridge.feed(b"world"));
@@ -178,13 +197,13 @@ mod tests {
 
   #[test]
   fn feeding_past_the_bound_asks_for_a_pause() {
-    let bridge = Bridge::new(1, Arc::new(EventQueue::default()));
+    let bridge = Bridge::new(1, Arc::new(Ignored));
     assert!(!bridge.feed(&vec![0; IN_BOUND]));
   }
 
   #[tokio::test]
   async fn the_writer_waits_for_credit() {
-    let bridge = Bridge::new(1, Arc::new(EventQueue::default()));
+    let bridge = Bridge::new(1, Arc::new(Ignored));
     let (_, mut writer) = bridge.halves();
     writer.write_all(&vec![1; OUT_BOUND]).await.unwrap();
     let blocked =

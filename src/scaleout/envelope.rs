@@ -14,7 +14,7 @@
 //! Binary-safe: lengths, not separators. A decoder ignores any other version, so nodes of a newer
 //! format can share a channel with older ones without being misread.
 
-use crate::frame::Kind;
+use crate::protocol::frame::Kind;
 
 pub const VERSION: u8 = 1;
 const TOPIC: u8 = 1;

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::conn::Conn;
-use crate::read_ahead::ReadAhead;
+use crate::io::read_ahead::ReadAhead;
 
 pub struct Transport<R> {
   read: ReadAhead<R>,
@@ -53,7 +53,7 @@ impl<R: Unpin> AsyncWrite for Transport<R> {
     // cannot make the server queue more of them. A finished outbox means the connection is
     // ending; the reply is moot.
     let conn = &self.conn;
-    if conn.server.config.auto_pong || buf.first() != Some(&PONG) {
+    if conn.config().auto_pong || buf.first() != Some(&PONG) {
       let _ = conn.out.push(Bytes::copy_from_slice(buf));
       conn.out.wake();
     }

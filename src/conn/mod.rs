@@ -1,5 +1,12 @@
 //! One connection's state shared by its tasks and the JavaScript thread: the outbox, the
 //! inbound credit, the ready state and the requests (close, fail, terminate) JavaScript makes.
+//! What a connection needs from the server that owns it is the `Host` trait, so this layer
+//! knows nothing of the registry, the hub or the event queue.
+
+pub mod outbox;
+pub mod session;
+pub mod transport;
+pub mod writer;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -8,10 +15,49 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::{Notify, Semaphore};
 
-use crate::error::Failure;
-use crate::frame::Kind;
-use crate::outbox::Outbox;
-use crate::server::Shared;
+use crate::config::ServerConfig;
+use crate::conn::outbox::Outbox;
+use crate::protocol::failure::Failure;
+use crate::protocol::frame::{self, Kind};
+
+/// A payload a connection received, for JavaScript.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inbound<'a> {
+  Text(&'a str),
+  Binary(&'a [u8]),
+  Ping(&'a [u8]),
+  Pong(&'a [u8]),
+}
+
+/// A change of a connection's state, for JavaScript.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event<'a> {
+  /// The queue emptied after `send` reported it above the high-water mark.
+  Drain,
+  /// The peer's close frame came after every earlier message; the server answers
+  /// `Conn::close_seen` once JavaScript has handled them.
+  PeerClose,
+  /// The connection failed; the server answers `Conn::error_seen` once JavaScript has handled
+  /// every earlier event, and only then does the close frame go.
+  Error(&'a Failure),
+}
+
+/// The server a connection belongs to.
+pub trait Host: Send + Sync {
+  /// The limits every connection of this server applies.
+  fn config(&self) -> &ServerConfig;
+  /// Delivers a payload of `conn` to JavaScript, in order with its other events. `credit` is the
+  /// inbound credit it took: the server gives it back (`Conn::return_credit`) once JavaScript
+  /// holds the payload.
+  fn inbound(&self, conn: &Arc<Conn>, payload: Inbound<'_>, credit: u32);
+  /// Delivers `event` of `conn` to JavaScript, in order with its other events.
+  fn event(&self, conn: &Conn, event: Event<'_>);
+  /// Defers waking `conn`'s writer to the next flush, so frames queued while JavaScript runs
+  /// leave in one burst.
+  fn cork(&self, conn: &Arc<Conn>);
+  /// The connection has ended with `code` and `reason`: forget it, then tell JavaScript.
+  fn closed(&self, conn: &Conn, code: u16, reason: &str);
+}
 
 /// `readyState` values, as the WebSocket API numbers them.
 pub const OPEN: u8 = 1;
@@ -28,6 +74,15 @@ pub enum SendStatus {
   AboveHighWater = 1,
   /// Not sent: the connection is closing or closed.
   NotOpen = 2,
+}
+
+impl SendStatus {
+  /// Every status with its name, for the JavaScript side.
+  pub const ALL: [(SendStatus, &'static str); 3] = [
+    (SendStatus::Queued, "QUEUED"),
+    (SendStatus::AboveHighWater, "ABOVE_HIGH_WATER"),
+    (SendStatus::NotOpen, "NOT_OPEN"),
+  ];
 }
 
 /// A request from JavaScript to the connection's reader task, by rising precedence.
@@ -54,7 +109,7 @@ impl Request {
 
 pub struct Conn {
   pub id: u32,
-  pub server: Arc<Shared>,
+  host: Arc<dyn Host>,
   pub out: Outbox,
   state: AtomicU8,
   request: Mutex<Option<Request>>,
@@ -72,11 +127,11 @@ pub struct Conn {
 }
 
 impl Conn {
-  pub fn new(id: u32, server: Arc<Shared>) -> Self {
-    let credit = server.config.max_inbound_pending;
+  pub fn new(id: u32, host: Arc<dyn Host>) -> Self {
+    let credit = host.config().max_inbound_pending;
     Conn {
       id,
-      server,
+      host,
       out: Outbox::default(),
       state: AtomicU8::new(OPEN),
       request: Mutex::new(None),
@@ -87,6 +142,20 @@ impl Conn {
       paused: AtomicBool::new(false),
       topics: Mutex::default(),
     }
+  }
+
+  /// The server this connection belongs to.
+  pub fn host(&self) -> &dyn Host {
+    &*self.host
+  }
+
+  pub fn config(&self) -> &ServerConfig {
+    self.host.config()
+  }
+
+  /// Frames one message with this server's fragmentation threshold.
+  pub fn encode(&self, kind: Kind, data: &[u8]) -> Bytes {
+    frame::encode(kind, data, self.config().fragmentation_threshold)
   }
 
   pub fn ready_state(&self) -> u8 {
@@ -100,9 +169,9 @@ impl Conn {
       .compare_exchange(OPEN, CLOSING, Ordering::AcqRel, Ordering::Acquire);
   }
 
-  /// JavaScript has handled every message that came before the peer's close frame, and queued
-  /// what it sent in answer: sends stop, and the reader may send the close reply.
-  pub fn close_seen(&self) {
+  /// JavaScript has handled every event up to a `PeerClose` or `Error` one, and queued what it
+  /// sent in answer: sends stop, and the session goes on to its close frame.
+  pub fn caught_up(&self) {
     self.set_closing();
     self.request_wake.notify_one();
   }
@@ -145,7 +214,7 @@ impl Conn {
     if self.ready_state() != OPEN {
       return SendStatus::NotOpen;
     }
-    let limits = &self.server.config;
+    let limits = self.config();
     let len = frame.len();
     let Some(buffered) = self.out.push(frame) else {
       return SendStatus::NotOpen;
@@ -171,7 +240,7 @@ impl Conn {
 
   /// True while the queue is past `maxBackpressure`: the peer is not read meanwhile.
   pub fn is_backed_up(&self) -> bool {
-    self.out.buffered() > self.server.config.max_backpressure
+    self.out.buffered() > self.config().max_backpressure
   }
 
   /// Encodes and queues one message.
@@ -179,7 +248,7 @@ impl Conn {
     if self.ready_state() != OPEN {
       return SendStatus::NotOpen;
     }
-    self.push_frame(self.server.encode(kind, payload))
+    self.push_frame(self.encode(kind, payload))
   }
 
   /// Writes what is queued: from the calling thread when the socket takes it all now, else by
@@ -195,7 +264,7 @@ impl Conn {
   /// reported it above the high-water mark.
   pub fn after_write(&self, still_buffered: usize) {
     if still_buffered == 0 && self.need_drain.swap(false, Ordering::AcqRel) {
-      self.server.events.drain(self.id);
+      self.host.event(self, Event::Drain);
     }
   }
 

@@ -1,8 +1,8 @@
 //! Events from connection tasks to JavaScript, packed in batches that cross the boundary in one
-//! threadsafe-function call (made by `binding.rs`; this module knows nothing of N-API).
+//! threadsafe-function call (made by the `napi` layer; this module knows nothing of N-API).
 //!
-//! A batch is three values: a `Uint32Array` of `[kind | code << 16, connection id, start, end]`
-//! quads, one string holding every text payload (ranges in UTF-16 units, as `String#slice`
+//! A batch is three values: a `Uint32Array` of `[head, connection id, start, end]` quads, one
+//! string holding every text payload (ranges in UTF-16 units, as `String#slice`
 //! counts) and one Buffer holding every binary payload. The first event pushed into an empty
 //! queue schedules a call; the call takes one batch and schedules another if more are waiting,
 //! so a burst is delivered in order without starving Node's event loop.
@@ -11,8 +11,17 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use crate::conn::Conn;
+use crate::io::bridge::{BridgeEvent, BridgeEvents};
+use crate::protocol::failure::Failure;
 
-/// What happened; the low 16 bits of a quad's first word.
+/// A quad's head: the kind in the low 8 bits, a small detail (an error code's index in
+/// `ErrorCode::ALL`) in the next 8, and a 16-bit number (a close code, an attempt) in the high 16.
+fn head(kind: EventKind, detail: u8, number: u16) -> u32 {
+  kind as u32 | u32::from(detail) << 8 | u32::from(number) << 16
+}
+
+/// What happened; the low 8 bits of a quad's head. The JavaScript side reads this table from
+/// the addon (`protocol().events`), never its own copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
 pub enum EventKind {
@@ -21,10 +30,11 @@ pub enum EventKind {
   Ping = 3,
   Pong = 4,
   Drain = 5,
-  /// The connection ended; the code is in the high 16 bits, the reason in the text range.
+  /// The connection ended; the code is the head's number, the reason in the text range.
   Close = 6,
-  /// The connection failed; the close code sent is in the high 16 bits, the text range holds
-  /// `WS_ERR_CODE:message`.
+  /// The connection failed: the close code sent is the head's number, the error code's index
+  /// its detail, the message in the text range. JavaScript answers `caughtUp()` once every
+  /// earlier event is handled.
   Error = 7,
   /// Bridged connections only: bytes for `socket.write` (binary range).
   BridgeWrite = 8,
@@ -36,12 +46,32 @@ pub enum EventKind {
   RedisReady = 11,
   /// Scale-out: Redis is unreachable or the connection was lost; the text range holds why.
   RedisError = 12,
-  /// Scale-out: reconnecting; the attempt (saturated at 65535) is in the high 16 bits, the text
+  /// Scale-out: reconnecting; the attempt (saturated at 65535) is the head's number, the text
   /// range holds the last failure.
   RedisReconnect = 13,
-  /// The peer's close frame arrived after every earlier message; JavaScript answers with
-  /// `closeSeen()` once it has handled them, and the engine then sends its close reply.
+  /// The peer's close frame arrived after every earlier message; JavaScript answers
+  /// `caughtUp()` once it has handled them, and the engine then sends its close reply.
   PeerClose = 14,
+}
+
+impl EventKind {
+  /// Every kind with its name, for the JavaScript side.
+  pub const ALL: [(EventKind, &'static str); 14] = [
+    (EventKind::Text, "TEXT"),
+    (EventKind::Binary, "BINARY"),
+    (EventKind::Ping, "PING"),
+    (EventKind::Pong, "PONG"),
+    (EventKind::Drain, "DRAIN"),
+    (EventKind::Close, "CLOSE"),
+    (EventKind::Error, "ERROR"),
+    (EventKind::BridgeWrite, "BRIDGE_WRITE"),
+    (EventKind::BridgeEnd, "BRIDGE_END"),
+    (EventKind::BridgeResume, "BRIDGE_RESUME"),
+    (EventKind::RedisReady, "REDIS_READY"),
+    (EventKind::RedisError, "REDIS_ERROR"),
+    (EventKind::RedisReconnect, "REDIS_RECONNECT"),
+    (EventKind::PeerClose, "PEER_CLOSE"),
+  ];
 }
 
 /// Events per batch and payload bytes per batch above which a new batch starts: large enough to
@@ -52,7 +82,7 @@ const BATCH_BYTES: usize = 64 * 1024;
 /// Events bound for one call into JavaScript.
 #[derive(Default)]
 pub struct Batch {
-  /// `[kind | code << 16, connection id, start, end]` per event.
+  /// `[head, connection id, start, end]` per event.
   pub meta: Vec<u32>,
   /// Every text payload, concatenated.
   pub text: String,
@@ -200,45 +230,62 @@ impl EventQueue {
     });
   }
 
-  /// A bridge event: bytes to write (or none, for `BridgeEnd` and `BridgeResume`).
-  pub fn bridge(&self, kind: EventKind, id: u32, data: &[u8]) {
-    self.push(|b| b.push_bin(kind as u32, id, data));
+  /// An event with no payload (`Drain`, `PeerClose`).
+  pub fn signal(&self, kind: EventKind, id: u32) {
+    self.push(|b| b.meta.extend_from_slice(&[kind as u32, id, 0, 0]));
   }
 
-  pub fn drain(&self, id: u32) {
-    self.push(|b| {
-      b.meta
-        .extend_from_slice(&[EventKind::Drain as u32, id, 0, 0])
-    });
+  /// An engine failure (`failure.code` is set: an application's drop is no error).
+  pub fn error(&self, id: u32, failure: &Failure) {
+    let index = failure.code.map_or(0, |code| code as u8);
+    let head = head(EventKind::Error, index, failure.close_code);
+    self.push(|b| b.push_text(head, id, &failure.message));
   }
 
-  pub fn peer_close(&self, id: u32) {
-    self.push(|b| {
-      b.meta
-        .extend_from_slice(&[EventKind::PeerClose as u32, id, 0, 0])
-    });
-  }
-
-  pub fn error(&self, id: u32, close_code: u16, code: &str, message: &str) {
-    let head = EventKind::Error as u32 | (u32::from(close_code) << 16);
-    self.push(|b| b.push_text(head, id, &format!("{code}:{message}")));
-  }
-
-  /// A server-wide event (connection id 0): `detail` in the high 16 bits, `text` in the range.
-  pub fn server(&self, kind: EventKind, detail: u16, text: &str) {
-    let head = kind as u32 | (u32::from(detail) << 16);
-    self.push(|b| b.push_text(head, 0, text));
+  /// A server-wide event (connection id 0): `number` is the head's, `text` in the range.
+  pub fn server(&self, kind: EventKind, number: u16, text: &str) {
+    self.push(|b| b.push_text(head(kind, 0, number), 0, text));
   }
 
   pub fn close(&self, id: u32, code: u16, reason: &str) {
-    let head = EventKind::Close as u32 | (u32::from(code) << 16);
-    self.push(|b| b.push_text(head, id, reason));
+    self.push(|b| b.push_text(head(EventKind::Close, 0, code), id, reason));
+  }
+}
+
+impl BridgeEvents for EventQueue {
+  fn bridge(&self, id: u32, event: BridgeEvent<'_>) {
+    let (kind, data) = match event {
+      BridgeEvent::Write(data) => (EventKind::BridgeWrite, data),
+      BridgeEvent::End => (EventKind::BridgeEnd, &[][..]),
+      BridgeEvent::Resume => (EventKind::BridgeResume, &[][..]),
+    };
+    self.push(|b| b.push_bin(kind as u32, id, data));
   }
 }
 
 #[cfg(test)]
 mod tests {
   use super::*;
+
+  #[test]
+  fn the_kind_table_lists_every_kind_by_its_number() {
+    for (i, (kind, _)) in EventKind::ALL.iter().enumerate() {
+      assert_eq!(*kind as usize, i + 1);
+    }
+  }
+
+  #[test]
+  fn an_error_event_packs_its_code_index_and_close_code() {
+    use crate::protocol::failure::ErrorCode;
+    let queue = EventQueue::default();
+    queue.error(9, &Failure::new(1007, ErrorCode::InvalidUtf8, "bad"));
+    let batch = queue.take().unwrap();
+    assert_eq!(
+      batch.meta[0],
+      7 | (ErrorCode::InvalidUtf8 as u32) << 8 | 1007 << 16
+    );
+    assert_eq!(batch.text, "bad");
+  }
 
   #[test]
   fn text_ranges_count_utf16_units() {
@@ -257,13 +304,13 @@ mod tests {
     queue.set_schedule(Box::new(move || {
       counter.fetch_add(1, Ordering::SeqCst);
     }));
-    queue.drain(1);
-    queue.drain(2);
+    queue.signal(EventKind::Drain, 1);
+    queue.signal(EventKind::Drain, 2);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     let batch = queue.take().unwrap();
     assert_eq!(batch.meta.len(), 8);
     assert!(queue.take().is_none());
-    queue.drain(3);
+    queue.signal(EventKind::Drain, 3);
     assert_eq!(calls.load(Ordering::SeqCst), 2);
   }
 
@@ -277,7 +324,7 @@ mod tests {
       counter.fetch_add(1, Ordering::SeqCst);
     }));
     for id in 0..(BATCH_EVENTS as u32 + 1) {
-      queue.drain(id);
+      queue.signal(EventKind::Drain, id);
     }
     assert_eq!(queue.take().unwrap().meta.len(), BATCH_EVENTS * 4);
     assert_eq!(calls.load(Ordering::SeqCst), 2);

@@ -101,7 +101,8 @@ impl Hub {
 mod tests {
   use super::*;
   use crate::config::ServerConfig;
-  use crate::events::EventQueue;
+  use crate::conn::Host;
+  use crate::server::events::EventQueue;
   use crate::server::Shared;
 
   fn server() -> Arc<Shared> {
@@ -114,7 +115,7 @@ mod tests {
   #[test]
   fn an_empty_topic_is_freed() {
     let server = server();
-    let conn = server.open();
+    let conn = server.open(Vec::new());
     assert!(server.subscribe(&conn, "room"));
     assert!(!server.subscribe(&conn, "room"));
     assert_eq!(server.hub.subscribers("room"), 1);
@@ -125,7 +126,7 @@ mod tests {
   #[test]
   fn publish_skips_the_sender_and_shares_one_frame() {
     let server = server();
-    let (a, b) = (server.open(), server.open());
+    let (a, b) = (server.open(Vec::new()), server.open(Vec::new()));
     server.subscribe(&a, "t");
     server.subscribe(&b, "t");
     let frame = Bytes::from_static(b"\x81\x01x");
@@ -137,12 +138,12 @@ mod tests {
   #[test]
   fn a_closed_connection_leaves_every_topic_and_cannot_rejoin() {
     let server = server();
-    let conn = server.open();
+    let conn = server.open(Vec::new());
     for topic in ["a", "b", "c"] {
       server.subscribe(&conn, topic);
     }
     conn.set_closed();
-    server.unregister(&conn);
+    server.closed(&conn, 1000, "");
     assert_eq!(server.hub.topic_count(), 0);
     assert!(!server.subscribe(&conn, "a"));
     assert_eq!(server.hub.topic_count(), 0);

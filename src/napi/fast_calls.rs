@@ -11,7 +11,7 @@ use bytes::Bytes;
 use napi::sys::{self, napi_callback_info, napi_env, napi_status, napi_value};
 
 use crate::conn::{Conn, SendStatus};
-use crate::frame::{self, Kind};
+use crate::protocol::frame::{self, Kind};
 
 const CONN_TAG: sys::napi_type_tag = sys::napi_type_tag {
   lower: 0x6665_7272_6f77_7301,
@@ -130,7 +130,7 @@ unsafe fn args<'a>(env: napi_env, info: napi_callback_info) -> Option<(&'a Arc<C
 }
 
 unsafe fn status(env: napi_env, conn: &Arc<Conn>, status: SendStatus) -> napi_value {
-  conn.server.cork(conn);
+  conn.host().cork(conn);
   let mut result = ptr::null_mut();
   sys::napi_create_uint32(env, status as u32, &mut result);
   result
@@ -151,13 +151,13 @@ unsafe fn frame_string(env: napi_env, conn: &Conn, value: napi_value) -> Option<
     let status = sys::napi_get_value_string_utf8(env, value, into, len + 1, &mut written);
     (status == sys::Status::napi_ok).then_some(written)
   };
-  let fragment = conn.server.config.fragmentation_threshold;
+  let fragment = conn.config().fragmentation_threshold;
   if fragment == 0 || len <= fragment {
     frame::encode_in_place(Kind::Text, len, |spare| write(spare.as_mut_ptr().cast()))
   } else {
     let mut text = vec![0u8; len + 1];
     let written = write(text.as_mut_ptr().cast())?;
-    Some(conn.server.encode(Kind::Text, &text[..written]))
+    Some(conn.encode(Kind::Text, &text[..written]))
   }
 }
 

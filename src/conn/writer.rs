@@ -10,9 +10,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
+use crate::conn::outbox::{consume, gather, MAX_SLICES};
 use crate::conn::{Conn, Request};
-use crate::direct::Fd;
-use crate::outbox::{consume, gather, MAX_SLICES};
+use crate::io::direct::Fd;
 
 /// A connection's write side. With the socket's descriptor, other threads may also write to
 /// it between the writer task's bursts (`Outbox::write_now`), until this is dropped: dropping

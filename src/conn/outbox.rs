@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use bytes::{Buf, Bytes};
 use tokio::sync::Notify;
 
-use crate::direct::{self, Fd};
+use crate::io::direct::{self, Fd};
 
 /// Slices handed to one `writev`; Linux accepts up to 1024, 64 already covers a large burst.
 pub const MAX_SLICES: usize = 64;

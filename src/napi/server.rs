@@ -1,0 +1,210 @@
+//! `NativeServer`: one server's engine as JavaScript holds it. It builds the server from its
+//! options, owns the threadsafe function that carries event batches to JavaScript, and converts
+//! the arguments of accept, broadcast and publish.
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::{Buffer, FnArgs, Function, Uint32Array, Unknown};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{Env, Error, Result, Status};
+use napi_derive::napi;
+
+use crate::config::{RawConfig, ServerConfig};
+use crate::napi::socket::NativeSocket;
+use crate::napi::{invalid_arg, BindingConfig};
+use crate::protocol::frame::Kind;
+use crate::protocol::handshake;
+use crate::server::events::{Batch, EventQueue};
+use crate::server::Shared;
+use crate::{runtime, scaleout};
+
+/// The arguments of one call into JavaScript, spread as `(meta, text, binary)`.
+type BatchArgs = FnArgs<(Uint32Array, String, Buffer)>;
+
+type Tsfn = ThreadsafeFunction<(), Unknown<'static>, BatchArgs, Status, false, true>;
+
+fn into_args(mut batch: Batch) -> BatchArgs {
+  batch.return_credit();
+  (
+    Uint32Array::new(batch.meta),
+    batch.text,
+    Buffer::from(batch.bin),
+  )
+    .into()
+}
+
+/// One server's engine: accepts handed-off sockets and fans out broadcasts.
+#[napi]
+pub struct NativeServer {
+  shared: Arc<Shared>,
+  /// The raw threadsafe function, for ref/unref (the queue owns the function itself).
+  tsfn: napi::sys::napi_threadsafe_function,
+}
+
+#[napi]
+impl NativeServer {
+  /// `dispatch(meta, text, binary)` receives every event batch (see `events.rs`).
+  #[napi(constructor)]
+  pub fn new(
+    mut config: BindingConfig,
+    dispatch: Function<BatchArgs, Unknown<'static>>,
+  ) -> Result<Self> {
+    let redis = config.redis.take();
+    let prefix = config.redis_prefix.take();
+    let text_as_buffer = config.text_as_buffer.take().unwrap_or(false);
+    let config = ServerConfig::try_from(RawConfig::from(config)).map_err(|e| invalid_arg(e.0))?;
+    let events = Arc::new(EventQueue::new(text_as_buffer));
+    let weak = Arc::downgrade(&events);
+    // Weak: the function never keeps Node alive by itself; `keepAlive` refs it while
+    // connections are open.
+    let tsfn: Tsfn = dispatch
+      .build_threadsafe_function::<()>()
+      .callee_handled::<false>()
+      .weak::<true>()
+      .build_callback(move |_ctx| {
+        let batch = weak.upgrade().and_then(|q| q.take());
+        Ok(into_args(batch.unwrap_or_default()))
+      })?;
+    let raw = tsfn.raw();
+    events.set_schedule(Box::new(move || {
+      tsfn.call((), ThreadsafeFunctionCallMode::NonBlocking);
+    }));
+    let shared = Arc::new(Shared::new(config, events));
+    if let Some(url) = redis {
+      let prefix = prefix.as_deref().unwrap_or(scaleout::DEFAULT_PREFIX);
+      let link = scaleout::start(&shared, &url, prefix).map_err(invalid_arg)?;
+      let _ = shared.link.set(Box::new(link));
+    }
+    Ok(NativeServer { shared, tsfn: raw })
+  }
+
+  /// Takes over the upgraded socket `fd`: queues the `101` (with `protocol` and extra header
+  /// lines), then runs the connection over the bytes already read (`head`) and the socket.
+  #[napi]
+  pub fn accept(
+    &self,
+    fd: i32,
+    head: &[u8],
+    key: String,
+    protocol: Option<String>,
+    headers: Option<Vec<String>>,
+  ) -> Result<NativeSocket> {
+    let response = response(&key, protocol, headers)?;
+    let _enter = runtime::get().enter();
+    let conn = self
+      .shared
+      .accept_fd(fd, head.to_vec(), response)
+      .map_err(|e| {
+        Error::new(
+          Status::GenericFailure,
+          format!("socket handoff failed: {e}"),
+        )
+      })?;
+    Ok(NativeSocket::new(conn, self.shared.clone(), None))
+  }
+
+  /// Runs a connection over a socket Node keeps (TLS, any Duplex): JavaScript feeds its bytes
+  /// with `feed` and writes the engine's `BridgeWrite` events to it.
+  #[napi]
+  pub fn accept_bridge(
+    &self,
+    head: &[u8],
+    key: String,
+    protocol: Option<String>,
+    headers: Option<Vec<String>>,
+  ) -> Result<NativeSocket> {
+    let response = response(&key, protocol, headers)?;
+    let (conn, bridge) = self.shared.accept_bridge(head.to_vec(), response);
+    Ok(NativeSocket::new(conn, self.shared.clone(), Some(bridge)))
+  }
+
+  /// Queues a text message on every open connection but `except`; returns how many got it.
+  #[napi]
+  pub fn broadcast_text(&self, data: String, except: Option<u32>) -> u32 {
+    self.broadcast(Kind::Text, data.as_bytes(), except)
+  }
+
+  #[napi]
+  pub fn broadcast_binary(&self, data: &[u8], except: Option<u32>) -> u32 {
+    self.broadcast(Kind::Binary, data, except)
+  }
+
+  fn broadcast(&self, kind: Kind, data: &[u8], except: Option<u32>) -> u32 {
+    self.shared.send_message(None, kind, data, except)
+  }
+
+  /// Queues a text message on every subscriber of `topic` but `except`; returns the count.
+  #[napi]
+  pub fn publish_text(&self, topic: String, data: String, except: Option<u32>) -> u32 {
+    self
+      .shared
+      .send_message(Some(&topic), Kind::Text, data.as_bytes(), except)
+  }
+
+  #[napi]
+  pub fn publish_binary(&self, topic: String, data: &[u8], except: Option<u32>) -> u32 {
+    self
+      .shared
+      .send_message(Some(&topic), Kind::Binary, data, except)
+  }
+
+  /// Scale-out: messages not handed to Redis (queue full, or Redis down); 0 without `redis`.
+  #[napi(getter)]
+  pub fn redis_dropped(&self) -> f64 {
+    self.shared.link.get().map_or(0.0, |l| l.dropped() as f64)
+  }
+
+  /// How many connections subscribe to `topic`.
+  #[napi]
+  pub fn subscribers(&self, topic: String) -> u32 {
+    self.shared.hub.subscribers(&topic)
+  }
+
+  /// How many topics have at least one subscriber.
+  #[napi(getter)]
+  pub fn topic_count(&self) -> u32 {
+    self.shared.hub.topic_count() as u32
+  }
+
+  /// Writes out every connection that has frames queued since the last flush.
+  #[napi]
+  pub fn flush(&self) {
+    self.shared.flush();
+  }
+
+  /// Keeps Node's event loop alive (`true`, while connections are open) or lets it go.
+  #[napi]
+  pub fn keep_alive(&mut self, env: Env, on: bool) -> Result<()> {
+    if self.tsfn.is_null() {
+      return Ok(());
+    }
+    // SAFETY: called on the JavaScript thread; the function lives until `release`.
+    let status = unsafe {
+      if on {
+        napi::sys::napi_ref_threadsafe_function(env.raw(), self.tsfn)
+      } else {
+        napi::sys::napi_unref_threadsafe_function(env.raw(), self.tsfn)
+      }
+    };
+    match status {
+      napi::sys::Status::napi_ok => Ok(()),
+      _ => Err(Error::new(
+        Status::GenericFailure,
+        "threadsafe function ref failed",
+      )),
+    }
+  }
+
+  /// Releases the event channel; the server delivers no event after this.
+  #[napi]
+  pub fn release(&mut self) {
+    self.shared.stop_link();
+    self.tsfn = std::ptr::null_mut();
+    self.shared.events.release();
+  }
+}
+
+/// The `101` for a handshake, once the caller's protocol and header lines are known to be safe.
+fn response(key: &str, protocol: Option<String>, headers: Option<Vec<String>>) -> Result<Vec<u8>> {
+  handshake::response(key, protocol.as_deref(), &headers.unwrap_or_default()).map_err(invalid_arg)
+}

@@ -1,0 +1,213 @@
+//! One server's engine state: its limits, its event queue, its open connections (for broadcast),
+//! its topics, the cork list of connections with frames queued since the last flush, and the two
+//! ways a connection starts (an adopted descriptor, or the byte bridge).
+
+pub mod events;
+pub mod hub;
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use bytes::Bytes;
+
+use crate::config::ServerConfig;
+use crate::conn::writer::WriteSide;
+use crate::conn::{session, Conn, Event, Host, Inbound};
+use crate::io::bridge::Bridge;
+use crate::io::handoff;
+use crate::protocol::frame::Kind;
+use crate::server::events::{EventKind, EventQueue};
+use crate::server::hub::{fan_out, Hub};
+
+/// The link to the other nodes of an application (`scaleout`), as the server uses it.
+pub trait Link: Send + Sync {
+  /// Hands a message sent here to the other nodes; `topic` None is a broadcast.
+  fn forward(&self, topic: Option<&str>, kind: Kind, data: &[u8]);
+  /// Messages not handed on (the link's queue was full, or it was down).
+  fn dropped(&self) -> u64;
+  /// Ends the link.
+  fn stop(&self);
+}
+
+pub struct Shared {
+  pub config: ServerConfig,
+  pub events: Arc<EventQueue>,
+  pub hub: Hub,
+  conns: Mutex<HashMap<u32, Arc<Conn>>>,
+  /// Connections whose writer is woken at the next `flush` (JavaScript thread only).
+  corked: Mutex<Vec<Arc<Conn>>>,
+  next_id: AtomicU32,
+  /// The link to the other nodes, with the `redis` option (set once, after construction).
+  pub link: OnceLock<Box<dyn Link>>,
+}
+
+impl Host for Shared {
+  fn config(&self) -> &ServerConfig {
+    &self.config
+  }
+
+  fn inbound(&self, conn: &Arc<Conn>, payload: Inbound<'_>, credit: u32) {
+    match payload {
+      Inbound::Text(text) => self.events.text(conn, text, credit),
+      Inbound::Binary(data) => self.events.binary(EventKind::Binary, conn, data, credit),
+      Inbound::Ping(data) => self.events.binary(EventKind::Ping, conn, data, credit),
+      Inbound::Pong(data) => self.events.binary(EventKind::Pong, conn, data, credit),
+    }
+  }
+
+  fn event(&self, conn: &Conn, event: Event<'_>) {
+    match event {
+      Event::Drain => self.events.signal(EventKind::Drain, conn.id),
+      Event::PeerClose => self.events.signal(EventKind::PeerClose, conn.id),
+      Event::Error(failure) => self.events.error(conn.id, failure),
+    }
+  }
+
+  /// Defers waking `conn`'s writer to the next flush, so that every frame queued while
+  /// JavaScript runs leaves in one burst.
+  fn cork(&self, conn: &Arc<Conn>) {
+    if !conn.corked.swap(true, Ordering::AcqRel) {
+      self.corked.lock().unwrap().push(conn.clone());
+    }
+  }
+
+  /// Forgets a closed connection (it leaves the registry and every topic), then tells
+  /// JavaScript.
+  fn closed(&self, conn: &Conn, code: u16, reason: &str) {
+    self.conns.lock().unwrap().remove(&conn.id);
+    self.hub.unsubscribe_all(&conn.take_topics(), conn.id);
+    self.events.close(conn.id, code, reason);
+  }
+}
+
+impl Shared {
+  pub fn new(config: ServerConfig, events: Arc<EventQueue>) -> Self {
+    Shared {
+      config,
+      events,
+      hub: Hub::default(),
+      conns: Mutex::default(),
+      corked: Mutex::default(),
+      next_id: AtomicU32::new(1),
+      link: OnceLock::new(),
+    }
+  }
+
+  /// Creates and registers a connection whose first bytes out are `response` (its `101`),
+  /// ahead of anything JavaScript sends.
+  pub fn open(self: &Arc<Self>, response: Vec<u8>) -> Arc<Conn> {
+    let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+    let host: Arc<dyn Host> = self.clone();
+    let conn = Arc::new(Conn::new(id, host));
+    if !response.is_empty() {
+      let _ = conn.out.push(Bytes::from(response));
+    }
+    self.conns.lock().unwrap().insert(id, conn.clone());
+    conn
+  }
+
+  /// Takes over the upgraded socket `fd` (TCP or Unix): runs a connection over `head` (the bytes
+  /// already read past the request) and the socket, and writes its `response` at once from the
+  /// calling thread unless the socket cannot take it. Must run inside the runtime's context.
+  pub fn accept_fd(
+    self: &Arc<Self>,
+    fd: i32,
+    head: Vec<u8>,
+    response: Vec<u8>,
+  ) -> io::Result<Arc<Conn>> {
+    let socket = handoff::adopt(fd, self.config.no_delay)?;
+    let conn = self.open(response);
+    session::start(conn.clone(), socket, head);
+    conn.flush();
+    Ok(conn)
+  }
+
+  /// Runs a connection over a socket JavaScript keeps (TLS, any Duplex): it feeds the socket's
+  /// bytes to the returned bridge and writes the bridge's events to the socket.
+  pub fn accept_bridge(
+    self: &Arc<Self>,
+    head: Vec<u8>,
+    response: Vec<u8>,
+  ) -> (Arc<Conn>, Arc<Bridge>) {
+    let conn = self.open(response);
+    let bridge = Bridge::new(conn.id, self.events.clone());
+    let (read, write) = bridge.halves();
+    let write = WriteSide::new(conn.clone(), write, None);
+    crate::runtime::get().spawn(session::run(conn.clone(), read, write, head));
+    (conn, bridge)
+  }
+
+  /// Writes out every corked connection's frames (see `Conn::flush`).
+  pub fn flush(&self) {
+    let corked = std::mem::take(&mut *self.corked.lock().unwrap());
+    for conn in corked {
+      conn.corked.store(false, Ordering::Release);
+      conn.flush();
+    }
+  }
+
+  /// Queues one encoded frame on every open connection but `except`; returns how many got it.
+  pub fn broadcast(&self, frame: &Bytes, except: Option<u32>) -> u32 {
+    self.broadcast_with(frame, except, |c| self.cork(c))
+  }
+
+  /// As `broadcast`, waking writers through `wake` (the scale-out task wakes them at once).
+  pub fn broadcast_with(
+    &self,
+    frame: &Bytes,
+    except: Option<u32>,
+    wake: impl FnMut(&Arc<Conn>),
+  ) -> u32 {
+    let conns = self.conns.lock().unwrap();
+    fan_out(conns.values(), frame, except, wake)
+  }
+
+  /// Frames one message with this server's fragmentation threshold.
+  pub fn encode(&self, kind: Kind, data: &[u8]) -> Bytes {
+    crate::protocol::frame::encode(kind, data, self.config.fragmentation_threshold)
+  }
+
+  /// A message from this node's JavaScript, to `topic`'s subscribers or (None) to everyone:
+  /// framed once and queued locally now, and handed to the link for the other nodes. `except`
+  /// is a local connection, so it applies here only. Returns the local count.
+  pub fn send_message(
+    &self,
+    topic: Option<&str>,
+    kind: Kind,
+    data: &[u8],
+    except: Option<u32>,
+  ) -> u32 {
+    let frame = self.encode(kind, data);
+    let sent = match topic {
+      Some(topic) => self.publish(topic, &frame, except),
+      None => self.broadcast(&frame, except),
+    };
+    if let Some(link) = self.link.get() {
+      link.forward(topic, kind, data);
+    }
+    sent
+  }
+
+  /// Queues one encoded frame on every subscriber of `topic` but `except`.
+  pub fn publish(&self, topic: &str, frame: &Bytes, except: Option<u32>) -> u32 {
+    self.hub.publish(topic, frame, except, |c| self.cork(c))
+  }
+
+  /// Subscribes an open connection to `topic`; false when already subscribed or closed.
+  pub fn subscribe(&self, conn: &Arc<Conn>, topic: &str) -> bool {
+    conn.add_topic(topic) && self.hub.subscribe(topic, conn)
+  }
+
+  pub fn unsubscribe(&self, conn: &Conn, topic: &str) -> bool {
+    conn.remove_topic(topic) && self.hub.unsubscribe(topic, conn.id)
+  }
+
+  /// Ends the link to the other nodes, if any.
+  pub fn stop_link(&self) {
+    if let Some(link) = self.link.get() {
+      link.stop();
+    }
+  }
+}
