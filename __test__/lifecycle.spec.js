@@ -35,14 +35,18 @@ const PRELUDE = `
 /** Prints the scheduling policy of the engine's thread once a connection has started it. */
 const POLICY_PROBE = `${PRELUDE}
   const fs = require('fs');
-  wss.on('connection', (ws) => {
+  // The engine's thread names itself once it runs, which may be just after the first connection:
+  // look for it for up to 3 s.
+  function report(deadline) {
     const tasks = fs.readdirSync('/proc/self/task');
     const engine = tasks.find((t) => fs.readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim() === 'ferrows');
+    if (engine === undefined && Date.now() < deadline) return setTimeout(report, 10, deadline);
     const sched = fs.readFileSync('/proc/self/task/' + engine + '/sched', 'utf8');
     console.log(/^policy[^:]*:[^0-9]*([0-9]+)/m.exec(sched)[1]);
-    ws.terminate();
+    for (const ws of wss.clients) ws.terminate();
     wss.close().then(() => server.close());
-  });
+  }
+  wss.on('connection', () => report(Date.now() + 3000));
   server.listen(0, '127.0.0.1', () => {
     new WS('ws://127.0.0.1:' + server.address().port).on('error', () => {});
   });`;
