@@ -8,4 +8,6 @@ const { WebSocket } = require('./lib/socket');
 const websocketFace = require('./lib/compat/websocket');
 const wsFace = require('./lib/compat/ws');
 
-module.exports = { attach, Server, WebSocket, ...wsFace, ...websocketFace };
+// `WebSocket` comes last: here it is the native face's class, and the ws face's (which that face
+// also names WebSocket, as ws does) is exported as `WsSocket`.
+module.exports = { attach, Server, ...wsFace, ...websocketFace, WebSocket };

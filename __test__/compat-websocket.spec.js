@@ -437,6 +437,42 @@ describe.each(SCHEMES)('over %s', (scheme) => {
         return { server: connection.events.slice(0, 2).sort(), clientPings, clientPongs };
       });
     });
+
+    it('a ping listener that calls cancel() withholds the pong; otherwise the pong follows', async () => {
+      await same(async (impl) => {
+        const env = await start(impl);
+        const connected = next(env.wsServer, 'connect');
+        env.wsServer.on('request', (req) => {
+          const c = record(req.accept(null, null));
+          c.on('message', (m) => c.sendUTF(`echo ${m.utf8Data}`));
+        });
+        const ws = await wsOpen(env.url);
+        const connection = await connected;
+        const log = [];
+        const echoes = () => log.filter(([what]) => what === 'message').length;
+        ws.on('pong', (d) => log.push(['pong', d.toString()]));
+        ws.on('message', (d) => log.push(['message', d.toString()]));
+        connection.on('ping', (cancel, data) => {
+          if (data.toString().startsWith('cancel')) cancel();
+        });
+        // Each echo leaves after the server has handled the ping before it: a pong sent for
+        // that ping reaches the client first, so the echo bounds the wait for one.
+        ws.ping('cancel me');
+        ws.send('a');
+        await until(() => echoes() === 1, WAIT, 'the first echo');
+        ws.ping('answer me');
+        ws.send('b');
+        await until(() => echoes() === 2, WAIT, 'the second echo');
+        // Without any 'ping' listener the connection answers by itself.
+        connection.removeAllListeners('ping');
+        ws.ping('no listener');
+        ws.send('c');
+        await until(() => echoes() === 3, WAIT, 'the third echo');
+        ws.close();
+        await ws.closed;
+        return { log, server: connection.events.filter(([what]) => what === 'ping') };
+      });
+    });
   });
 
   describe('closing', () => {

@@ -11,7 +11,7 @@ const https = require('https');
 const net = require('net');
 const WS = require('ws');
 const ferrows = require('..');
-const { once, until, upgradeRequest, rawClient, readResponse, frame, closeFrame, socketClosed, KEY } = require('./helpers');
+const { once, until, upgradeRequest, rawClient, readResponse, frame, parseFrames, closeFrame, socketClosed, KEY } = require('./helpers');
 
 const IMPLEMENTATIONS = [
   ['ws', WS.WebSocketServer],
@@ -439,8 +439,7 @@ describe('ws face: servers of their own and noServer mode', () => {
     for (const perMessageDeflate of [true, {}, { threshold: 1024 }]) {
       expect(() => new WebSocketServer({ noServer: true, perMessageDeflate })).toThrow(/perMessageDeflate.*not supported/);
     }
-    expect(() => new WebSocketServer({ noServer: true, autoPong: false })).toThrow(/autoPong/);
-    expect(() => new WebSocketServer({ noServer: true, WebSocket: WS.WebSocket })).toThrow(/WebSocket class/);
+    expect(() => new WebSocketServer({ noServer: true, WebSocket: WS.WebSocket })).toThrow(/WebSocket option/);
     expect(() => new WebSocketServer({ noServer: true, perMessageDeflate: false })).not.toThrow();
     expect(() => new WebSocketServer({ noServer: true, maxBackpressure: 'big' })).toThrow(/maxBackpressure/);
   });
@@ -735,6 +734,154 @@ describe('ws face: ping, pong, pause', () => {
       await until(() => log.length === 4, 5000, 'the held messages');
       return log;
     });
+  });
+});
+
+describe('ws face: the WebSocket option', () => {
+  it('makes every connection with the given class, which extends the face\'s socket class', async () => {
+    await differential(async (Server, name) => {
+      // ws's users extend ws's WebSocket; ferrows's extend the face's class, WsSocket.
+      const Base = name === 'ws' ? WS.WebSocket : ferrows.WsSocket;
+      class Tagged extends Base {
+        constructor(...args) {
+          super(...args);
+          this.tag = 'made by the server';
+        }
+
+        get kind() {
+          return 'tagged';
+        }
+
+        shout(text) {
+          this.send(text.toUpperCase());
+        }
+      }
+      const env = await start(Server, { WebSocket: Tagged });
+      const { client, ws } = await pair(env);
+      const echoes = recordMessages(client);
+      ws.on('message', (data) => ws.shout(data.toString()));
+      client.send('hello');
+      await until(() => echoes.length === 1, 5000, 'the shouted echo');
+      const closing = once(ws, 'close');
+      client.close(4000, 'bye');
+      const [code] = await closing;
+      return {
+        option: env.wss.options.WebSocket === Tagged,
+        instance: [ws instanceof Tagged, ws instanceof Base, ws.constructor === Tagged],
+        fields: [ws.tag, ws.kind, ws.OPEN, Tagged.OPEN],
+        echoes,
+        code,
+        tracked: env.wss.clients.size,
+      };
+    });
+  });
+
+  it('refuses a class that does not extend WsSocket, with a TypeError naming it', () => {
+    const { WebSocketServer, WsSocket } = ferrows;
+    const EventEmitter = require('events');
+    const refused = [WS.WebSocket, ferrows.WebSocket, class extends EventEmitter {}, () => {}, {}, 'WsSocket', 1];
+    for (const WebSocket of refused) {
+      expect(() => new WebSocketServer({ noServer: true, WebSocket })).toThrow(TypeError);
+      expect(() => new WebSocketServer({ noServer: true, WebSocket })).toThrow(/WebSocket option must be WsSocket or a class that extends it/);
+    }
+    expect(new WebSocketServer({ noServer: true }).options.WebSocket).toBe(WsSocket);
+    expect(new WebSocketServer({ noServer: true, WebSocket: undefined }).options.WebSocket).toBe(WsSocket);
+    expect(new WebSocketServer({ noServer: true, WebSocket: WsSocket }).options.WebSocket).toBe(WsSocket);
+    // The face's own module names the class as ws does; the package entry keeps that name for
+    // the native face.
+    expect(require('../lib/compat/ws').WebSocket).toBe(WsSocket);
+    expect(ferrows.WebSocket).toBe(require('../lib/socket').WebSocket);
+  });
+
+  // Not differential: ws throws before its 101 and leaves the client waiting; the engine has
+  // answered the 101 by then, so the connection is cut.
+  it('a class whose constructor throws: handleUpgrade throws, the client is cut, nothing leaks', async () => {
+    class Failing extends ferrows.WsSocket {
+      constructor(...args) {
+        super(...args);
+        throw new Error('no room');
+      }
+    }
+    const httpServer = http.createServer();
+    const wss = new ferrows.WebSocketServer({ noServer: true, WebSocket: Failing });
+    const thrown = [];
+    httpServer.on('upgrade', (req, socket, head) => {
+      try {
+        wss.handleUpgrade(req, socket, head, () => thrown.push('callback'));
+      } catch (err) {
+        thrown.push(err.message);
+      }
+    });
+    defer(() => closeHttp(httpServer));
+    defer(() => new Promise((resolve) => wss.close(resolve)));
+    await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+    const client = new WS(`ws://127.0.0.1:${httpServer.address().port}`);
+    client.on('error', () => {});
+    const [code] = await once(client, 'close');
+    expect(thrown).toEqual(['no room']);
+    expect(code).toBe(1006);
+    expect(wss.clients.size).toBe(0);
+    await until(() => wss._engine.size === 0, 5000, 'the engine to forget the connection');
+  });
+});
+
+describe('ws face: autoPong: false', () => {
+  it('leaves pings to the application: a ws client gets a pong only when the app sends one', async () => {
+    await differential(async (Server) => {
+      const env = await start(Server, { autoPong: false });
+      const { client, ws } = await pair(env);
+      const log = [];
+      const messages = () => log.filter(([what]) => what === 'client message').length;
+      client.on('pong', (data) => log.push(['client pong', data.toString()]));
+      client.on('message', (data) => log.push(['client message', data.toString()]));
+      ws.on('ping', (data) => log.push(['server ping', data.toString()]));
+      ws.on('message', (data) => ws.send(data));
+      // The echo leaves after the server has read the ping, so a pong would arrive before it.
+      client.ping('x');
+      client.send('after x');
+      await until(() => messages() === 1, 5000, 'the first echo');
+      ws.on('ping', (data) => ws.pong(data));
+      client.ping('y');
+      client.send('after y');
+      await until(() => messages() === 2, 5000, 'the second echo');
+      return { log, option: env.wss.options.autoPong };
+    });
+  });
+
+  it('leaves pings to the application: a raw client sees only the pongs the app sends', async () => {
+    await differential(async (Server) => {
+      const env = await start(Server, { autoPong: false });
+      const connection = once(env.wss, 'connection');
+      const { socket } = await rawUpgrade(env, upgradeRequest('/'));
+      const [ws] = await connection;
+      const pings = [];
+      ws.on('ping', (data) => {
+        pings.push(data.toString());
+        if (data.toString() === 'answer me') ws.pong(data);
+      });
+      ws.on('message', (data) => ws.send(data));
+      const received = () => {
+        const frames = socket.received.subarray(socket.received.indexOf('\r\n\r\n') + 4);
+        return parseFrames(frames).map((f) => [f.opcode, f.payload.toString()]);
+      };
+      socket.write(Buffer.concat([frame(0x9, 'ignored'), frame(0x1, 'probe 1')]));
+      await until(() => received().length === 1, 5000, 'the first echo');
+      socket.write(Buffer.concat([frame(0x9, 'answer me'), frame(0x1, 'probe 2')]));
+      await until(() => received().length === 3, 5000, 'the pong and the second echo');
+      return { frames: received(), pings };
+    });
+  });
+
+  it('still answers pings itself by default', async () => {
+    const env = await start(ferrows.WebSocketServer);
+    const { client, ws } = await pair(env);
+    const log = [];
+    ws.on('ping', (data) => log.push(['server ping', data.toString()]));
+    client.on('pong', (data) => log.push(['client pong', data.toString()]));
+    client.ping('auto');
+    await until(() => log.length === 2, 5000, 'the ping and its pong');
+    expect(log.map(([what]) => what).sort()).toEqual(['client pong', 'server ping']);
+    expect(env.wss.options.autoPong).toBe(true);
   });
 });
 

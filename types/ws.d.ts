@@ -71,14 +71,19 @@ export interface WebSocketServerOptions {
   skipUTF8Validation?: boolean;
   /** Accepted for ws compatibility (messages are delivered as they arrive). @default true */
   allowSynchronousEvents?: boolean;
-  /** Only true: the engine always answers pings. @default true */
-  autoPong?: true;
+  /** false: the engine does not answer pings; answer them with `ws.pong(data)` in 'ping'. @default true */
+  autoPong?: boolean;
   /** Accepted for ws compatibility; the engine bounds frames by maxPayload. */
   maxBufferedChunks?: number;
   /** Accepted for ws compatibility; the engine bounds messages by maxPayload. */
   maxFragments?: number;
   /** Accepted for ws compatibility; pongs are bounded by maxBackpressure. */
   maxPendingAutoPongs?: number;
+  /**
+   * The class of the connections: `WsSocket` or a class that extends it (ws's own WebSocket
+   * class is refused). @default WsSocket
+   */
+  WebSocket?: typeof WsSocket;
   /** ferrows: queued outbound bytes above which the connection is closed with 1008. @default 16777216 */
   maxBackpressure?: number;
   /** ferrows: received bytes waiting for JavaScript above which the socket is not read. @default 4194304 */
@@ -137,6 +142,9 @@ export declare class WsSocket extends EventEmitter {
   readonly OPEN: 1;
   readonly CLOSING: 2;
   readonly CLOSED: 3;
+
+  /** Called by the server (a subclass passes its arguments on); applications do not construct it. */
+  constructor(...args: any[]);
 
   /** How binary messages are delivered. @default 'nodebuffer' */
   binaryType: 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';

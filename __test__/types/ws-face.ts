@@ -4,7 +4,7 @@
 import * as http from 'http';
 import type { IncomingMessage } from 'http';
 import type { Duplex } from 'stream';
-import { WebSocketServer, WebSocket } from 'ferrows';
+import { WebSocketServer, WebSocket, WsSocket } from 'ferrows';
 
 const server = http.createServer();
 const wss = new WebSocketServer({
@@ -49,4 +49,20 @@ process.on('SIGTERM', () => {
     if (err) console.error(err);
     server.close();
   });
+});
+
+// ws's `WebSocket` option, with the face's class as the base, and pings left to the application.
+class Session extends WsSocket {
+  user = 'anonymous';
+  constructor(...args: any[]) {
+    super(...args);
+  }
+  greet(): void {
+    this.send(`hello ${this.user}`);
+  }
+}
+const sessions = new WebSocketServer({ noServer: true, WebSocket: Session, autoPong: false });
+sessions.on('connection', (ws) => {
+  ws.on('ping', (data: Buffer) => ws.pong(data));
+  if (ws instanceof Session) ws.greet();
 });

@@ -4,6 +4,7 @@
 // the engine limits they map to.
 
 const { ENGINE_DEFAULTS, normalize } = require('../options');
+const { WsSocket } = require('./ws-socket');
 
 const MAX_INT32 = 2 ** 31 - 1;
 
@@ -29,6 +30,7 @@ const DEFAULTS = Object.freeze({
   port: null,
   maxBackpressure: ENGINE_DEFAULTS.maxBackpressure,
   maxInboundPending: ENGINE_DEFAULTS.maxInboundPending,
+  WebSocket: WsSocket,
 });
 
 function unsupported(message) {
@@ -50,18 +52,26 @@ function resolve(options) {
   if (merged.perMessageDeflate) {
     throw unsupported('perMessageDeflate (compression) is not supported yet; leave it out or pass false');
   }
-  if (merged.autoPong === false) {
-    throw unsupported('autoPong: false is not supported; the engine always answers pings');
-  }
-  if (options && options.WebSocket != null) {
-    throw unsupported('a custom WebSocket class is not supported; the sockets are ferrows\'s own');
+  if (merged.WebSocket == null) merged.WebSocket = WsSocket;
+  if (!isSocketClass(merged.WebSocket)) {
+    throw new TypeError(
+      'ferrows WebSocketServer: the WebSocket option must be WsSocket or a class that extends it ' +
+        "(require('ferrows').WsSocket: ws's own WebSocket class cannot run over the engine, and " +
+        "require('ferrows').WebSocket is the native face's)"
+    );
   }
   return merged;
 }
 
+/** ws's rule for the WebSocket option: the connection class or one that extends it. */
+function isSocketClass(value) {
+  return value === WsSocket || (typeof value === 'function' && value.prototype instanceof WsSocket);
+}
+
 /**
  * The engine limits for these options: ws's message limit (0 meaning none, as in ws), ws's close
- * timeout, no server pings or idle cut (ws has neither), and ferrows's backpressure bounds.
+ * timeout, no server pings or idle cut (ws has neither), ferrows's backpressure bounds, and
+ * whether the engine answers pings itself.
  */
 function engineLimits(options) {
   let maxPayload = options.maxPayload;
@@ -77,6 +87,9 @@ function engineLimits(options) {
     maxBackpressure,
     maxInboundPending: options.maxInboundPending,
     highWaterMark: typeof maxBackpressure === 'number' ? Math.min(ENGINE_DEFAULTS.highWaterMark, maxBackpressure) : undefined,
+    // ws reads autoPong for its truth (an explicit undefined turns it off there too). Off, the
+    // engine only delivers 'ping' and the application answers with ws.pong().
+    autoPong: Boolean(options.autoPong),
   };
   // Text reaches this face's handlers as a Buffer, as in ws: the engine delivers it so.
   return { ...normalize(limits).engine, textAsBuffer: true };

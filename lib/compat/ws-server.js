@@ -9,7 +9,6 @@ const { createHash } = require('crypto');
 const { Engine } = require('../engine');
 const { resolve, engineLimits } = require('./ws-options');
 const { check, parseProtocols, abortHandshake, isSafeHeaderLine } = require('./ws-handshake');
-const { WsSocket } = require('./ws-socket');
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
@@ -25,7 +24,8 @@ class WebSocketServer extends EventEmitter {
    * @param {object} options ws's options (see README, "Drop-in for ws"): exactly one of `port`, `server`
    *   or `noServer`; `host`, `backlog`, `path`, `verifyClient`, `handleProtocols`,
    *   `[maxPayload=104857600]`, `[clientTracking=true]`, `[closeTimeout=30000]`,
-   *   `[perMessageDeflate=false]` (true is refused: no compression yet), and ferrows's
+   *   `[perMessageDeflate=false]` (true is refused: no compression yet), `[autoPong=true]`,
+   *   `[WebSocket=WsSocket]` (a class extending WsSocket), and ferrows's
    *   `[maxBackpressure=16777216]`, `[maxInboundPending=4194304]`
    * @param {Function} [callback] a 'listening' listener of the server made for `port`
    */
@@ -128,7 +128,7 @@ class WebSocketServer extends EventEmitter {
    * @param {import('http').IncomingMessage} req
    * @param {import('stream').Duplex} socket
    * @param {Buffer} head
-   * @param {(ws: WsSocket, req: import('http').IncomingMessage) => void} cb
+   * @param {(ws: import('./ws-socket').WsSocket, req: import('http').IncomingMessage) => void} cb
    */
   handleUpgrade(req, socket, head, cb) {
     socket.on('error', socketOnError);
@@ -220,7 +220,16 @@ class WebSocketServer extends EventEmitter {
       if (this.listenerCount('error') > 0) this.emit('error', err);
       return;
     }
-    const ws = new WsSocket(this, handle, protocol);
+    let ws;
+    try {
+      // The WebSocket option: WsSocket or an application's subclass of it.
+      ws = new this.options.WebSocket(this, handle, protocol);
+    } catch (err) {
+      // The connection is live in Rust already: let the engine close it and forget it.
+      this._engine.register(handle, DISCARD);
+      handle.terminate();
+      throw err;
+    }
     this._engine.register(handle, ws);
     if (this.clients) this.clients.add(ws);
     cb(ws, req);
@@ -243,6 +252,16 @@ class WebSocketServer extends EventEmitter {
     if (this._shouldEmitClose && this.clients.size === 0) process.nextTick(emitClose, this);
   }
 }
+
+/** The engine's target for a connection whose object could not be made: ignores its events. */
+const DISCARD = {
+  _onMessage() {},
+  _onPing() {},
+  _onPong() {},
+  _onDrain() {},
+  _onError() {},
+  _onClose() {},
+};
 
 function addListeners(server, map) {
   for (const event of Object.keys(map)) server.on(event, map[event]);

@@ -69,6 +69,9 @@ function engineLimits(config) {
     fragmentationThreshold: config.fragmentOutgoingMessages ? whole(config.fragmentationThreshold) : 0,
     noDelay: Boolean(config.disableNagleAlgorithm),
     highWaterMark: SOCKET_HIGH_WATER_MARK,
+    // A 'ping' listener may withhold the pong (`cancel()`), so the connection sends it from
+    // JavaScript after the listeners have run, and the engine sends none itself.
+    autoPong: false,
   };
   for (const name of ENGINE_EXTRAS) {
     if (config[name] !== undefined) limits[name] = config[name];

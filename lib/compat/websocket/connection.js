@@ -158,7 +158,7 @@ class WebSocketConnection extends EventEmitter {
     this._control('ping', controlPayload(data));
   }
 
-  /** Sends a pong (pings are answered automatically). */
+  /** Sends a pong (pings are answered automatically unless a 'ping' listener cancels). */
   pong(binaryPayload) {
     this._control('pong', controlPayload(binaryPayload));
   }
@@ -260,10 +260,21 @@ class WebSocketConnection extends EventEmitter {
 
   _onPing(data) {
     this._lastHeard = Date.now();
+    // The package reads nothing more once it has sent its close frame, so answers nothing.
     if (!this.connected) return;
     if (!this.assembleFragments) this.emit('frame', wholeFrame(0x09, data));
-    // The engine has already answered with a pong, so `cancel` cannot withhold it.
-    if (this.listenerCount('ping') > 0) this.emit('ping', () => {}, data);
+    // As the package: listeners get `cancel`, and the pong goes after them unless one called it.
+    let cancelled = false;
+    if (this.listenerCount('ping') > 0) {
+      this.emit(
+        'ping',
+        () => {
+          cancelled = true;
+        },
+        data
+      );
+    }
+    if (!cancelled) this.pong(data);
   }
 
   _onPong(data) {
