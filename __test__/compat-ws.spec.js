@@ -787,10 +787,11 @@ describe('ws face: the WebSocket option', () => {
     expect(new WebSocketServer({ noServer: true }).options.WebSocket).toBe(WsSocket);
     expect(new WebSocketServer({ noServer: true, WebSocket: undefined }).options.WebSocket).toBe(WsSocket);
     expect(new WebSocketServer({ noServer: true, WebSocket: WsSocket }).options.WebSocket).toBe(WsSocket);
-    // The face's own module names the class as ws does; the package entry keeps that name for
-    // the native face.
-    expect(require('../lib/compat/ws').WebSocket).toBe(WsSocket);
-    expect(ferrows.WebSocket).toBe(require('../lib/socket').WebSocket);
+    // ferrows/ws names the class as ws does; the package entry keeps that name for the native
+    // face's class.
+    expect(require('ferrows/ws').WebSocket).toBe(WsSocket);
+    expect(require('ferrows/ws').Server).toBe(WebSocketServer);
+    expect(ferrows.WebSocket).not.toBe(WsSocket);
   });
 
   // Not differential: ws throws before its 101 and leaves the client waiting; the engine has

@@ -2,8 +2,8 @@
 
 const path = require('path');
 const { spawn, spawnSync } = require('child_process');
-const native = require('../lib/native');
-const { ENGINE_DEFAULTS } = require('../lib/options');
+const fs = require('fs');
+const native = require('../lib/core/native');
 const { attach } = require('..');
 const { once } = require('./helpers');
 
@@ -128,8 +128,17 @@ describe('process lifecycle', () => {
 });
 
 describe('options', () => {
-  it('mirrors the engine defaults exactly', () => {
-    expect(native.defaultConfig()).toEqual({ ...ENGINE_DEFAULTS });
+  it('documents every engine default in index.d.ts as the engine defines it', () => {
+    const types = fs.readFileSync(path.join(root, 'index.d.ts'), 'utf8');
+    const documented = {};
+    for (const [, doc, name] of types.matchAll(/\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*(\w+)\?:/g)) {
+      const value = /@default (\S+)/.exec(doc);
+      if (value) documented[name] = value[1];
+    }
+    const defaults = Object.fromEntries(Object.entries(native.defaultConfig()).filter(([, v]) => v !== undefined));
+    // maxFrame defaults to maxPayload, which is how its @default reads.
+    const expected = { ...defaults, maxFrame: defaults.maxFrame === defaults.maxPayload ? 'maxPayload' : defaults.maxFrame };
+    for (const [name, value] of Object.entries(expected)) expect([name, documented[name]]).toEqual([name, String(value)]);
   });
 
   it.each([

@@ -10,7 +10,7 @@ const crypto = require('crypto');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { binaryName } = require('../lib/binary-name');
+const { binaryName } = require('../lib/core/binary-name');
 
 const repo = path.join(__dirname, '..');
 const NPM_FLAGS = ['--no-audit', '--no-fund', '--prefer-offline'];
@@ -273,8 +273,11 @@ describe('package: npm pack, install in a fresh project, use it there', () => {
       'index.js',
       'index.mjs',
       'index.d.ts',
-      'lib/native.js',
-      'lib/binary-name.js',
+      'lib/core/native.js',
+      'lib/faces/ws/index.mjs',
+      'lib/faces/websocket/index.mjs',
+      'types/ws-entry.d.ts',
+      'lib/core/binary-name.js',
       'scripts/install.js',
       'scripts/build.js',
       'Cargo.toml',

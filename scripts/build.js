@@ -9,7 +9,7 @@
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { binaryName } = require('../lib/binary-name');
+const { binaryName } = require('../lib/core/binary-name');
 
 const root = path.join(__dirname, '..');
 const debug = process.argv.includes('--debug');

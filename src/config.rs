@@ -64,7 +64,8 @@ impl Default for ServerConfig {
   }
 }
 
-/// A field whose value cannot be used, with a sentence that names it.
+/// A field whose value is out of its range, with a sentence that names it (JavaScript throws it
+/// as a RangeError with code `ERR_OUT_OF_RANGE`; it has checked the types already).
 #[derive(Debug, PartialEq, Eq)]
 pub struct InvalidOption(pub String);
 
@@ -96,7 +97,7 @@ fn bytes(name: &str, value: Option<f64>, default: usize, min: f64) -> Result<usi
     None => Ok(default),
     Some(v) if v.fract() == 0.0 && (min..=MAX_BYTES).contains(&v) => Ok(v as usize),
     Some(v) => Err(InvalidOption(format!(
-      "{name} must be an integer from {min} to {MAX_BYTES}, got {v}"
+      "The \"{name}\" option must be an integer from {min} to {MAX_BYTES}; received {v}"
     ))),
   }
 }
@@ -113,7 +114,7 @@ fn millis(
       Ok(Duration::from_millis(v as u64))
     }
     Some(v) => Err(InvalidOption(format!(
-      "{name} must be a whole number of milliseconds from {min} to {MAX_MILLIS}, got {v}"
+      "The \"{name}\" option must be a whole number of milliseconds from {min} to {MAX_MILLIS}; received {v}"
     ))),
   }
 }
@@ -155,7 +156,7 @@ impl TryFrom<RawConfig> for ServerConfig {
     };
     if config.high_water_mark > config.max_backpressure {
       return Err(InvalidOption(format!(
-        "highWaterMark ({}) must not exceed maxBackpressure ({})",
+        "The \"highWaterMark\" option ({}) must not exceed maxBackpressure ({})",
         config.high_water_mark, config.max_backpressure
       )));
     }
@@ -192,7 +193,11 @@ mod tests {
         ..Default::default()
       };
       let err = ServerConfig::try_from(raw).unwrap_err();
-      assert!(err.0.starts_with("maxPayload must be"), "{}", err.0);
+      assert!(
+        err.0.starts_with("The \"maxPayload\" option must be"),
+        "{}",
+        err.0
+      );
     }
   }
 
@@ -217,7 +222,7 @@ mod tests {
     assert!(ServerConfig::try_from(raw)
       .unwrap_err()
       .0
-      .starts_with("sendTimeout must be"));
+      .starts_with("The \"sendTimeout\" option must be"));
   }
 
   #[test]

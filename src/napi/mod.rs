@@ -84,6 +84,22 @@ pub fn default_config() -> BindingConfig {
   }
 }
 
+/// Why `config` cannot build a server (an option out of its range, named in the sentence), or
+/// None. JavaScript checks the types first and throws this as a RangeError.
+#[napi]
+pub fn check_limits(config: BindingConfig) -> Option<String> {
+  ServerConfig::try_from(RawConfig::from(config))
+    .err()
+    .map(|e| e.0)
+}
+
+/// The `Sec-WebSocket-Accept` value for `key`, for a face that shows the 101's lines to the
+/// application before the engine writes them (`ws`'s 'headers' event).
+#[napi]
+pub fn accept_key(key: String) -> String {
+  handshake::accept_key(&key)
+}
+
 /// 0 when the key and version allow the upgrade, else the HTTP status to answer.
 #[napi]
 pub fn handshake_status(key: Option<String>, version: Option<String>) -> u32 {

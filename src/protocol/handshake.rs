@@ -62,11 +62,16 @@ pub fn response(key: &str, protocol: Option<&str>, extra: &[String]) -> Result<V
   Ok(unchecked_response(key, protocol, extra))
 }
 
+/// The `Sec-WebSocket-Accept` value for `key` (RFC 6455 §4.2.2).
+pub fn accept_key(key: &str) -> String {
+  derive_accept_key(key.trim().as_bytes())
+}
+
 fn unchecked_response(key: &str, protocol: Option<&str>, extra: &[String]) -> Vec<u8> {
   let mut out = String::with_capacity(160);
   out.push_str("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n");
   out.push_str("Sec-WebSocket-Accept: ");
-  out.push_str(&derive_accept_key(key.trim().as_bytes()));
+  out.push_str(&accept_key(key));
   out.push_str("\r\n");
   if let Some(p) = protocol {
     out.push_str("Sec-WebSocket-Protocol: ");

@@ -4,7 +4,7 @@
 // (sync, promise or callback form) and subprotocol choice. It ends in exactly one of
 // `accept(protocol)` or an HTTP rejection of the socket.
 
-const { reject, check, parseProtocols } = require('./handshake');
+const { reject, check, parseProtocols } = require('../../core/handshake');
 
 /** Calls `verifyClient` in any of its forms and reports once through `done(err, ok, ...)`. */
 function verify(fn, info, done) {

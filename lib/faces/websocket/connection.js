@@ -2,22 +2,18 @@
 
 // One accepted WebSocket, as the package presents it: message objects, sendUTF/sendBytes with
 // completion callbacks, close/drop with the package's codes and description strings. The socket
-// itself lives in Rust; this object receives the engine's events (see lib/engine.js).
+// itself lives in Rust; this object receives the engine's events (see lib/core/engine.js).
 
 const EventEmitter = require('events');
 const { CLOSE_REASONS, CLOSE_DESCRIPTIONS, isValidCloseReason } = require('./constants');
 const { failureDescription } = require('./failures');
 const { engineLimits } = require('./config');
 const { SocketFacade } = require('./socket-facade');
+const { SEND } = require('../../core/protocol');
 
 const STATE_OPEN = 'open';
 const STATE_ENDING = 'ending';
 const STATE_CLOSED = 'closed';
-
-/** Send statuses (src/conn.rs `SendStatus`). */
-const ABOVE_HIGH_WATER = 1;
-const NOT_OPEN = 2;
-const OVER_LIMIT = 3;
 
 const MAX_CLOSE_REASON = 123;
 const EMPTY = Buffer.alloc(0);
@@ -76,19 +72,17 @@ class WebSocketConnection extends EventEmitter {
     this.maxReceivedMessageSize = config.maxReceivedMessageSize;
     this.outputBufferFull = false;
     this.inputPaused = false;
-    this._engine = null;
-    this._handle = null;
+    /** The engine's connection (core/connection.js), until 'close'. */
+    this._connection = null;
     this._failure = null;
     this._writeCallbacks = [];
     this._lastHeard = Date.now();
   }
 
   /** Binds the engine's connection; its events arrive through the `_on*` methods. */
-  _attach(engine, handle) {
-    this._engine = engine;
-    this._handle = handle;
-    this._conn = handle.connection;
-    engine.register(handle, this);
+  _attach(engine, connection) {
+    this._connection = connection;
+    engine.register(connection, this);
   }
 
   /** Sends `data` as text (anything with toString) or binary (a Buffer). */
@@ -124,22 +118,21 @@ class WebSocketConnection extends EventEmitter {
   }
 
   _send(payload, isBinary, cb) {
-    const handle = this._handle;
+    const connection = this._connection;
     const status =
-      handle === null
-        ? NOT_OPEN
+      connection === null
+        ? SEND.NOT_OPEN
         : isBinary
-          ? this._engine.sendBytes(this._conn, payload, false)
-          : this._engine.sendText(this._conn, String(payload));
-    if (status === NOT_OPEN || status === OVER_LIMIT) {
+          ? connection.sendBytes(payload)
+          : connection.sendText(String(payload));
+    if (status === SEND.NOT_OPEN) {
       if (typeof cb === 'function') process.nextTick(cb, writeAfterEnd());
       return;
     }
-    this._engine.scheduleFlush();
-    if (status === ABOVE_HIGH_WATER) this.outputBufferFull = true;
+    if (status === SEND.ABOVE_HIGH_WATER) this.outputBufferFull = true;
     if (typeof cb === 'function') {
       this._writeCallbacks.push([cb, this._completionArgs(payload)]);
-      handle.notifyWhenWritten();
+      connection.notifyWhenWritten();
     }
   }
 
@@ -164,14 +157,13 @@ class WebSocketConnection extends EventEmitter {
   }
 
   _control(kind, buf) {
-    if (this._handle === null || this._handle.readyState !== 1) return;
-    this._handle[kind](buf);
-    this._engine.scheduleFlush();
+    if (this._connection === null || this._connection.readyState !== 1) return;
+    this._connection.control(kind, buf);
   }
 
   /** Stops reading from the peer until `resume()` (TCP pushes back on it). */
   pause() {
-    if (this._handle !== null) this._handle.pause();
+    if (this._connection !== null) this._connection.pause();
     if (!this.inputPaused) {
       this.inputPaused = true;
       this.emit('pause');
@@ -179,7 +171,7 @@ class WebSocketConnection extends EventEmitter {
   }
 
   resume() {
-    if (this._handle !== null) this._handle.resume();
+    if (this._connection !== null) this._connection.resume();
     if (this.inputPaused) {
       this.inputPaused = false;
       this.emit('resume');
@@ -202,10 +194,7 @@ class WebSocketConnection extends EventEmitter {
     this.waitingForCloseResponse = true;
     this.state = STATE_ENDING;
     this.connected = false;
-    if (this._handle !== null) {
-      this._handle.close(reasonCode, wireReason(description));
-      this._engine.scheduleFlush();
-    }
+    if (this._connection !== null) this._connection.close(reasonCode, wireReason(description));
   }
 
   /**
@@ -223,20 +212,19 @@ class WebSocketConnection extends EventEmitter {
     this.connected = false;
     this.state = STATE_CLOSED;
     this.waitingForCloseResponse = false;
-    const handle = this._handle;
-    if (handle !== null) {
+    const connection = this._connection;
+    if (connection !== null) {
       if (skipCloseFrame || !Number.isInteger(reasonCode) || reasonCode < 0 || reasonCode > 0xffff) {
-        handle.terminate();
+        connection.terminate();
       } else {
-        handle.drop(reasonCode, wireReason(description));
+        connection.drop(reasonCode, wireReason(description));
       }
-      this._engine.scheduleFlush();
     }
     this._emitClose(reasonCode, description);
   }
 
   _terminate() {
-    if (this._handle !== null) this._handle.terminate();
+    if (this._connection !== null) this._connection.terminate();
   }
 
   _emitClose(code, description) {
@@ -287,7 +275,7 @@ class WebSocketConnection extends EventEmitter {
   _onDrain() {
     // A drain means the buffer emptied; a callback whose bytes were queued after that waits
     // for the next one (its notifyWhenWritten re-armed it).
-    if (this._handle !== null && this._handle.bufferedAmount > 0) return;
+    if (this._connection !== null && this._connection.bufferedAmount > 0) return;
     for (const [cb, args] of this._writeCallbacks.splice(0)) cb(...args);
     if (this.outputBufferFull) {
       this.outputBufferFull = false;
@@ -305,7 +293,7 @@ class WebSocketConnection extends EventEmitter {
   }
 
   _onClose(code, reason) {
-    this._handle = null;
+    this._connection = null;
     const pending = this._writeCallbacks.splice(0);
     for (const [cb] of pending) cb(writeAfterEnd());
     if (this.closeEventEmitted) return;

@@ -3,8 +3,8 @@
 // ws's server options: its defaults, the ones ferrows cannot honour (refused, never faked), and
 // the engine limits they map to.
 
-const { ENGINE_DEFAULTS, normalize } = require('../options');
-const { WsSocket } = require('./ws-socket');
+const { ENGINE_DEFAULTS, checkLimits } = require('../../core/limits');
+const { WsSocket } = require('./socket');
 
 const MAX_INT32 = 2 ** 31 - 1;
 
@@ -29,6 +29,7 @@ const DEFAULTS = Object.freeze({
   path: null,
   port: null,
   maxBackpressure: ENGINE_DEFAULTS.maxBackpressure,
+  sendTimeout: ENGINE_DEFAULTS.sendTimeout,
   maxInboundPending: ENGINE_DEFAULTS.maxInboundPending,
   WebSocket: WsSocket,
 });
@@ -85,6 +86,7 @@ function engineLimits(options) {
     idleTimeout: 0,
     closeTimeout: options.closeTimeout,
     maxBackpressure,
+    sendTimeout: options.sendTimeout,
     maxInboundPending: options.maxInboundPending,
     highWaterMark: typeof maxBackpressure === 'number' ? Math.min(ENGINE_DEFAULTS.highWaterMark, maxBackpressure) : undefined,
     // ws reads autoPong for its truth (an explicit undefined turns it off there too). Off, the
@@ -92,7 +94,7 @@ function engineLimits(options) {
     autoPong: Boolean(options.autoPong),
   };
   // Text reaches this face's handlers as a Buffer, as in ws: the engine delivers it so.
-  return { ...normalize(limits).engine, textAsBuffer: true };
+  return { ...checkLimits(limits), textAsBuffer: true };
 }
 
 module.exports = { DEFAULTS, resolve, engineLimits };

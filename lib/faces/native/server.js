@@ -4,13 +4,14 @@
 // requests of its path, runs verifyClient and protocol selection, and hands the socket to Rust.
 
 const EventEmitter = require('events');
-const { Engine } = require('./engine');
+const { Engine } = require('../../core/engine');
 const { normalize } = require('./options');
-const { route } = require('./upgrade-router');
-const { reject } = require('./handshake');
+const { route } = require('../../core/upgrade-router');
+const { reject } = require('../../core/handshake');
 const { negotiate, matchesPath } = require('./negotiate');
-const { WebSocket, toPayload, checkTopic } = require('./socket');
-const { argTypeError } = require('./errors');
+const { WebSocket, checkTopic } = require('./socket');
+const { toPayload } = require('../../core/payload');
+const { argTypeError } = require('../../core/errors');
 
 /** Connection object of the native face: the engine's events become EventEmitter events. */
 class ServerSocket extends WebSocket {
@@ -83,9 +84,9 @@ class Server extends EventEmitter {
     if (this._closing) return reject(socket, 503, 'Server is shutting down');
     const info = { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, protocol: protocol || '' };
     const key = req.headers['sec-websocket-key'];
-    const handle = this._engine.accept(socket, head, key, protocol || undefined, undefined);
-    const ws = new ServerSocket(this, handle, info);
-    this._engine.register(handle, ws);
+    const connection = this._engine.accept(socket, head, key, protocol || undefined, undefined);
+    const ws = new ServerSocket(this, connection, info);
+    this._engine.register(connection, ws);
     this.clients.add(ws);
     this.emit('connection', ws, req);
   }
@@ -165,7 +166,7 @@ function redisError(message) {
 }
 
 function exceptId(options) {
-  return options && options.except ? options.except._handle.id : undefined;
+  return options && options.except ? options.except._connection.id : undefined;
 }
 
 function onHandshakeSocketError() {

@@ -7,7 +7,7 @@ const fs = require('fs');
 const { binaryName } = require('./binary-name');
 
 const file = binaryName();
-const location = path.join(__dirname, '..', file);
+const location = path.join(__dirname, '..', '..', file);
 
 /** "linux-x64 (glibc 2.36)", "linux-x64 (musl)", "darwin-arm64": what the error reports. */
 function describeSystem() {

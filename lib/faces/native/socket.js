@@ -1,36 +1,20 @@
 'use strict';
 
-// A connection as the application sees it: an EventEmitter over a Rust-owned socket.
+// The native face's connection as the application sees it: an EventEmitter over an engine
+// connection (core/connection.js).
 
 const EventEmitter = require('events');
-const native = require('./native');
-const { argTypeError, rangeError, stateError } = require('./errors');
+const native = require('../../core/native');
+const { argTypeError, rangeError, stateError } = require('../../core/errors');
+const { toBuffer } = require('../../core/payload');
+const { SEND } = require('../../core/protocol');
 
 const CONNECTING = 0;
 const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
 
-/** Send statuses returned by the engine (src/conn.rs `SendStatus`). */
-const QUEUED = 0;
-
 const EMPTY = Buffer.alloc(0);
-
-/** Views any binary payload as a Buffer without copying; null when `data` is not binary. */
-function toBuffer(data) {
-  if (Buffer.isBuffer(data)) return data;
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (data instanceof ArrayBuffer || data instanceof SharedArrayBuffer) return Buffer.from(data);
-  return null;
-}
-
-/** A message for the engine: [string, false] for text, [Buffer, true] for binary. */
-function toPayload(data) {
-  if (typeof data === 'string') return [data, false];
-  const buf = toBuffer(data);
-  if (buf === null) throw argTypeError('data', 'a string, Buffer, TypedArray, DataView or ArrayBuffer', data);
-  return [buf, true];
-}
 
 function checkTopic(topic) {
   if (typeof topic !== 'string') throw argTypeError('topic', 'a string', topic);
@@ -49,15 +33,14 @@ function checkClose(code, reason) {
 
 class WebSocket extends EventEmitter {
   /**
-   * @param {object} server the owning server (its `_engine` flushes corked sends; it publishes)
-   * @param {object} handle the engine's NativeSocket
+   * @param {object} server the owning server (it publishes for `publish`)
+   * @param {import('../../core/connection').Connection} connection the engine's connection
    * @param {object} info remote address, port and chosen protocol
    */
-  constructor(server, handle, info) {
+  constructor(server, connection, info) {
     super();
     this._server = server;
-    this._handle = handle;
-    this._conn = handle.connection;
+    this._connection = connection;
     this._closed = false;
     this.remoteAddress = info.remoteAddress;
     this.remotePort = info.remotePort;
@@ -66,13 +49,13 @@ class WebSocket extends EventEmitter {
 
   get readyState() {
     if (this._closed) return CLOSED;
-    const state = this._server._engine.readyState(this._conn);
+    const state = this._connection.readyState;
     return state === CLOSED ? CLOSING : state;
   }
 
   /** Bytes queued in Rust and not yet written to the socket. */
   get bufferedAmount() {
-    return this._closed ? 0 : this._handle.bufferedAmount;
+    return this._closed ? 0 : this._connection.bufferedAmount;
   }
 
   /**
@@ -81,30 +64,29 @@ class WebSocket extends EventEmitter {
    * or when the buffer is above the high-water mark (wait for 'drain').
    */
   send(data) {
-    const engine = this._server._engine;
-    if (typeof data === 'string') return engine.sendText(this._conn, data) === QUEUED;
+    if (typeof data === 'string') return this._connection.sendText(data) === SEND.QUEUED;
     const buf = toBuffer(data);
     if (buf === null) throw argTypeError('data', 'a string, Buffer, TypedArray, DataView or ArrayBuffer', data);
-    return engine.sendBytes(this._conn, buf, false) === QUEUED;
+    return this._connection.sendBytes(buf) === SEND.QUEUED;
   }
 
   /** Subscribes to `topic`; returns false when already subscribed or closed. */
   subscribe(topic) {
-    return this._handle.subscribe(checkTopic(topic));
+    return this._connection.subscribe(checkTopic(topic));
   }
 
   /** Returns false when not subscribed. */
   unsubscribe(topic) {
-    return this._handle.unsubscribe(checkTopic(topic));
+    return this._connection.unsubscribe(checkTopic(topic));
   }
 
   isSubscribed(topic) {
-    return this._handle.isSubscribed(checkTopic(topic));
+    return this._connection.isSubscribed(checkTopic(topic));
   }
 
   /** The topics this connection subscribes to. */
   get topics() {
-    return this._closed ? [] : this._handle.topics;
+    return this._closed ? [] : this._connection.topics;
   }
 
   /**
@@ -129,8 +111,7 @@ class WebSocket extends EventEmitter {
     if (buf === null) throw argTypeError('data', 'a string or binary payload', data);
     if (buf.length > 125) throw rangeError(`The ${kind} payload`, 'must not be longer than 125 bytes');
     if (this.readyState !== OPEN) throw stateError(`WebSocket is not open: readyState ${this.readyState}`);
-    this._handle[kind](buf);
-    this._server._engine.scheduleFlush();
+    this._connection.control(kind, buf);
   }
 
   /**
@@ -142,12 +123,12 @@ class WebSocket extends EventEmitter {
   close(code = 1000, reason) {
     const text = checkClose(code, reason);
     if (this.readyState !== OPEN) return;
-    this._handle.close(code, text);
+    this._connection.close(code, text);
   }
 
   /** Destroys the connection at once; 'close' follows with 1006. */
   terminate() {
-    if (!this._closed) this._handle.terminate();
+    if (!this._closed) this._connection.terminate();
   }
 
   _emitClosed(code, reason) {
@@ -161,4 +142,4 @@ for (const [name, value] of Object.entries({ CONNECTING, OPEN, CLOSING, CLOSED }
   Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true });
 }
 
-module.exports = { WebSocket, toBuffer, toPayload, checkClose, checkTopic };
+module.exports = { WebSocket, checkClose, checkTopic };

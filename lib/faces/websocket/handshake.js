@@ -5,6 +5,7 @@
 // lines, headers and error messages match byte for byte.
 
 const { STATUS_CODES } = require('http');
+const { refuse } = require('../../core/http');
 const { HTTP_STATUS_DESCRIPTIONS } = require('./constants');
 
 const headerValueSplit = /,\s*/;
@@ -140,28 +141,21 @@ function sanitize(value) {
   return String(value).replace(headerSanitize, '');
 }
 
-/** The package's rejection: status line, `Connection: close`, the reason header, extra headers. */
-function rejectionResponse(status, reason, extraHeaders) {
+/**
+ * Answers with the package's rejection (its status phrase, `Connection: close`, the reason header,
+ * extra headers, no body) and closes the socket once it is written.
+ */
+function reject(socket, status, reason, extraHeaders) {
   const phrase = HTTP_STATUS_DESCRIPTIONS[status] || STATUS_CODES[status] || 'Unknown';
-  let response = `HTTP/1.1 ${status} ${phrase}\r\nConnection: close\r\n`;
-  if (reason) response += 'X-WebSocket-Reject-Reason: ' + sanitize(reason) + '\r\n';
+  const headers = [['Connection', 'close']];
+  if (reason) headers.push(['X-WebSocket-Reject-Reason', sanitize(reason)]);
   if (extraHeaders) {
     for (const key in extraHeaders) {
       const value = extraHeaders[key];
-      response += sanitize(key) + ': ' + sanitize(value == null ? '' : value.toString()) + '\r\n';
+      headers.push([sanitize(key), sanitize(value == null ? '' : value.toString())]);
     }
   }
-  return response + '\r\n';
-}
-
-/** Writes a rejection and closes the socket once it is written (a gone client is no error). */
-function writeRejection(socket, response) {
-  if (socket.destroyed || !socket.writable) {
-    socket.destroy();
-    return;
-  }
-  socket.once('finish', () => socket.destroy());
-  socket.end(response, 'ascii');
+  refuse(socket, status, phrase, headers);
 }
 
 module.exports = {
@@ -172,6 +166,5 @@ module.exports = {
   parseCookies,
   checkProtocolToken,
   cookieLines,
-  rejectionResponse,
-  writeRejection,
+  reject,
 };

@@ -1,32 +1,28 @@
 'use strict';
 
-// The HTTP side of the opening handshake, before the socket goes to Rust: request checks,
-// HTTP rejections (written by Node, which still owns the socket), and the handoff itself.
+// The HTTP side of the opening handshake, before the socket goes to Rust: RFC 6455 request
+// checks, ferrows's own HTTP rejections (written by Node, which still owns the socket), and the
+// handoff of the socket itself.
 
 const { STATUS_CODES } = require('http');
 const native = require('./native');
+const { refuse } = require('./http');
 
 /**
- * Answers an upgrade request with an HTTP error and closes the socket. Extra headers are an
- * object of name → value.
+ * Answers an upgrade request with an HTTP error (a plain-text body) and closes the socket. Extra
+ * headers are an object of name → value (or an array of values).
  */
 function reject(socket, status, message = STATUS_CODES[status] || '', headers = {}) {
-  if (!socket.writable || socket.destroyed) {
-    socket.destroy();
-    return;
-  }
   const body = Buffer.from(String(message));
   const lines = [
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] || 'Error'}`,
-    'Connection: close',
-    'Content-Type: text/plain; charset=utf-8',
-    `Content-Length: ${body.length}`,
+    ['Connection', 'close'],
+    ['Content-Type', 'text/plain; charset=utf-8'],
+    ['Content-Length', body.length],
   ];
   for (const [name, value] of Object.entries(headers)) {
-    for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${v}`);
+    for (const v of Array.isArray(value) ? value : [value]) lines.push([name, v]);
   }
-  socket.once('finish', () => socket.destroy());
-  socket.end(Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n'), body]));
+  refuse(socket, status, STATUS_CODES[status] || 'Error', lines, body);
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

@@ -14,8 +14,7 @@ const {
   parseCookies,
   checkProtocolToken,
   cookieLines,
-  rejectionResponse,
-  writeRejection,
+  reject,
 } = require('./handshake');
 
 const xForwardedForSeparator = /,\s*/;
@@ -125,9 +124,9 @@ class WebSocketRequest extends EventEmitter {
     connection.remoteAddresses = this.remoteAddresses;
     this._removeSocketCloseListeners();
     if (this._socketIsClosing) this.socket.destroy();
-    const handle = this._socketIsClosing ? null : this._handOff(lines.protocol, lines.headers);
-    if (handle) {
-      connection._attach(this._engine, handle);
+    const engineConnection = this._socketIsClosing ? null : this._handOff(lines.protocol, lines.headers);
+    if (engineConnection) {
+      connection._attach(this._engine, engineConnection);
     } else {
       // The package's answer to a client that hung up first: a 'close' right after 'connect'.
       process.nextTick(() => connection.drop(1006, 'TCP connection lost before handshake completed.', true));
@@ -190,7 +189,7 @@ class WebSocketRequest extends EventEmitter {
     this.emit('requestResolved', this);
     if (typeof status !== 'number') status = 403;
     this._removeSocketCloseListeners();
-    writeRejection(this.socket, rejectionResponse(status, reason, extraHeaders));
+    reject(this.socket, status, reason, extraHeaders);
     this.emit('requestRejected', this);
   }
 

@@ -5,12 +5,10 @@
 
 const EventEmitter = require('events');
 const http = require('http');
-const { createHash } = require('crypto');
-const { Engine } = require('../engine');
-const { resolve, engineLimits } = require('./ws-options');
-const { check, parseProtocols, abortHandshake, isSafeHeaderLine } = require('./ws-handshake');
-
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+const { Engine } = require('../../core/engine');
+const native = require('../../core/native');
+const { resolve, engineLimits } = require('./options');
+const { check, parseProtocols, abortHandshake, isSafeHeaderLine } = require('./handshake');
 
 const RUNNING = 0;
 const CLOSING = 1;
@@ -179,14 +177,11 @@ class WebSocketServer extends EventEmitter {
     if (!socket.readable || !socket.writable) return socket.destroy();
     if (this._state > RUNNING) return abortHandshake(socket, 503);
 
-    const digest = createHash('sha1')
-      .update(key + GUID)
-      .digest('base64');
     const headers = [
       'HTTP/1.1 101 Switching Protocols',
       'Upgrade: websocket',
       'Connection: Upgrade',
-      `Sec-WebSocket-Accept: ${digest}`,
+      `Sec-WebSocket-Accept: ${native.acceptKey(key)}`,
     ];
     let protocol = '';
     if (protocols.size) {
@@ -211,9 +206,9 @@ class WebSocketServer extends EventEmitter {
 
     upgraded.add(socket);
     keepAddresses(socket);
-    let handle;
+    let connection;
     try {
-      handle = this._engine.accept(socket, head, key, protocolLine ? protocol : undefined, extra.length ? extra : undefined);
+      connection = this._engine.accept(socket, head, key, protocolLine ? protocol : undefined, extra.length ? extra : undefined);
     } catch (err) {
       // The descriptor could not move to Rust (the socket died meanwhile): nothing to upgrade.
       socket.destroy();
@@ -223,14 +218,14 @@ class WebSocketServer extends EventEmitter {
     let ws;
     try {
       // The WebSocket option: WsSocket or an application's subclass of it.
-      ws = new this.options.WebSocket(this, handle, protocol);
+      ws = new this.options.WebSocket(this, connection, protocol);
     } catch (err) {
       // The connection is live in Rust already: let the engine close it and forget it.
-      this._engine.register(handle, DISCARD);
-      handle.terminate();
+      this._engine.register(connection, DISCARD);
+      connection.terminate();
       throw err;
     }
-    this._engine.register(handle, ws);
+    this._engine.register(connection, ws);
     if (this.clients) this.clients.add(ws);
     cb(ws, req);
   }

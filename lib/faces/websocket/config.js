@@ -3,7 +3,7 @@
 // The server config of the websocket package: its defaults, and how each option maps onto the
 // engine's limits (which Rust enforces).
 
-const { normalize } = require('../../options');
+const { checkLimits } = require('../../core/limits');
 
 /** The package's defaults (WebSocketServer.prototype.mount), in its order. */
 const DEFAULTS = Object.freeze({
@@ -33,7 +33,7 @@ const DEFAULTS = Object.freeze({
 const SOCKET_HIGH_WATER_MARK = 16 * 1024;
 
 /** ferrows-only options a websocket-package config may carry (passed to the engine as is). */
-const ENGINE_EXTRAS = ['highWaterMark', 'maxBackpressure', 'maxInboundPending'];
+const ENGINE_EXTRAS = ['highWaterMark', 'maxBackpressure', 'sendTimeout', 'maxInboundPending'];
 
 /** Merges `config` over the defaults the way the package does (every own enumerable key). */
 function withDefaults(config) {
@@ -79,7 +79,7 @@ function engineLimits(config) {
   if (limits.maxBackpressure !== undefined && config.highWaterMark === undefined) {
     limits.highWaterMark = Math.min(limits.highWaterMark, limits.maxBackpressure);
   }
-  return normalize(limits).engine;
+  return checkLimits(limits);
 }
 
 module.exports = { DEFAULTS, withDefaults, engineLimits };

@@ -5,8 +5,8 @@
 // order and fans broadcasts out in Rust.
 
 const EventEmitter = require('events');
-const { Engine } = require('../../engine');
-const { route } = require('../../upgrade-router');
+const { Engine } = require('../../core/engine');
+const { route } = require('../../core/upgrade-router');
 const { withDefaults, engineLimits } = require('./config');
 const { WebSocketRequest } = require('./request');
 

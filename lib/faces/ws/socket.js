@@ -3,18 +3,15 @@
 // A server-side connection with ws's WebSocket API, over a socket the Rust engine owns.
 
 const EventEmitter = require('events');
-const { toBuffer } = require('../socket');
-const { mixin } = require('./ws-events');
-const { toWsError, notOpenError } = require('./ws-errors');
+const { toBuffer } = require('../../core/payload');
+const { mixin } = require('./events');
+const { SEND } = require('../../core/protocol');
+const { toWsError, notOpenError } = require('./errors');
 
 const CONNECTING = 0;
 const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
-
-/** Send statuses of the engine (src/conn.rs `SendStatus`). */
-const NOT_OPEN = 2;
-const OVER_LIMIT = 3;
 
 const EMPTY = Buffer.alloc(0);
 // send()'s options when none are given (most calls), shared rather than built per message.
@@ -67,15 +64,13 @@ class WsSocket extends EventEmitter {
   /**
    * Made by `WebSocketServer#handleUpgrade`; applications do not construct it.
    * @param {object} server the owning WebSocketServer
-   * @param {object} handle the engine's NativeSocket
+   * @param {import('../../core/connection').Connection} connection the engine's connection
    * @param {string} protocol the chosen subprotocol, or ''
    */
-  constructor(server, handle, protocol) {
+  constructor(server, connection, protocol) {
     super();
     this._server = server;
-    this._engine = server._engine;
-    this._handle = handle;
-    this._conn = handle.connection;
+    this._connection = connection;
     this._protocol = protocol;
     this._binaryType = 'nodebuffer';
     this._paused = false;
@@ -108,7 +103,7 @@ class WsSocket extends EventEmitter {
 
   /** Bytes queued and not yet written to the socket. */
   get bufferedAmount() {
-    const queued = this._closed ? 0 : this._handle.bufferedAmount;
+    const queued = this._closed ? 0 : this._connection.bufferedAmount;
     return queued + this._lateBytes + this._blobBytes;
   }
 
@@ -128,7 +123,7 @@ class WsSocket extends EventEmitter {
   get readyState() {
     if (this._closed) return CLOSED;
     if (this._closing) return CLOSING;
-    return this._engine.readyState(this._conn) === OPEN ? OPEN : CLOSING;
+    return this._connection.readyState === OPEN ? OPEN : CLOSING;
   }
 
   /** Undefined on server sockets, as in ws. */
@@ -204,30 +199,27 @@ class WsSocket extends EventEmitter {
     if (this.readyState !== OPEN) return;
     const text = closeReason(code, reason);
     this._closing = true;
-    this._run(() => {
-      if (text === undefined) this._handle.close();
-      else this._handle.close(code, text);
-    });
+    this._run(() => this._connection.close(text === undefined ? undefined : code, text));
   }
 
   /** Destroys the connection at once; 'close' follows with 1006. */
   terminate() {
     if (this._closed) return;
     this._closing = true;
-    this._handle.terminate();
+    this._connection.terminate();
   }
 
   /** Stops reading from the client until `resume()`. */
   pause() {
     if (this._closed) return;
     this._paused = true;
-    this._handle.pause();
+    this._connection.pause();
   }
 
   resume() {
     if (this._closed) return;
     this._paused = false;
-    this._handle.resume();
+    this._connection.resume();
     // Asynchronously, as ws's socket emits after resume(); later events queue behind these.
     if (this._held.length > 0) process.nextTick(() => this._release());
   }
@@ -268,7 +260,7 @@ class WsSocket extends EventEmitter {
       return;
     }
     if (kind === 'message') this._message(data, opts, cb);
-    else this._afterQueued(this._handle[kind](data), cb);
+    else this._afterQueued(this._connection.control(kind, data), cb);
   }
 
   _readBlob(kind, blob, opts, cb) {
@@ -282,7 +274,7 @@ class WsSocket extends EventEmitter {
         if (cb) process.nextTick(cb, err);
         this._onError(err);
         this.terminate();
-      } else if (this._engine.readyState(this._conn) !== OPEN) {
+      } else if (this._connection.readyState !== OPEN) {
         if (cb) process.nextTick(cb, new Error('The socket was closed while the blob was being read'));
       } else {
         this._write(kind, buf, opts, cb);
@@ -319,26 +311,21 @@ class WsSocket extends EventEmitter {
     }
     let status;
     if (typeof payload === 'string' && !binary) {
-      status = this._engine.sendText(this._conn, payload);
+      status = this._connection.sendText(payload);
     } else {
       // A Buffer sent as text goes out byte for byte, as ws sends it.
-      status = this._engine.sendBytes(this._conn, bytesOf(payload), !binary);
+      status = this._connection.sendBytes(bytesOf(payload), !binary);
     }
     this._afterQueued(status, cb);
   }
 
   _afterQueued(status, cb) {
-    this._engine.scheduleFlush();
     if (!cb) return;
-    if (status === NOT_OPEN) {
+    if (status === SEND.NOT_OPEN) {
       process.nextTick(cb, notOpenError(this.readyState));
-    } else if (status === OVER_LIMIT) {
-      const err = new Error('The send buffer exceeded maxBackpressure; the connection is closing with 1008');
-      err.code = 'WS_ERR_BACKPRESSURE';
-      process.nextTick(cb, err);
     } else {
       this._written.push(cb);
-      this._handle.notifyWhenWritten();
+      this._connection.notifyWhenWritten();
     }
   }
 
@@ -373,8 +360,8 @@ class WsSocket extends EventEmitter {
     if (this._written.length === 0) return;
     // A drain reports an empty buffer at the time it was sent; frames queued since then are
     // still in flight, so their callbacks wait for the next one.
-    if (this._handle.bufferedAmount > 0) {
-      this._handle.notifyWhenWritten();
+    if (this._connection.bufferedAmount > 0) {
+      this._connection.notifyWhenWritten();
       return;
     }
     const callbacks = this._written;

@@ -4,6 +4,7 @@
 // statuses, bodies and headers), so that clients and proxies see no difference.
 
 const { STATUS_CODES } = require('http');
+const { refuse } = require('../../core/http');
 
 const KEY = /^[+/0-9A-Za-z]{22}==$/;
 const TOKEN = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+";
@@ -64,15 +65,7 @@ function abortHandshake(socket, status, message, headers) {
     'Content-Length': Buffer.byteLength(body),
     ...headers,
   };
-  socket.once('finish', socket.destroy);
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
-      Object.keys(all)
-        .map((name) => `${name}: ${all[name]}`)
-        .join('\r\n') +
-      '\r\n\r\n' +
-      body
-  );
+  refuse(socket, status, STATUS_CODES[status], Object.entries(all), body);
 }
 
 /** Extra 101 header lines must not break the response apart. */

@@ -6,9 +6,10 @@
 
 const native = require('./native');
 const { handOff } = require('./handshake');
-const { protocolError } = require('./errors');
+const { protocolError, outOfRange } = require('./errors');
+const { Connection } = require('./connection');
+const { EVENT, ERROR_CODES } = require('./protocol');
 
-/** Event kinds, as the engine defines them (src/server/events.rs `EventKind`). */
 const {
   TEXT,
   BINARY,
@@ -24,9 +25,7 @@ const {
   REDIS_ERROR,
   REDIS_RECONNECT,
   PEER_CLOSE,
-} = native.protocol().events;
-/** `err.code` of each error code index (src/protocol/failure.rs `ErrorCode`). */
-const ERROR_CODES = native.protocol().errorCodes;
+} = EVENT;
 
 /**
  * A connection object receives its events through these methods:
@@ -35,18 +34,22 @@ const ERROR_CODES = native.protocol().errorCodes;
  */
 class Engine {
   /**
-   * @param {object} limits engine limits (see lib/options.js), and `redis`/`redisPrefix`
+   * @param {object} limits engine limits (see lib/core/limits.js), and `redis`/`redisPrefix`
    * @param {Function} [onStatus] receives the server-wide events of the scale-out link:
    *   `{ type: 'ready' }`, `{ type: 'error', message }`, `{ type: 'reconnect', attempt, message }`
    */
   constructor(limits, onStatus) {
+    // The engine checks the ranges (the faces have checked the types): one definition of each.
+    const problem = native.checkLimits(limits);
+    if (problem !== null) throw outOfRange(problem);
     this._native = new native.NativeServer(limits, (meta, text, bin) => this._dispatch(meta, text, bin));
     this._noDelay = limits.noDelay !== false;
     // A face that wants text as Buffers (ws) gets UTF-8 slices of the batch, not strings.
     this._textAsBuffer = limits.textAsBuffer === true;
     this._onStatus = typeof onStatus === 'function' ? onStatus : null;
     this._targets = new Map();
-    this._handles = new Map();
+    /** Live connections (core/connection.js), by id. */
+    this._connections = new Map();
     /** Bridged connections' Node sockets, by id. */
     this._bridged = new Map();
     this._idleWaiters = [];
@@ -68,13 +71,14 @@ class Engine {
   }
 
   /**
-   * Hands an upgraded socket to Rust, which writes the 101, and returns the native handle. A
+   * Hands an upgraded socket to Rust, which writes the 101, and returns its `Connection`. A
    * plain TCP or Unix socket's descriptor moves to Rust; any other stream (TLS, a Duplex with no
    * descriptor, or one the engine could not adopt) stays Node's and is bridged.
    */
   accept(socket, head, key, protocol, headers) {
     const adopted = handOff(this._native, socket, head, key, protocol, headers);
-    return adopted.handle ?? this._bridge(socket, adopted.head, key, protocol, headers);
+    const handle = adopted.handle ?? this._bridge(socket, adopted.head, key, protocol, headers);
+    return new Connection(this, handle);
   }
 
   /**
@@ -101,8 +105,8 @@ class Engine {
   _onBridge(kind, id, data) {
     const socket = this._bridged.get(id);
     if (kind === BRIDGE_WRITE) {
-      const handle = this._handles.get(id);
-      const written = () => handle && handle.written(data.length);
+      const connection = this._connections.get(id);
+      const written = () => connection && connection._handle.written(data.length);
       if (socket === undefined || socket.destroyed) written();
       else socket.write(data, written);
     } else if (socket !== undefined && kind === BRIDGE_END) {
@@ -112,10 +116,10 @@ class Engine {
     }
   }
 
-  /** Routes the events of `handle` to `target`. */
-  register(handle, target) {
-    this._targets.set(handle.id, target);
-    this._handles.set(handle.id, handle);
+  /** Routes the events of `connection` to `target`. */
+  register(connection, target) {
+    this._targets.set(connection.id, target);
+    this._connections.set(connection.id, connection);
     if (this._targets.size === 1) this._native.keepAlive(true);
   }
 
@@ -232,7 +236,7 @@ class Engine {
         case PEER_CLOSE:
           // Every message before the peer's close frame has been handled and what the
           // handlers sent is queued: the engine may now send its close reply after it.
-          this._handles.get(id)?.caughtUp();
+          this._connections.get(id)?._handle.caughtUp();
           continue;
       }
       const target = this._targets.get(id);
@@ -257,7 +261,7 @@ class Engine {
           case ERROR:
             // Every earlier event of this connection has been handled and what it sent is
             // queued: now the engine may send the close frame.
-            this._handles.get(id).caughtUp();
+            this._connections.get(id)._handle.caughtUp();
             target._onError(protocolError(ERROR_CODES[(head >>> 8) & 0xff], text.slice(start, end), head >>> 16));
             break;
           case CLOSE:
@@ -297,7 +301,7 @@ class Engine {
 
   _closed(id) {
     this._targets.delete(id);
-    this._handles.delete(id);
+    this._connections.delete(id);
     const socket = this._bridged.get(id);
     if (socket !== undefined) {
       this._bridged.delete(id);

@@ -27,6 +27,13 @@ function rangeError(what, message) {
   return err;
 }
 
+/** An option out of its range, in the engine's own sentence (which names the option). */
+function outOfRange(message) {
+  const err = new RangeError(message);
+  err.code = 'ERR_OUT_OF_RANGE';
+  return err;
+}
+
 function stateError(message) {
   const err = new Error(message);
   err.code = 'ERR_WS_NOT_OPEN';
@@ -48,4 +55,4 @@ function describe(value) {
   return `type ${typeof value} (${String(value).slice(0, 40)})`;
 }
 
-module.exports = { argTypeError, optionTypeError, unknownOptionError, rangeError, stateError, protocolError };
+module.exports = { argTypeError, optionTypeError, unknownOptionError, rangeError, outOfRange, stateError, protocolError };

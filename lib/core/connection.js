@@ -1,0 +1,111 @@
+'use strict';
+
+// One engine connection, as every face holds it: the native handle, the per-message calls, and
+// the duty to flush what a job sent. A face's socket object (native WebSocket, ws's WsSocket,
+// websocket's WebSocketConnection) wraps one of these and adds its package's API.
+
+const { SEND } = require('./protocol');
+
+class Connection {
+  /**
+   * @param {import('./engine').Engine} engine the engine that accepted it
+   * @param {object} handle the engine's NativeSocket
+   */
+  constructor(engine, handle) {
+    this._engine = engine;
+    this._handle = handle;
+    // The per-message calls take this type-tagged External, not the class instance.
+    this._conn = handle.connection;
+  }
+
+  /** The engine's id of the connection (broadcast and publish take it as `except`). */
+  get id() {
+    return this._handle.id;
+  }
+
+  /** The engine's readyState: OPEN (1), CLOSING (2) or CLOSED (3). */
+  get readyState() {
+    return this._engine.readyState(this._conn);
+  }
+
+  /** Bytes queued in Rust and not yet written to the socket. */
+  get bufferedAmount() {
+    return this._handle.bufferedAmount;
+  }
+
+  /**
+   * Queues a text message, written after the current job with everything else it sends.
+   * @returns {number} a `SEND` status
+   */
+  sendText(text) {
+    return this._engine.sendText(this._conn, text);
+  }
+
+  /**
+   * Queues `bytes` as a binary message, or (`asText`) as a text message byte for byte.
+   * @returns {number} a `SEND` status
+   */
+  sendBytes(bytes, asText = false) {
+    return this._engine.sendBytes(this._conn, bytes, asText);
+  }
+
+  /** Queues a ping or a pong (`kind`) of at most 125 bytes, flushed with this job's sends. */
+  control(kind, payload) {
+    const status = this._handle[kind](payload);
+    this._engine.scheduleFlush();
+    return status;
+  }
+
+  /** Starts the closing handshake (no code: an empty close frame). */
+  close(code, reason) {
+    if (code === undefined) this._handle.close();
+    else this._handle.close(code, reason);
+    this._engine.scheduleFlush();
+  }
+
+  /** Sends a close frame with `code` and destroys the socket without waiting for the peer. */
+  drop(code, reason) {
+    this._handle.drop(code, reason);
+    this._engine.scheduleFlush();
+  }
+
+  /** Destroys the socket now; 'close' follows with 1006. */
+  terminate() {
+    this._handle.terminate();
+  }
+
+  pause() {
+    this._handle.pause();
+  }
+
+  resume() {
+    this._handle.resume();
+  }
+
+  get isPaused() {
+    return this._handle.isPaused;
+  }
+
+  /** Asks for a DRAIN event once everything queued so far is written. */
+  notifyWhenWritten() {
+    this._handle.notifyWhenWritten();
+  }
+
+  subscribe(topic) {
+    return this._handle.subscribe(topic);
+  }
+
+  unsubscribe(topic) {
+    return this._handle.unsubscribe(topic);
+  }
+
+  isSubscribed(topic) {
+    return this._handle.isSubscribed(topic);
+  }
+
+  get topics() {
+    return this._handle.topics;
+  }
+}
+
+module.exports = { Connection, SEND };

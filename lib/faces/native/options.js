@@ -1,0 +1,68 @@
+'use strict';
+
+// The options of `attach()`: the engine limits (checked by core/limits.js and the engine), the
+// server's own options (path, verification, protocol choice, handshake timeout) and scale-out.
+
+const { ENGINE_DEFAULTS, checkLimits } = require('../../core/limits');
+const { optionTypeError, unknownOptionError, rangeError } = require('../../core/errors');
+
+const MAX_INT32 = 2 ** 31 - 1;
+
+/** Options of `attach()` that are not engine limits, with their types. */
+const SERVER_OPTIONS = Object.freeze({
+  path: 'string',
+  verifyClient: 'function',
+  handleProtocols: 'function',
+  handshakeTimeout: 'number',
+});
+
+/** Defaults of the server options that have one. */
+const SERVER_DEFAULTS = Object.freeze({
+  // A verifyClient or handleProtocols that never answers must not hold a client forever.
+  handshakeTimeout: 10_000,
+});
+
+/** Scale-out options: passed to the engine, but not limits (so not in ENGINE_DEFAULTS). */
+const SCALEOUT_OPTIONS = Object.freeze(['redis', 'redisPrefix']);
+// rediss:// (TLS) is refused: the engine is built without a TLS stack for Redis.
+const REDIS_URL = /^(redis|redis\+unix|unix):\/\//;
+
+function checkScaleout(name, value) {
+  if (typeof value !== 'string') throw optionTypeError(name, 'a string', value);
+  if (name === 'redis' && !REDIS_URL.test(value)) {
+    throw rangeError(`The "redis" option`, `must be a redis:// or redis+unix:// URL (no rediss://); received ${JSON.stringify(value.slice(0, 60))}`);
+  }
+  if (name === 'redisPrefix' && value.length === 0) throw rangeError('The "redisPrefix" option', 'must not be empty');
+}
+
+function checkServerOption(name, value) {
+  if (typeof value !== SERVER_OPTIONS[name]) throw optionTypeError(name, `a ${SERVER_OPTIONS[name]}`, value);
+  if (name === 'handshakeTimeout' && !(Number.isInteger(value) && value >= 0 && value <= MAX_INT32)) {
+    throw rangeError(`The "${name}" option`, `must be an integer from 0 to ${MAX_INT32}; received ${value}`);
+  }
+}
+
+/**
+ * Splits `attach()`'s options into server options (with their defaults) and what the engine
+ * takes (limits and scale-out), rejecting unknown or ill-typed ones by name.
+ */
+function normalize(options = {}) {
+  if (options === null || typeof options !== 'object') throw optionTypeError('options', 'an object', options);
+  const server = {};
+  const limits = {};
+  const scaleout = {};
+  for (const [name, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    if (name in ENGINE_DEFAULTS) limits[name] = value;
+    else if (SCALEOUT_OPTIONS.includes(name)) {
+      checkScaleout(name, value);
+      scaleout[name] = value;
+    } else if (name in SERVER_OPTIONS) {
+      checkServerOption(name, value);
+      server[name] = value;
+    } else throw unknownOptionError(name);
+  }
+  return { server: { ...SERVER_DEFAULTS, ...server }, engine: { ...checkLimits(limits), ...scaleout } };
+}
+
+module.exports = { normalize };
