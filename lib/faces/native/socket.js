@@ -8,11 +8,9 @@ const native = require('../../core/native');
 const { argTypeError, rangeError, stateError } = require('../../core/errors');
 const { toBuffer } = require('../../core/payload');
 const { SEND } = require('../../core/protocol');
+const { READY_STATE, defineReadyStates } = require('../../core/ready-state');
 
-const CONNECTING = 0;
-const OPEN = 1;
-const CLOSING = 2;
-const CLOSED = 3;
+const { OPEN, CLOSING, CLOSED } = READY_STATE;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -137,9 +135,6 @@ class WebSocket extends EventEmitter {
   }
 }
 
-for (const [name, value] of Object.entries({ CONNECTING, OPEN, CLOSING, CLOSED })) {
-  Object.defineProperty(WebSocket, name, { value, enumerable: true });
-  Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true });
-}
+defineReadyStates(WebSocket);
 
 module.exports = { WebSocket, checkClose, checkTopic };

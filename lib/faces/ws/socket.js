@@ -6,12 +6,10 @@ const EventEmitter = require('events');
 const { toBuffer } = require('../../core/payload');
 const { mixin } = require('./events');
 const { SEND } = require('../../core/protocol');
+const { READY_STATE, defineReadyStates } = require('../../core/ready-state');
 const { toWsError, notOpenError } = require('./errors');
 
-const CONNECTING = 0;
-const OPEN = 1;
-const CLOSING = 2;
-const CLOSED = 3;
+const { OPEN, CLOSING, CLOSED } = READY_STATE;
 
 const EMPTY = Buffer.alloc(0);
 // send()'s options when none are given (most calls), shared rather than built per message.
@@ -397,10 +395,7 @@ class WsSocket extends EventEmitter {
   }
 }
 
-for (const [name, value] of Object.entries({ CONNECTING, OPEN, CLOSING, CLOSED })) {
-  Object.defineProperty(WsSocket, name, { value, enumerable: true });
-  Object.defineProperty(WsSocket.prototype, name, { value, enumerable: true });
-}
+defineReadyStates(WsSocket);
 for (const name of ['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'protocol', 'readyState', 'url']) {
   Object.defineProperty(WsSocket.prototype, name, { enumerable: true });
 }
