@@ -29,6 +29,16 @@ pub enum Inbound<'a> {
   Pong(&'a [u8]),
 }
 
+impl Inbound<'_> {
+  /// The payload's size in bytes.
+  pub fn size(&self) -> usize {
+    match self {
+      Inbound::Text(text) => text.len(),
+      Inbound::Binary(data) | Inbound::Ping(data) | Inbound::Pong(data) => data.len(),
+    }
+  }
+}
+
 /// A change of a connection's state, for JavaScript.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event<'a> {

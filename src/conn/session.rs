@@ -134,22 +134,6 @@ async fn read_loop<R: AsyncRead + Unpin>(
       item = ws.next(), if readable => {
         keepalive.heard = true;
         match item {
-          Some(Ok(Message::Text(text))) => {
-            let credit = conn.take_credit(text.len());
-            host.inbound(conn, Inbound::Text(&text), credit);
-          }
-          Some(Ok(Message::Binary(data))) => {
-            let credit = conn.take_credit(data.len());
-            host.inbound(conn, Inbound::Binary(&data), credit);
-          }
-          Some(Ok(Message::Ping(data))) => {
-            let credit = conn.take_credit(data.len());
-            host.inbound(conn, Inbound::Ping(&data), credit);
-          }
-          Some(Ok(Message::Pong(data))) => {
-            let credit = conn.take_credit(data.len());
-            host.inbound(conn, Inbound::Pong(&data), credit);
-          }
           Some(Ok(Message::Close(frame))) => {
             peer_close = Some(match frame {
               Some(f) => (f.code.into(), f.reason.to_string()),
@@ -163,6 +147,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
             }
           }
           Some(Ok(Message::Frame(_))) => {}
+          Some(Ok(message)) => deliver(conn, &message),
           Some(Err(err)) => match classify(&err) {
             ReadEnd::Fail(failure) => return End::Broken(failure),
             ReadEnd::Lost => {
@@ -186,6 +171,19 @@ async fn read_loop<R: AsyncRead + Unpin>(
       }
     }
   }
+}
+
+/// Hands a message, ping or pong to JavaScript with the inbound credit its payload takes.
+fn deliver(conn: &Arc<Conn>, message: &Message) {
+  let payload = match message {
+    Message::Text(text) => Inbound::Text(text),
+    Message::Binary(data) => Inbound::Binary(data),
+    Message::Ping(data) => Inbound::Ping(data),
+    Message::Pong(data) => Inbound::Pong(data),
+    Message::Close(_) | Message::Frame(_) => return,
+  };
+  let credit = conn.take_credit(payload.size());
+  conn.host().inbound(conn, payload, credit);
 }
 
 /// The clock of a backed-up connection: while its queue is past `maxBackpressure` the peer is
