@@ -86,6 +86,19 @@ class Connection {
     return this._handle.isPaused;
   }
 
+  /**
+   * JavaScript has handled every event up to a PEER_CLOSE or ERROR one: the engine may send its
+   * close frame, after what the handlers sent.
+   */
+  caughtUp() {
+    this._handle.caughtUp();
+  }
+
+  /** Bridged connections: `socket.write` finished `n` bytes of a BRIDGE_WRITE event. */
+  written(n) {
+    this._handle.written(n);
+  }
+
   /** Asks for a DRAIN event once everything queued so far is written. */
   notifyWhenWritten() {
     this._handle.notifyWhenWritten();

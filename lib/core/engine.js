@@ -106,7 +106,7 @@ class Engine {
     const socket = this._bridged.get(id);
     if (kind === BRIDGE_WRITE) {
       const connection = this._connections.get(id);
-      const written = () => connection && connection._handle.written(data.length);
+      const written = () => connection && connection.written(data.length);
       if (socket === undefined || socket.destroyed) written();
       else socket.write(data, written);
     } else if (socket !== undefined && kind === BRIDGE_END) {
@@ -236,7 +236,7 @@ class Engine {
         case PEER_CLOSE:
           // Every message before the peer's close frame has been handled and what the
           // handlers sent is queued: the engine may now send its close reply after it.
-          this._connections.get(id)?._handle.caughtUp();
+          this._connections.get(id)?.caughtUp();
           continue;
       }
       const target = this._targets.get(id);
@@ -261,7 +261,7 @@ class Engine {
           case ERROR:
             // Every earlier event of this connection has been handled and what it sent is
             // queued: now the engine may send the close frame.
-            this._connections.get(id)._handle.caughtUp();
+            this._connections.get(id).caughtUp();
             target._onError(protocolError(ERROR_CODES[(head >>> 8) & 0xff], text.slice(start, end), head >>> 16));
             break;
           case CLOSE:

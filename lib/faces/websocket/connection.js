@@ -10,6 +10,7 @@ const { failureDescription } = require('./failures');
 const { engineLimits } = require('./config');
 const { SocketFacade } = require('./socket-facade');
 const { SEND } = require('../../core/protocol');
+const { READY_STATE } = require('../../core/ready-state');
 
 const STATE_OPEN = 'open';
 const STATE_ENDING = 'ending';
@@ -157,7 +158,7 @@ class WebSocketConnection extends EventEmitter {
   }
 
   _control(kind, buf) {
-    if (this._connection === null || this._connection.readyState !== 1) return;
+    if (this._connection === null || this._connection.readyState !== READY_STATE.OPEN) return;
     this._connection.control(kind, buf);
   }
 
