@@ -3,60 +3,13 @@
 // A server-side connection with ws's WebSocket API, over a socket the Rust engine owns.
 
 const EventEmitter = require('events');
-const { toBuffer } = require('../../core/payload');
 const { mixin } = require('./events');
 const { SEND } = require('../../core/protocol');
 const { READY_STATE, defineReadyStates } = require('../../core/ready-state');
 const { toWsError, notOpenError } = require('./errors');
+const { EMPTY, BINARY_TYPES, sendOptions, isBlob, bytesOf, closeReason, asBinaryType } = require('./data');
 
 const { OPEN, CLOSING, CLOSED } = READY_STATE;
-
-const EMPTY = Buffer.alloc(0);
-// send()'s options when none are given (most calls), shared rather than built per message.
-const WHOLE_TEXT = Object.freeze({ binary: false, fin: true });
-const WHOLE_BINARY = Object.freeze({ binary: true, fin: true });
-const BINARY_TYPES = ['nodebuffer', 'arraybuffer', 'fragments'];
-if (typeof Blob !== 'undefined') BINARY_TYPES.push('blob');
-
-function isBlob(value) {
-  return (
-    typeof Blob !== 'undefined' &&
-    typeof value === 'object' &&
-    value !== null &&
-    typeof value.arrayBuffer === 'function' &&
-    typeof value.type === 'string' &&
-    typeof value.stream === 'function' &&
-    (value[Symbol.toStringTag] === 'Blob' || value[Symbol.toStringTag] === 'File')
-  );
-}
-
-/** ws's conversion of anything sendable to bytes (strings as UTF-8; arrays via Buffer.from). */
-function bytesOf(data) {
-  if (typeof data === 'string') return Buffer.from(data);
-  return toBuffer(data) || Buffer.from(data);
-}
-
-function isValidStatusCode(code) {
-  return (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
-}
-
-/** Validates close arguments as ws's sender does; returns the reason as a string. */
-function closeReason(code, data) {
-  if (code === undefined) return undefined;
-  if (typeof code !== 'number' || !isValidStatusCode(code)) {
-    throw new TypeError('First argument must be a valid error code number');
-  }
-  if (data === undefined || !data.length) return '';
-  if (Buffer.byteLength(data) > 123) throw new RangeError('The message must not be greater than 123 bytes');
-  if (typeof data === 'string') return data;
-  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString();
-  throw new TypeError('Second argument must be a string or a Uint8Array');
-}
-
-function toArrayBuffer(buf) {
-  if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf.buffer;
-  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-}
 
 class WsSocket extends EventEmitter {
   /**
@@ -143,13 +96,7 @@ class WsSocket extends EventEmitter {
     }
     if (typeof data === 'number') data = data.toString();
     if (this.readyState !== OPEN) return this._sendAfterClose(data, cb);
-    const opts =
-      options === undefined
-        ? typeof data === 'string'
-          ? WHOLE_TEXT
-          : WHOLE_BINARY
-        : { binary: typeof data !== 'string', fin: true, ...options };
-    this._write('message', data || EMPTY, opts, cb);
+    this._write('message', data || EMPTY, sendOptions(data, options), cb);
   }
 
   /**
@@ -339,11 +286,7 @@ class WsSocket extends EventEmitter {
       this.emit('message', data, false);
       return;
     }
-    let message = data;
-    if (this._binaryType === 'arraybuffer') message = toArrayBuffer(data);
-    else if (this._binaryType === 'fragments') message = [data];
-    else if (this._binaryType === 'blob') message = new Blob([data]);
-    this.emit('message', message, true);
+    this.emit('message', asBinaryType(data, this._binaryType), true);
   }
 
   _onPing(data) {

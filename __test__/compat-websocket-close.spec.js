@@ -1,0 +1,138 @@
+'use strict';
+
+// Closing connections of the websocket-package face against the package (see
+// compat-websocket-helpers.js): close() and drop() with their codes and descriptions, the
+// client's close, closeAllConnections and shutDown.
+
+const WsClient = require('ws');
+const { until, SCHEMES, useScheme } = require('./helpers');
+const { WAIT, stopAll, start, both, same, wsClient, wsOpen, pkgConnect, wsRefusal, record, next, closedEvent } = require('./compat-websocket-helpers');
+
+afterEach(stopAll);
+
+// Every scenario below runs over plain TCP (descriptor handoff) and over TLS (byte bridge).
+describe.each(SCHEMES)('over %s', (scheme) => {
+  beforeAll(() => useScheme(scheme));
+
+  describe('closing', () => {
+    /** Opens one connection (ws client), runs `act(connection, ws)`, returns what both sides saw. */
+    function closeScenario(act) {
+      return async (impl) => {
+        const env = await start(impl);
+        const connected = next(env.wsServer, 'connect');
+        env.wsServer.on('request', (req) => record(req.accept(null, null)));
+        const serverClose = next(env.wsServer, 'close');
+        const ws = await wsOpen(env.url);
+        const connection = await connected;
+        const extra = act(connection, ws);
+        const client = await ws.closed;
+        await closedEvent(connection);
+        await serverClose;
+        return {
+          extra,
+          client,
+          server: connection.events,
+          fields: [connection.closeReasonCode, connection.closeDescription, connection.connected, connection.state],
+          connections: env.wsServer.connections.length,
+        };
+      };
+    }
+
+    it('close(reasonCode, description) sends them and reports them with the package strings', async () => {
+      for (const args of [[], [4001, 'bye'], [1001], [3000]]) {
+        await same(closeScenario((c) => c.close(...args)));
+      }
+    });
+
+    it('close() throws on a code the package refuses', async () => {
+      await same(
+        closeScenario((c) => {
+          let thrown;
+          try {
+            c.close(1004);
+          } catch (err) {
+            thrown = err.message;
+          }
+          c.close();
+          return thrown;
+        })
+      );
+    });
+
+    it('reports the client close codes and descriptions as the package does', async () => {
+      const acts = [
+        (c, ws) => ws.close(1000, 'bye'),
+        (c, ws) => ws.close(4000),
+        (c, ws) => ws.close(1000, 'x'),
+        (c, ws) => ws.close(),
+        (c, ws) => ws.terminate(),
+      ];
+      for (const act of acts) {
+        const result = await both(closeScenario(act));
+        // The package answers every close with 1000 and no reason; the engine echoes the peer's.
+        delete result.websocket.client;
+        delete result.ferrows.client;
+        expect(result.ferrows).toEqual(result.websocket);
+      }
+    });
+
+    it('drop() emits close at once and sends the close frame', async () => {
+      for (const args of [[4002, 'dropped'], []]) {
+        await same(
+          closeScenario((c) => {
+            c.drop(...args);
+            return [c.closeEventEmitted, c.connected, c.state];
+          })
+        );
+      }
+    });
+
+    it('the package client sees close codes and descriptions as with the package', async () => {
+      await same(async (impl) => {
+        const env = await start(impl);
+        const connected = next(env.wsServer, 'connect');
+        env.wsServer.on('request', (req) => record(req.accept(null, null)));
+        const client = await pkgConnect(env.url);
+        const connection = await connected;
+        connection.close(4005, 'going');
+        const seen = await client.closed;
+        await closedEvent(connection);
+        return { seen, server: connection.events };
+      });
+    });
+
+    it('closeAllConnections closes every connection and answers pending requests 503', async () => {
+      await same(async (impl) => {
+        const env = await start(impl);
+        let held;
+        env.wsServer.on('request', (req) => {
+          if (req.resource === '/hold') held = req;
+          else record(req.accept(null, null));
+        });
+        const a = await wsOpen(env.url);
+        const b = await wsOpen(env.url);
+        const refusal = wsRefusal(`${env.url}/hold`);
+        await until(() => held !== undefined, WAIT, 'the held request');
+        const closes = [];
+        env.wsServer.on('close', (c, code, description) => closes.push([code, description]));
+        env.wsServer.closeAllConnections();
+        const clients = await Promise.all([a.closed, b.closed]);
+        await until(() => closes.length === 2, WAIT, 'two closes');
+        return { clients, closes, refusal: await refusal };
+      });
+    });
+
+    it('shutDown closes connections and stops taking upgrades', async () => {
+      await same(async (impl) => {
+        const env = await start(impl);
+        env.wsServer.on('request', (req) => req.accept(null, null));
+        const a = await wsOpen(env.url);
+        env.wsServer.shutDown();
+        const closed = await a.closed;
+        const late = wsClient(env.url);
+        await late.closed;
+        return { closed, lateOpened: late.readyState === WsClient.OPEN, lateFailed: late.failure !== undefined };
+      });
+    });
+  });
+});

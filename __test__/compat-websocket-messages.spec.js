@@ -1,0 +1,126 @@
+'use strict';
+
+// Messages through the websocket-package face against the package (see
+// compat-websocket-helpers.js): utf8 and binary message objects, sends and their callbacks, pings
+// and pongs, and a ping listener's cancel().
+
+const { until, SCHEMES, useScheme } = require('./helpers');
+const { WAIT, stopAll, start, same, wsOpen, pkgConnect, record, next, closedEvent } = require('./compat-websocket-helpers');
+
+afterEach(stopAll);
+
+// Every scenario below runs over plain TCP (descriptor handoff) and over TLS (byte bridge).
+describe.each(SCHEMES)('over %s', (scheme) => {
+  beforeAll(() => useScheme(scheme));
+
+  describe('messages', () => {
+    it('delivers utf8 and binary message objects and echoes them (ws client)', async () => {
+      await same(async (impl) => {
+        const env = await start(impl);
+        env.wsServer.on('request', (req) => {
+          const c = record(req.accept(null, null));
+          c.on('message', (m) => (m.type === 'utf8' ? c.sendUTF(m.utf8Data) : c.sendBytes(m.binaryData)));
+        });
+        const connected = next(env.wsServer, 'connect');
+        const ws = await wsOpen(env.url);
+        const connection = await connected;
+        ws.send('héllo');
+        ws.send(Buffer.from([1, 2, 3]));
+        ws.send('x'.repeat(70000 - 1).slice(0, 40000));
+        await until(() => ws.got.length === 3, WAIT, 'three echoes');
+        ws.close(1000, 'done');
+        await closedEvent(connection);
+        // The closing reply's reason is not compared: the package answers with 1000 and none.
+        const [closeCode] = await ws.closed;
+        return { server: connection.events, client: ws.got, closeCode };
+      });
+    });
+
+    it('sendUTF, sendBytes and send call back once written; the package client gets them (websocket client)', async () => {
+      await same(async (impl) => {
+        const env = await start(impl);
+        const callbacks = [];
+        const connected = next(env.wsServer, 'connect');
+        env.wsServer.on('request', (req) => {
+          const c = req.accept('echo', null);
+          c.sendUTF('text', (err) => callbacks.push(['sendUTF', err]));
+          c.sendUTF(42, (err) => callbacks.push(['sendUTF number', err]));
+          c.sendBytes(Buffer.from('bytes'), (err) => callbacks.push(['sendBytes', err]));
+          c.send('via send', (err) => callbacks.push(['send text', err]));
+          c.send(Buffer.alloc(20000, 7), (err) => callbacks.push(['send binary', err]));
+          let thrown;
+          try {
+            c.sendBytes('not a buffer');
+          } catch (err) {
+            thrown = err.message;
+          }
+          callbacks.push(['sendBytes threw', thrown]);
+        });
+        const client = await pkgConnect(env.url, ['echo']);
+        const connection = await connected;
+        await until(() => client.got.length === 5 && callbacks.length === 6, WAIT, 'five messages and callbacks');
+        const got = client.got.map((m) => (m.type === 'utf8' ? m : { type: m.type, length: m.binaryData.length }));
+        client.close();
+        await client.closed;
+        await until(() => !connection.connected && connection.state === 'closed', WAIT, 'closed');
+        return { callbacks, got, protocol: client.protocol };
+      });
+    });
+
+    it('emits ping and pong events', async () => {
+      await same(async (impl) => {
+        const env = await start(impl);
+        const connected = next(env.wsServer, 'connect');
+        env.wsServer.on('request', (req) => record(req.accept(null, null)));
+        const ws = await wsOpen(env.url);
+        const connection = await connected;
+        const clientPings = [];
+        const clientPongs = [];
+        ws.on('ping', (d) => clientPings.push(d.toString()));
+        ws.on('pong', (d) => clientPongs.push(d.toString()));
+        connection.ping('from server');
+        ws.ping('from client');
+        await until(() => connection.events.length === 2 && clientPings.length === 1 && clientPongs.length === 1, WAIT, 'pings');
+        ws.close();
+        await ws.closed;
+        return { server: connection.events.slice(0, 2).sort(), clientPings, clientPongs };
+      });
+    });
+
+    it('a ping listener that calls cancel() withholds the pong; otherwise the pong follows', async () => {
+      await same(async (impl) => {
+        const env = await start(impl);
+        const connected = next(env.wsServer, 'connect');
+        env.wsServer.on('request', (req) => {
+          const c = record(req.accept(null, null));
+          c.on('message', (m) => c.sendUTF(`echo ${m.utf8Data}`));
+        });
+        const ws = await wsOpen(env.url);
+        const connection = await connected;
+        const log = [];
+        const echoes = () => log.filter(([what]) => what === 'message').length;
+        ws.on('pong', (d) => log.push(['pong', d.toString()]));
+        ws.on('message', (d) => log.push(['message', d.toString()]));
+        connection.on('ping', (cancel, data) => {
+          if (data.toString().startsWith('cancel')) cancel();
+        });
+        // Each echo leaves after the server has handled the ping before it: a pong sent for
+        // that ping reaches the client first, so the echo bounds the wait for one.
+        ws.ping('cancel me');
+        ws.send('a');
+        await until(() => echoes() === 1, WAIT, 'the first echo');
+        ws.ping('answer me');
+        ws.send('b');
+        await until(() => echoes() === 2, WAIT, 'the second echo');
+        // Without any 'ping' listener the connection answers by itself.
+        connection.removeAllListeners('ping');
+        ws.ping('no listener');
+        ws.send('c');
+        await until(() => echoes() === 3, WAIT, 'the third echo');
+        ws.close();
+        await ws.closed;
+        return { log, server: connection.events.filter(([what]) => what === 'ping') };
+      });
+    });
+  });
+});

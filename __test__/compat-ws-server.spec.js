@@ -1,0 +1,184 @@
+'use strict';
+
+// The ws face's WebSocketServer against ws's own (see compat-ws-helpers.js): a server of its own
+// ({ port }), noServer with handleUpgrade, its options, client tracking and close().
+
+const http = require('http');
+const net = require('net');
+const WS = require('ws');
+const ferrows = require('..');
+const { once, until, upgradeRequest } = require('./helpers');
+const { differential, defer, cleanUp, closeHttp, start, pair, rawRefusal, describeError, recordMessages, thrown } = require('./compat-ws-helpers');
+
+afterEach(cleanUp);
+
+function withoutDate(response) {
+  return response.replace(/^Date: .*\r\n/m, '');
+}
+
+describe('ws face: servers of their own and noServer mode', () => {
+  it('{ port } listens, answers plain HTTP with 426, and closes its server', async () => {
+    await differential(async (Server) => {
+      const log = [];
+      const wss = new Server({ port: 0, host: '127.0.0.1', backlog: 16 }, () => log.push('callback'));
+      defer(() => wss.close());
+      wss.on('listening', () => log.push('listening'));
+      await until(() => log.length === 2, 5000, 'listening');
+      const { address, family } = wss.address();
+      const { port } = wss.address();
+      const plain = await rawRefusal(
+        { port, secure: false },
+        'GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'
+      );
+      const env = { wss, port, url: `ws://127.0.0.1:${port}` };
+      const { client } = await pair(env);
+      wss.close((...args) => log.push(['close', args.length]));
+      log.push(['after close', wss.address(), client.readyState]);
+      // ws 8 leaves clients open: the server's 'close' waits for them to go.
+      const echoes = recordMessages(client);
+      client.send('still here');
+      for (const ws of wss.clients) ws.on('message', (data) => ws.send(data));
+      await until(() => echoes.length === 1, 5000, 'an echo after close()');
+      log.push('client closes');
+      client.close();
+      await until(() => log.length === 5, 5000, "the server's close");
+      const refused = await new Promise((resolve) => {
+        const socket = net.connect(port, '127.0.0.1');
+        socket.on('connect', () => resolve('connected') || socket.destroy());
+        socket.on('error', (err) => resolve(err.code));
+      });
+      return { address, family, plain: withoutDate(plain), log, echoes, refused };
+    });
+  });
+
+  it('forwards the http server\'s errors', async () => {
+    await differential(async (Server) => {
+      const blocker = net.createServer();
+      await new Promise((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+      defer(() => new Promise((resolve) => blocker.close(resolve)));
+      const wss = new Server({ port: blocker.address().port, host: '127.0.0.1' });
+      const [err] = await once(wss, 'error');
+      return [err.code, err.syscall];
+    });
+  });
+
+  it('noServer: handleUpgrade completes upgrades the application routes', async () => {
+    await differential(async (Server) => {
+      const httpServer = http.createServer();
+      const wss = new Server({ noServer: true });
+      httpServer.on('upgrade', (req, socket, head) => {
+        if (req.url === '/ws') wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+        else socket.destroy();
+      });
+      defer(() => closeHttp(httpServer));
+      wss.on('connection', (ws) => defer(() => ws.terminate()));
+      await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+      const env = { wss, port: httpServer.address().port, url: `ws://127.0.0.1:${httpServer.address().port}` };
+      const { client, ws, req } = await pair(env, { path: '/ws' });
+      const echoes = recordMessages(client);
+      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+      client.send('routed');
+      await until(() => echoes.length === 1, 5000, 'an echo');
+      const address = thrown(() => wss.address());
+      const closed = [];
+      wss.close(() => closed.push('close'));
+      // Clients are left alone; new upgrades are refused with 503.
+      const refused = await rawRefusal(env, upgradeRequest('/ws'));
+      client.close();
+      await until(() => closed.length === 1, 5000, "the server's close");
+      return { url: req.url, echoes, address, refused, closed, clients: wss.clients.size };
+    });
+  });
+
+  it('throws when handleUpgrade is called twice with one socket', async () => {
+    await differential(async (Server) => {
+      const httpServer = http.createServer();
+      const wss = new Server({ noServer: true });
+      const errors = [];
+      httpServer.on('upgrade', (req, socket, head) => {
+        const done = (ws) => wss.emit('connection', ws, req);
+        wss.handleUpgrade(req, socket, head, done);
+        errors.push(thrown(() => wss.handleUpgrade(req, socket, head, done)));
+      });
+      defer(() => closeHttp(httpServer));
+      wss.on('connection', (ws) => defer(() => ws.terminate()));
+      await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+      const env = { wss, port: httpServer.address().port, url: `ws://127.0.0.1:${httpServer.address().port}` };
+      await pair(env);
+      return errors;
+    });
+  });
+
+  it('refuses conflicting options with ws\'s TypeError', async () => {
+    await differential(async (Server) => [
+      thrown(() => new Server({})),
+      thrown(() => new Server({ noServer: true, port: 0 })),
+      thrown(() => new Server({ noServer: true, server: http.createServer() })),
+    ]);
+  });
+
+  it('exposes ws\'s option defaults on wss.options', async () => {
+    await differential(async (Server) => {
+      const wss = new Server({ noServer: true });
+      const keys = ['maxPayload', 'clientTracking', 'closeTimeout', 'perMessageDeflate', 'skipUTF8Validation', 'path', 'noServer', 'port', 'host', 'backlog', 'verifyClient', 'handleProtocols', 'autoPong', 'allowSynchronousEvents'];
+      return Object.fromEntries(keys.map((k) => [k, wss.options[k]]));
+    });
+  });
+
+  it('refuses perMessageDeflate and other options it cannot honour, saying so', () => {
+    const { WebSocketServer } = ferrows;
+    for (const perMessageDeflate of [true, {}, { threshold: 1024 }]) {
+      expect(() => new WebSocketServer({ noServer: true, perMessageDeflate })).toThrow(/perMessageDeflate.*not supported/);
+    }
+    expect(() => new WebSocketServer({ noServer: true, WebSocket: WS.WebSocket })).toThrow(/WebSocket option/);
+    expect(() => new WebSocketServer({ noServer: true, perMessageDeflate: false })).not.toThrow();
+    expect(() => new WebSocketServer({ noServer: true, maxBackpressure: 'big' })).toThrow(/maxBackpressure/);
+  });
+});
+
+describe('ws face: the server\'s clients and close()', () => {
+  it('tracks open clients, and drops them before their close listeners run', async () => {
+    await differential(async (Server) => {
+      const env = await start(Server);
+      const a = await pair(env);
+      const b = await pair(env);
+      const sizes = [env.wss.clients.size, env.wss.clients.has(a.ws), env.wss.clients.has(b.ws)];
+      const inHandler = [];
+      a.ws.on('close', () => inHandler.push(env.wss.clients.has(a.ws), env.wss.clients.size, a.ws.readyState));
+      a.client.close();
+      await until(() => inHandler.length === 3, 5000, "a's close");
+      const untracked = await start(Server, { clientTracking: false });
+      await pair(untracked);
+      return { sizes, inHandler, untracked: untracked.wss.clients };
+    });
+  });
+
+  it('close() with { server } waits for tracked clients, leaves them open, and errs when repeated', async () => {
+    await differential(async (Server) => {
+      const env = await start(Server);
+      const { client, ws } = await pair(env);
+      const log = [];
+      env.wss.on('close', () => log.push('close event'));
+      env.wss.close((...args) => log.push(['callback', args.length]));
+      log.push(['states', client.readyState, ws.readyState, env.wss.address()]);
+      const closing = once(client, 'close');
+      ws.close(4000, 'done');
+      await closing;
+      await until(() => log.length === 3, 5000, "the server's close");
+      env.wss.close((err) => log.push(describeError(err)));
+      await until(() => log.length === 5, 5000, 'the second close');
+      return log;
+    });
+  });
+
+  it('close() without client tracking emits close at once', async () => {
+    await differential(async (Server) => {
+      const env = await start(Server, { clientTracking: false });
+      const { client } = await pair(env);
+      const log = [];
+      env.wss.close(() => log.push(['closed', client.readyState]));
+      await until(() => log.length === 1, 5000, "the server's close");
+      return log;
+    });
+  });
+});
