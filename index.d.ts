@@ -93,13 +93,14 @@ export interface ProtocolError extends Error {
     | 'WS_ERR_INVALID_UTF8'
     | 'WS_ERR_EXPECTED_MASK'
     | 'WS_ERR_UNEXPECTED_RSV_1'
+    | 'WS_ERR_UNEXPECTED_RSV_2_3'
     | 'WS_ERR_EXPECTED_FIN'
     | 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH'
     | 'WS_ERR_INVALID_CLOSE_CODE'
     | 'WS_ERR_INVALID_OPCODE'
-    | 'WS_ERR_PROTOCOL'
     | 'WS_ERR_BACKPRESSURE'
-    | 'WS_ERR_INTERNAL';
+    /** Compressed data that does not inflate (the code `ws` reports, zlib's). */
+    | 'Z_DATA_ERROR';
   /** The close code sent to the client. */
   closeCode: number;
 }

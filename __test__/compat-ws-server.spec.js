@@ -125,11 +125,14 @@ describe('ws face: servers of their own and noServer mode', () => {
     });
   });
 
-  it('refuses perMessageDeflate and other options it cannot honour, saying so', () => {
+  it('takes perMessageDeflate as ws does, and refuses options it cannot honour, saying so', () => {
     const { WebSocketServer } = ferrows;
-    for (const perMessageDeflate of [true, {}, { threshold: 1024 }]) {
-      expect(() => new WebSocketServer({ noServer: true, perMessageDeflate })).toThrow(/perMessageDeflate.*not supported/);
+    for (const perMessageDeflate of [true, {}, { threshold: 1024, concurrencyLimit: 4 }]) {
+      expect(() => new WebSocketServer({ noServer: true, perMessageDeflate })).not.toThrow();
     }
+    expect(() => new WebSocketServer({ noServer: true, perMessageDeflate: { serverMaxWindowBits: 30 } })).toThrow(
+      /perMessageDeflate\.serverMaxWindowBits/
+    );
     expect(() => new WebSocketServer({ noServer: true, WebSocket: WS.WebSocket })).toThrow(/WebSocket option/);
     expect(() => new WebSocketServer({ noServer: true, perMessageDeflate: false })).not.toThrow();
     expect(() => new WebSocketServer({ noServer: true, maxBackpressure: 'big' })).toThrow(/maxBackpressure/);

@@ -147,7 +147,7 @@ function frame(opcode, payload, { fin = true, mask = true, rsv = 0 } = {}) {
   return Buffer.concat([head, masked]);
 }
 
-/** Parses the server frames in `buf` (unmasked): [{ opcode, fin, payload }]. */
+/** Parses the server frames in `buf` (unmasked): [{ opcode, fin, rsv1, payload }]. */
 function parseFrames(buf) {
   const frames = [];
   let at = 0;
@@ -162,7 +162,7 @@ function parseFrames(buf) {
       off += 8;
     }
     if (off + len > buf.length) break;
-    frames.push({ opcode: buf[at] & 0x0f, fin: (buf[at] & 0x80) !== 0, payload: buf.subarray(off, off + len) });
+    frames.push({ opcode: buf[at] & 0x0f, fin: (buf[at] & 0x80) !== 0, rsv1: (buf[at] & 0x40) !== 0, payload: buf.subarray(off, off + len) });
     at = off + len;
   }
   return frames;

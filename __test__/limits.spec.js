@@ -90,7 +90,7 @@ describe.each(SCHEMES)('limits and protocol errors over %s', (scheme) => {
     const { raw, closeEvent } = await rawPair(env);
     raw.write(frame(8, Buffer.from([0x03, 0xed])));
     expect((await closeFrame(raw)).code).toBe(1002);
-    expect(await closeEvent).toEqual([1002, 'Protocol violation']);
+    expect(await closeEvent).toEqual([1002, 'Invalid WebSocket frame: invalid status code 1005']);
   });
 
   it('does not emit error events nobody listens to', async () => {

@@ -1,9 +1,12 @@
 //! Every limit and default of the engine, defined once.
 //!
-//! `lib/options.js` and the `@default` tags of `index.d.ts` mirror these values; a test compares
-//! them through `defaultConfig()`.
+//! JavaScript reads these values from the addon (`defaultConfig()`), and a test compares the
+//! `@default` tags of `index.d.ts` with them.
 
 use std::time::Duration;
+
+use crate::protocol::deflate::DeflateSettings;
+use crate::protocol::extension::DeflatePolicy;
 
 /// Limits and timers of one server. Each field documents its default and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +46,52 @@ pub struct ServerConfig {
   /// Answer every ping with a pong (true, as RFC 6455 asks). False leaves it to the application,
   /// as `ws`'s `autoPong: false`; the `ping` event is delivered either way.
   pub auto_pong: bool,
+  /// permessage-deflate, when the application enables it (off by default, as in `ws`).
+  pub deflate: Option<DeflateConfig>,
+}
+
+/// permessage-deflate's settings (RFC 7692). The defaults keep no zlib state per connection:
+/// both sides compress each message from an empty window, so the contexts are shared per engine
+/// thread. Context takeover compresses repeated content better at a cost per connection (about
+/// 300 KB for a level-1 compressor with memLevel 8 and a 32 KB window, 40 KB to inflate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeflateConfig {
+  /// Messages smaller than this many bytes are sent uncompressed (1024, as `ws`): below it
+  /// the header and the CPU cost more than the bytes saved.
+  pub threshold: usize,
+  /// zlib's level (1: fastest; chat-sized JSON compresses nearly as well as at 6, at a third of
+  /// the CPU) and memLevel (8, zlib's default).
+  pub level: u8,
+  pub mem_level: u8,
+  /// What the server agrees to: no context takeover either way, 15-bit windows.
+  pub policy: DeflatePolicy,
+}
+
+impl DeflateConfig {
+  /// The compressor settings for a connection that agreed `window_bits`.
+  pub fn settings(&self, window_bits: u8) -> DeflateSettings {
+    DeflateSettings {
+      level: self.level,
+      mem_level: self.mem_level,
+      window_bits,
+    }
+  }
+}
+
+impl Default for DeflateConfig {
+  fn default() -> Self {
+    DeflateConfig {
+      threshold: 1024,
+      level: 1,
+      mem_level: 8,
+      policy: DeflatePolicy {
+        server_no_context_takeover: true,
+        client_no_context_takeover: true,
+        server_max_window_bits: 15,
+        client_max_window_bits: 15,
+      },
+    }
+  }
 }
 
 impl Default for ServerConfig {
@@ -60,6 +109,7 @@ impl Default for ServerConfig {
       fragmentation_threshold: 0,
       no_delay: true,
       auto_pong: true,
+      deflate: None,
     }
   }
 }
@@ -84,6 +134,20 @@ pub struct RawConfig {
   pub fragmentation_threshold: Option<f64>,
   pub no_delay: Option<bool>,
   pub auto_pong: Option<bool>,
+  /// Present when permessage-deflate is enabled.
+  pub deflate: Option<RawDeflate>,
+}
+
+/// permessage-deflate's options as JavaScript hands them over (`ws`'s names).
+#[derive(Debug, Default, Clone)]
+pub struct RawDeflate {
+  pub threshold: Option<f64>,
+  pub level: Option<f64>,
+  pub mem_level: Option<f64>,
+  pub server_no_context_takeover: Option<bool>,
+  pub client_no_context_takeover: Option<bool>,
+  pub server_max_window_bits: Option<f64>,
+  pub client_max_window_bits: Option<f64>,
 }
 
 /// Largest byte size accepted for any limit: 2^31 - 1 keeps every count inside a JS int32
@@ -116,6 +180,64 @@ fn millis(
     Some(v) => Err(InvalidOption(format!(
       "The \"{name}\" option must be a whole number of milliseconds from {min} to {MAX_MILLIS}; received {v}"
     ))),
+  }
+}
+
+fn integer(
+  name: &str,
+  value: Option<f64>,
+  default: u8,
+  range: (u8, u8),
+) -> Result<u8, InvalidOption> {
+  match value {
+    None => Ok(default),
+    Some(v) if v.fract() == 0.0 && (f64::from(range.0)..=f64::from(range.1)).contains(&v) => {
+      Ok(v as u8)
+    }
+    Some(v) => Err(InvalidOption(format!(
+      "The \"perMessageDeflate.{name}\" option must be an integer from {} to {}; received {v}",
+      range.0, range.1
+    ))),
+  }
+}
+
+impl TryFrom<RawDeflate> for DeflateConfig {
+  type Error = InvalidOption;
+
+  fn try_from(raw: RawDeflate) -> Result<Self, Self::Error> {
+    let d = DeflateConfig::default();
+    let p = d.policy;
+    Ok(DeflateConfig {
+      threshold: bytes(
+        "perMessageDeflate.threshold",
+        raw.threshold,
+        d.threshold,
+        0.0,
+      )?,
+      level: integer("level", raw.level, d.level, (0, 9))?,
+      mem_level: integer("memLevel", raw.mem_level, d.mem_level, (1, 9))?,
+      policy: DeflatePolicy {
+        server_no_context_takeover: raw
+          .server_no_context_takeover
+          .unwrap_or(p.server_no_context_takeover),
+        client_no_context_takeover: raw
+          .client_no_context_takeover
+          .unwrap_or(p.client_no_context_takeover),
+        // zlib cannot compress raw DEFLATE with a 256-byte window.
+        server_max_window_bits: integer(
+          "serverMaxWindowBits",
+          raw.server_max_window_bits,
+          p.server_max_window_bits,
+          (9, 15),
+        )?,
+        client_max_window_bits: integer(
+          "clientMaxWindowBits",
+          raw.client_max_window_bits,
+          p.client_max_window_bits,
+          (8, 15),
+        )?,
+      },
+    })
   }
 }
 
@@ -153,6 +275,7 @@ impl TryFrom<RawConfig> for ServerConfig {
       )?,
       no_delay: raw.no_delay.unwrap_or(d.no_delay),
       auto_pong: raw.auto_pong.unwrap_or(d.auto_pong),
+      deflate: raw.deflate.map(DeflateConfig::try_from).transpose()?,
     };
     if config.high_water_mark > config.max_backpressure {
       return Err(InvalidOption(format!(
@@ -223,6 +346,33 @@ mod tests {
       .unwrap_err()
       .0
       .starts_with("The \"sendTimeout\" option must be"));
+  }
+
+  #[test]
+  fn deflate_options_are_checked_by_their_full_name() {
+    let raw = RawConfig {
+      deflate: Some(RawDeflate {
+        server_max_window_bits: Some(8.0),
+        ..Default::default()
+      }),
+      ..Default::default()
+    };
+    let err = ServerConfig::try_from(raw).unwrap_err();
+    assert!(
+      err
+        .0
+        .starts_with("The \"perMessageDeflate.serverMaxWindowBits\" option"),
+      "{}",
+      err.0
+    );
+    let on = RawConfig {
+      deflate: Some(RawDeflate::default()),
+      ..Default::default()
+    };
+    assert_eq!(
+      ServerConfig::try_from(on).unwrap().deflate,
+      Some(DeflateConfig::default())
+    );
   }
 
   #[test]

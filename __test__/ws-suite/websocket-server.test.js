@@ -95,7 +95,7 @@ describe('WebSocketServer', () => {
         });
       });
 
-      // ferrows: needs permessage-deflate (issue #15), and reads ws's JS receiver (`ws._receiver`; frames parse in Rust).
+      // ferrows: reads ws's JS receiver (`ws._receiver`; frames parse in Rust).
       it.skip('accepts the `maxPayload` option', (done) => {
         const maxPayload = 20480;
         const wss = new WebSocket.Server(
@@ -940,8 +940,7 @@ describe('WebSocketServer', () => {
       });
     });
 
-    // ferrows: needs permessage-deflate (issue #15); without it ws also ignores Sec-WebSocket-Extensions.
-    it.skip('fails if the Sec-WebSocket-Extensions header is invalid', (done) => {
+    it('fails if the Sec-WebSocket-Extensions header is invalid', (done) => {
       const wss = new WebSocket.Server(
         {
           perMessageDeflate: true,
@@ -1041,8 +1040,7 @@ describe('WebSocketServer', () => {
       });
     });
 
-    // ferrows: needs permessage-deflate (issue #15): the server is built with `perMessageDeflate: true`.
-    it.skip('handles unsupported extensions', (done) => {
+    it('handles unsupported extensions', (done) => {
       const wss = new WebSocket.Server(
         {
           perMessageDeflate: true,
@@ -1394,8 +1392,7 @@ describe('WebSocketServer', () => {
       });
     });
 
-    // ferrows: needs permessage-deflate (issue #15).
-    it.skip('uses configuration options', (done) => {
+    it('uses configuration options', (done) => {
       const wss = new WebSocket.Server(
         {
           perMessageDeflate: { clientMaxWindowBits: 8 },

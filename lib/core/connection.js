@@ -28,25 +28,31 @@ class Connection {
     return this._engine.readyState(this._conn);
   }
 
+  /** 'permessage-deflate' when the connection agreed it, else '' (`ws`'s `extensions`). */
+  get extensions() {
+    return this._handle.compresses ? 'permessage-deflate' : '';
+  }
+
   /** Bytes queued in Rust and not yet written to the socket. */
   get bufferedAmount() {
     return this._handle.bufferedAmount;
   }
 
   /**
-   * Queues a text message, written after the current job with everything else it sends.
+   * Queues a text message, written after the current job with everything else it sends;
+   * `compress: false` keeps it uncompressed where permessage-deflate was agreed.
    * @returns {number} a `SEND` status
    */
-  sendText(text) {
-    return this._engine.sendText(this._conn, text);
+  sendText(text, compress = true) {
+    return this._engine.sendText(this._conn, text, compress);
   }
 
   /**
    * Queues `bytes` as a binary message, or (`asText`) as a text message byte for byte.
    * @returns {number} a `SEND` status
    */
-  sendBytes(bytes, asText = false) {
-    return this._engine.sendBytes(this._conn, bytes, asText);
+  sendBytes(bytes, asText = false, compress = true) {
+    return this._engine.sendBytes(this._conn, bytes, asText, compress);
   }
 
   /** Queues a ping or a pong (`kind`) of at most 125 bytes, flushed with this job's sends. */

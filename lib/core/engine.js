@@ -75,18 +75,32 @@ class Engine {
    * plain TCP or Unix socket's descriptor moves to Rust; any other stream (TLS, a Duplex with no
    * descriptor, or one the engine could not adopt) stays Node's and is bridged.
    */
-  accept(socket, head, key, protocol, headers) {
-    const adopted = handOff(this._native, socket, head, key, protocol, headers);
-    const handle = adopted.handle ?? this._bridge(socket, adopted.head, key, protocol, headers);
+  accept(socket, head, key, protocol, headers, extensions) {
+    const answer = { key, protocol, headers, extensions };
+    const adopted = handOff(this._native, socket, head, answer);
+    const handle = adopted.handle ?? this._bridge(socket, adopted.head, answer);
     return new Connection(this, handle);
+  }
+
+  /**
+   * The `Sec-WebSocket-Extensions` value the engine answers a client's header with (null for
+   * none: compression off, not offered, or no offer acceptable); undefined when the header must
+   * be refused with 400 (malformed, or a permessage-deflate offer with a bad parameter).
+   */
+  negotiate(header) {
+    try {
+      return this._native.negotiate(header);
+    } catch {
+      return undefined;
+    }
   }
 
   /**
    * Runs the engine over a socket Node keeps: its data is fed to Rust (pausing the socket when
    * Rust's inbound bound is reached) and Rust's bytes come back as BRIDGE_WRITE events.
    */
-  _bridge(socket, head, key, protocol, headers) {
-    const handle = this._native.acceptBridge(head, key, protocol, headers);
+  _bridge(socket, head, { key, protocol, headers, extensions }) {
+    const handle = this._native.acceptBridge(head, key, protocol, headers, extensions);
     this._bridged.set(handle.id, socket);
     // Any Duplex will do (ws's handleUpgrade takes one): socket-only calls are optional.
     if (typeof socket.setTimeout === 'function') socket.setTimeout(0);
@@ -124,21 +138,22 @@ class Engine {
   }
 
   /**
-   * Queues a text message on `conn` (a handle's `connection`). The same string sent again in
+   * Queues a text message on `conn` (a handle's `connection`); `compress: false` keeps it
+   * uncompressed where permessage-deflate was agreed. The same string sent again in
    * this job (a JavaScript loop sending one message to many clients, as the websocket and ws
    * chat examples do) is framed once and shared, as broadcast does; strings are immutable, so
    * the frame stays right.
    * @returns {number} the engine's send status
    */
-  sendText(conn, text) {
+  sendText(conn, text, compress = true) {
     let status;
     if (text !== this._lastText) {
       this._lastText = text;
       this._lastFrame = null;
-      status = native.sendText(conn, text);
+      status = native.sendText(conn, text, compress);
     } else {
       if (this._lastFrame === null) this._lastFrame = native.encodeText(conn, text);
-      status = native.sendEncoded(conn, this._lastFrame);
+      status = native.sendEncoded(conn, this._lastFrame, compress);
     }
     this.scheduleFlush();
     return status;
@@ -153,8 +168,8 @@ class Engine {
    * Queues a binary message on `conn`, or (`asText`) the bytes as a text message, unchanged.
    * @returns {number} the engine's send status
    */
-  sendBytes(conn, bytes, asText) {
-    const status = asText ? native.sendTextBytes(conn, bytes) : native.sendBinary(conn, bytes);
+  sendBytes(conn, bytes, asText, compress = true) {
+    const status = asText ? native.sendTextBytes(conn, bytes, compress) : native.sendBinary(conn, bytes, compress);
     this.scheduleFlush();
     return status;
   }

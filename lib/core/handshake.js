@@ -62,14 +62,15 @@ function check(req) {
 
 /**
  * Moves an upgraded socket into the engine: stops Node reading it, gathers every byte Node has
- * read past the request, lets Rust duplicate the descriptor and write the 101, then closes
+ * read past the request, lets Rust duplicate the descriptor and write the 101 (`answer`: the
+ * key, protocol, extra header lines and the client's extension offers), then closes
  * Node's copy (a plain close of a duplicate: the peer sees nothing).
  * Returns `{ handle }` with the native socket, or `{ handle: null, head }` when the socket stays
  * Node's (not a plain TCP or Unix stream with a descriptor, or the engine could not adopt it: out
  * of descriptors, say); `head` then holds every byte read past the request, and Node reads the
  * socket again, for the caller to bridge it.
  */
-function handOff(engine, socket, head, key, protocol, headers) {
+function handOff(engine, socket, head, { key, protocol, headers, extensions }) {
   const handle = socket._handle;
   // A TLS socket's handle reports the TCP descriptor underneath the encryption: never move it.
   if (socket.encrypted || !handle || typeof handle.fd !== 'number' || handle.fd < 0) return { handle: null, head };
@@ -82,7 +83,7 @@ function handOff(engine, socket, head, key, protocol, headers) {
   }
   let nativeSocket;
   try {
-    nativeSocket = engine.accept(handle.fd, pending, key, protocol, headers);
+    nativeSocket = engine.accept(handle.fd, pending, key, protocol, headers, extensions);
   } catch {
     // net.Socket still believes its handle reads: start it again, as it was.
     handle.readStart();

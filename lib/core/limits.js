@@ -12,6 +12,38 @@ const ENGINE_DEFAULTS = Object.freeze(
   Object.fromEntries(Object.entries(native.defaultConfig()).filter(([, value]) => value !== undefined))
 );
 
+/** permessage-deflate's settings once enabled, with their defaults, from `defaultDeflate()`. */
+const DEFLATE_DEFAULTS = Object.freeze(native.defaultDeflate());
+
+/** The option that enables compression: not a limit, so not in ENGINE_DEFAULTS (it is off). */
+const DEFLATE = 'perMessageDeflate';
+
+/** Whether `name` is an option the engine takes. */
+function isEngineOption(name) {
+  return name in ENGINE_DEFAULTS || name === DEFLATE;
+}
+
+/**
+ * `perMessageDeflate` as the engine takes it: undefined when off (false), `{}` for the defaults
+ * (true), or the settings given, type-checked by name.
+ */
+function deflateOption(value) {
+  if (value === false) return undefined;
+  if (value === true) return {};
+  if (value === null || typeof value !== 'object') throw optionTypeError(DEFLATE, 'a boolean or an object', value);
+  const checked = {};
+  for (const [name, setting] of Object.entries(value)) {
+    if (setting === undefined) continue;
+    if (!(name in DEFLATE_DEFAULTS)) throw unknownOptionError(`${DEFLATE}.${name}`);
+    const type = typeof DEFLATE_DEFAULTS[name];
+    if (typeof setting !== type) {
+      throw optionTypeError(`${DEFLATE}.${name}`, type === 'boolean' ? 'a boolean' : 'a number', setting);
+    }
+    checked[name] = setting;
+  }
+  return checked;
+}
+
 /**
  * Checks the types of engine limits (booleans where the default is one, numbers elsewhere) and
  * returns those that are set. An unknown name is a TypeError naming it.
@@ -20,6 +52,11 @@ function checkLimits(limits) {
   const checked = {};
   for (const [name, value] of Object.entries(limits)) {
     if (value === undefined) continue;
+    if (name === DEFLATE) {
+      const deflate = deflateOption(value);
+      if (deflate !== undefined) checked[name] = deflate;
+      continue;
+    }
     if (!(name in ENGINE_DEFAULTS)) throw unknownOptionError(name);
     const type = typeof ENGINE_DEFAULTS[name];
     if (typeof value !== type) throw optionTypeError(name, type === 'boolean' ? 'a boolean' : 'a number', value);
@@ -28,4 +65,4 @@ function checkLimits(limits) {
   return checked;
 }
 
-module.exports = { ENGINE_DEFAULTS, checkLimits };
+module.exports = { ENGINE_DEFAULTS, DEFLATE_DEFAULTS, isEngineOption, checkLimits };

@@ -3,9 +3,9 @@
 //! What a connection needs from the server that owns it is the `Host` trait, so this layer
 //! knows nothing of the registry, the hub or the event queue.
 
+pub mod deflate;
 pub mod outbox;
 pub mod session;
-pub mod transport;
 pub mod writer;
 
 use std::collections::HashSet;
@@ -16,28 +16,11 @@ use bytes::Bytes;
 use tokio::sync::{Notify, Semaphore};
 
 use crate::config::ServerConfig;
-use crate::conn::outbox::Outbox;
+use crate::conn::deflate::{ConnDeflate, Outgoing};
+use crate::conn::outbox::{Item, Outbox};
 use crate::protocol::failure::Failure;
 use crate::protocol::frame::{self, Kind};
-
-/// A payload a connection received, for JavaScript.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Inbound<'a> {
-  Text(&'a str),
-  Binary(&'a [u8]),
-  Ping(&'a [u8]),
-  Pong(&'a [u8]),
-}
-
-impl Inbound<'_> {
-  /// The payload's size in bytes.
-  pub fn size(&self) -> usize {
-    match self {
-      Inbound::Text(text) => text.len(),
-      Inbound::Binary(data) | Inbound::Ping(data) | Inbound::Pong(data) => data.len(),
-    }
-  }
-}
+pub use crate::protocol::reader::Inbound;
 
 /// A change of a connection's state, for JavaScript.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,10 +117,12 @@ pub struct Conn {
   paused: AtomicBool,
   /// Topics this connection subscribes to (the hub holds the other direction).
   topics: Mutex<HashSet<Box<str>>>,
+  /// permessage-deflate, when agreed in the handshake.
+  pub deflate: Option<Box<ConnDeflate>>,
 }
 
 impl Conn {
-  pub fn new(id: u32, host: Arc<dyn Host>) -> Self {
+  pub fn new(id: u32, host: Arc<dyn Host>, deflate: Option<ConnDeflate>) -> Self {
     let credit = host.config().max_inbound_pending;
     Conn {
       id,
@@ -151,6 +136,7 @@ impl Conn {
       corked: AtomicBool::new(false),
       paused: AtomicBool::new(false),
       topics: Mutex::default(),
+      deflate: deflate.map(Box::new),
     }
   }
 
@@ -221,12 +207,38 @@ impl Conn {
   /// it (a burst is not slowness); what bounds a peer that does not read is the reader's stall
   /// clock (see `session.rs`), which this starts when the queue passes `maxBackpressure`.
   pub fn push_frame(&self, frame: Bytes) -> SendStatus {
+    self.push(Item::Frame(frame))
+  }
+
+  /// Queues a message that may be compressed: compressed by the writer when the connection
+  /// agreed permessage-deflate, `compress` allows it and it reaches the threshold; else as
+  /// the message's plain frame.
+  pub fn push_outgoing(&self, message: &Arc<Outgoing>, compress: bool) -> SendStatus {
+    if self.compresses(message.payload.len(), compress) {
+      self.push(Item::Compress(message.clone()))
+    } else {
+      self.push_frame(message.plain(self.config().fragmentation_threshold))
+    }
+  }
+
+  /// Whether a data message of `len` bytes goes compressed (`compress`: the sender allows it).
+  pub fn compresses(&self, len: usize, compress: bool) -> bool {
+    compress && self.deflate.as_ref().is_some_and(|d| d.wants(len))
+  }
+
+  /// The frame of a message the writer compresses.
+  pub fn compress(&self, message: &Outgoing) -> Bytes {
+    let deflate = self.deflate.as_ref().expect("queued only when agreed");
+    deflate.frame(message, self.config().fragmentation_threshold)
+  }
+
+  fn push(&self, item: Item) -> SendStatus {
     if self.ready_state() != OPEN {
       return SendStatus::NotOpen;
     }
     let limits = self.config();
-    let len = frame.len();
-    let Some(buffered) = self.out.push(frame) else {
+    let len = item.size();
+    let Some(buffered) = self.out.push_item(item) else {
       return SendStatus::NotOpen;
     };
     if buffered <= limits.high_water_mark {
@@ -253,10 +265,14 @@ impl Conn {
     self.out.buffered() > self.config().max_backpressure
   }
 
-  /// Encodes and queues one message.
-  pub fn send(&self, kind: Kind, payload: &[u8]) -> SendStatus {
+  /// Encodes and queues one message; a data message goes compressed when `compresses` says so.
+  pub fn send(&self, kind: Kind, payload: &[u8], compress: bool) -> SendStatus {
     if self.ready_state() != OPEN {
       return SendStatus::NotOpen;
+    }
+    if matches!(kind, Kind::Text | Kind::Binary) && self.compresses(payload.len(), compress) {
+      let message = Outgoing::new(kind, Bytes::copy_from_slice(payload));
+      return self.push(Item::Compress(Arc::new(message)));
     }
     self.push_frame(self.encode(kind, payload))
   }

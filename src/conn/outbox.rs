@@ -1,23 +1,72 @@
-//! A connection's outbound queue: frames from JavaScript, the broadcast hub and tungstenite's
-//! control replies, in order. The writer task drains it in bursts; between its bursts, the
-//! thread that queued frames may write them itself (`write_now`).
+//! A connection's outbound queue: frames from JavaScript, the broadcast hub and the session's
+//! control replies, in order, and messages still to be compressed. The writer task drains it in
+//! bursts, compressing as it takes; between its bursts, the thread that queued frames may write
+//! them itself (`write_now`), up to the first message still to be compressed.
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, IoSlice};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::{Buf, Bytes};
 use tokio::sync::Notify;
 
+use crate::conn::deflate::Outgoing;
 use crate::io::direct::{self, Fd};
 
 /// Slices handed to one `writev`; Linux accepts up to 1024, 64 already covers a large burst.
 pub const MAX_SLICES: usize = 64;
 
+/// What the queue holds: a frame ready for the socket, or a message the writer compresses.
+pub enum Item {
+  Frame(Bytes),
+  Compress(Arc<Outgoing>),
+}
+
+impl Item {
+  /// The bytes `bufferedAmount` counts for it: a message to compress counts its payload until
+  /// the writer knows its frame.
+  pub fn size(&self) -> usize {
+    match self {
+      Item::Frame(frame) => frame.len(),
+      Item::Compress(message) => message.payload.len(),
+    }
+  }
+}
+
+/// A queued unit of bytes `gather` and `consume` work through.
+pub trait Chunk {
+  /// The bytes to write, or None for an item that cannot be written yet.
+  fn bytes(&self) -> Option<&[u8]>;
+  fn advance(&mut self, n: usize);
+}
+
+impl Chunk for Bytes {
+  fn bytes(&self) -> Option<&[u8]> {
+    Some(self)
+  }
+  fn advance(&mut self, n: usize) {
+    Buf::advance(self, n);
+  }
+}
+
+impl Chunk for Item {
+  fn bytes(&self) -> Option<&[u8]> {
+    match self {
+      Item::Frame(frame) => Some(frame),
+      Item::Compress(_) => None,
+    }
+  }
+  fn advance(&mut self, n: usize) {
+    if let Item::Frame(frame) = self {
+      Buf::advance(frame, n);
+    }
+  }
+}
+
 #[derive(Default)]
 struct Queue {
-  frames: VecDeque<Bytes>,
+  frames: VecDeque<Item>,
   /// No frame is accepted any more; the writer exits once the queue is empty.
   finished: bool,
   /// The writer task holds frames it took and has not written yet: only it may write.
@@ -29,11 +78,13 @@ struct Queue {
   front_started: bool,
 }
 
-/// Points `slices` at the front of `frames`; returns how many it filled.
-pub fn gather<'a>(frames: &'a VecDeque<Bytes>, slices: &mut [IoSlice<'a>]) -> usize {
+/// Points `slices` at the front of `frames`, up to the first that cannot be written yet;
+/// returns how many it filled.
+pub fn gather<'a, T: Chunk>(frames: &'a VecDeque<T>, slices: &mut [IoSlice<'a>]) -> usize {
   let mut count = 0;
   for (slice, frame) in slices.iter_mut().zip(frames.iter()) {
-    *slice = IoSlice::new(frame);
+    let Some(bytes) = frame.bytes() else { break };
+    *slice = IoSlice::new(bytes);
     count += 1;
   }
   count
@@ -41,16 +92,17 @@ pub fn gather<'a>(frames: &'a VecDeque<Bytes>, slices: &mut [IoSlice<'a>]) -> us
 
 /// Drops the first `written` bytes of `frames`; true when that leaves the front frame partly
 /// written.
-pub fn consume(frames: &mut VecDeque<Bytes>, mut written: usize) -> bool {
+pub fn consume<T: Chunk>(frames: &mut VecDeque<T>, mut written: usize) -> bool {
   let mut partly = false;
   while written > 0 {
     let front = frames
       .front_mut()
       .expect("written bytes come from queued frames");
-    let step = written.min(front.len());
+    let len = front.bytes().map_or(0, <[u8]>::len);
+    let step = written.min(len);
     front.advance(step);
     written -= step;
-    partly = !front.is_empty();
+    partly = step < len;
     if !partly {
       frames.pop_front();
     }
@@ -75,12 +127,17 @@ impl Outbox {
   /// Queues `frame` unless the outbox is finished; returns the bytes buffered after it.
   /// The writer is not woken: the caller decides when (see `Shared::cork`).
   pub fn push(&self, frame: Bytes) -> Option<usize> {
-    let len = frame.len();
+    self.push_item(Item::Frame(frame))
+  }
+
+  /// Queues a frame or a message to compress, as `push`.
+  pub fn push_item(&self, item: Item) -> Option<usize> {
+    let len = item.size();
     let mut queue = self.queue.lock().unwrap();
     if queue.finished {
       return None;
     }
-    queue.frames.push_back(frame);
+    queue.frames.push_back(item);
     // Counted under the lock, so that no write can subtract the frame before it is added.
     Some(self.buffered.fetch_add(len, Ordering::AcqRel) + len)
   }
@@ -100,7 +157,7 @@ impl Outbox {
   pub fn clear(&self) {
     let mut queue = self.queue.lock().unwrap();
     let keep = usize::from(queue.front_started);
-    let dropped: usize = queue.frames.drain(keep..).map(|f| f.len()).sum();
+    let dropped: usize = queue.frames.drain(keep..).map(|f| f.size()).sum();
     self.buffered.fetch_sub(dropped, Ordering::AcqRel);
   }
 
@@ -131,6 +188,10 @@ impl Outbox {
     while !queue.frames.is_empty() {
       let mut slices = [IoSlice::new(&[]); MAX_SLICES];
       let count = gather(&queue.frames, &mut slices);
+      if count == 0 {
+        // A message to compress: the writer task's job, on an engine thread.
+        return None;
+      }
       match direct::write_vectored(fd, &slices[..count]) {
         Ok(0) => return None,
         Ok(written) => {
@@ -146,23 +207,43 @@ impl Outbox {
   }
 
   /// Moves every queued frame into `into`, waiting while there is none, and holds the write
-  /// turn until the next call. Returns false when the outbox is finished and empty.
-  pub async fn take(&self, into: &mut VecDeque<Bytes>) -> bool {
+  /// turn until the next call; messages to compress become frames through `compress`, outside
+  /// the lock. Returns false when the outbox is finished and empty.
+  pub async fn take(
+    &self,
+    into: &mut VecDeque<Bytes>,
+    compress: impl Fn(&Outgoing) -> Bytes,
+  ) -> bool {
     loop {
-      {
+      let taken = {
         let mut queue = self.queue.lock().unwrap();
         queue.writer_busy = !queue.frames.is_empty();
-        if queue.writer_busy {
-          // A frame started by `write_now` is the writer's to finish now.
-          queue.front_started = false;
-          into.append(&mut queue.frames);
-          return true;
-        }
-        if queue.finished {
+        if queue.finished && !queue.writer_busy {
           return false;
         }
+        // A frame started by `write_now` is the writer's to finish now.
+        queue.front_started = false;
+        std::mem::take(&mut queue.frames)
+      };
+      if taken.is_empty() {
+        self.wake.notified().await;
+        continue;
       }
-      self.wake.notified().await;
+      for item in taken {
+        into.push_back(match item {
+          Item::Frame(frame) => frame,
+          Item::Compress(message) => {
+            let frame = compress(&message);
+            // Added before the estimate goes, so the count never dips below what is queued.
+            self.buffered.fetch_add(frame.len(), Ordering::AcqRel);
+            self
+              .buffered
+              .fetch_sub(message.payload.len(), Ordering::AcqRel);
+            frame
+          }
+        });
+      }
+      return true;
     }
   }
 
@@ -198,7 +279,7 @@ mod tests {
     assert_eq!(out.push(Bytes::from_static(b"abc")), Some(3));
     assert_eq!(out.push(Bytes::from_static(b"de")), Some(5));
     let mut taken = VecDeque::new();
-    assert!(out.take(&mut taken).await);
+    assert!(out.take(&mut taken, |_| unreachable!()).await);
     assert_eq!(taken.len(), 2);
     assert_eq!(out.buffered(), 5);
     assert_eq!(out.written(5), 0);
@@ -211,8 +292,8 @@ mod tests {
     out.finish();
     assert_eq!(out.push(Bytes::from_static(b"late")), None);
     let mut taken = VecDeque::new();
-    assert!(out.take(&mut taken).await);
-    assert!(!out.take(&mut taken).await);
+    assert!(out.take(&mut taken, |_| unreachable!()).await);
+    assert!(!out.take(&mut taken, |_| unreachable!()).await);
   }
 
   #[tokio::test]
@@ -232,12 +313,31 @@ mod tests {
 
     out.push(Bytes::from_static(b"ef"));
     let mut taken = VecDeque::new();
-    assert!(out.take(&mut taken).await);
+    assert!(out.take(&mut taken, |_| unreachable!()).await);
     out.push(Bytes::from_static(b"gh"));
     assert_eq!(out.write_now(), None, "the writer task holds the turn");
     out.detach_fd();
     assert_eq!(out.write_now(), None);
     assert_eq!(out.buffered(), 4);
+  }
+
+  #[tokio::test]
+  async fn messages_to_compress_wait_for_the_writer_and_keep_their_place() {
+    use crate::protocol::frame::Kind;
+    use std::os::fd::AsRawFd;
+    let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    let out = Outbox::default();
+    out.attach_fd(a.as_raw_fd());
+    out.push(Bytes::from_static(b"ab"));
+    let message = Arc::new(Outgoing::new(Kind::Text, Bytes::from_static(b"payload")));
+    out.push_item(Item::Compress(message));
+    out.push(Bytes::from_static(b"cd"));
+    assert_eq!(out.write_now(), None, "stops at the message");
+    assert_eq!(out.buffered(), 7 + 2);
+    let mut taken = VecDeque::new();
+    assert!(out.take(&mut taken, |_| Bytes::from_static(b"XYZ")).await);
+    assert_eq!(taken, [&b"XYZ"[..], b"cd"]);
+    assert_eq!(out.buffered(), 3 + 2);
   }
 
   #[test]

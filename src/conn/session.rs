@@ -5,22 +5,16 @@ use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::time::{interval_at, sleep, Instant, Interval, MissedTickBehavior, Sleep};
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Message, Role, WebSocketConfig};
-use tokio_tungstenite::WebSocketStream;
 
-use crate::conn::transport::Transport;
 use crate::conn::writer::{self, WriteSide};
 use crate::conn::{Conn, Event, Inbound, Request, OPEN};
 use crate::io::handoff::Adopted;
-use crate::protocol::failure::{classify, Failure, ReadEnd};
+use crate::io::read::read_into;
+use crate::protocol::failure::Failure;
 use crate::protocol::frame::{self, Kind};
-
-/// tungstenite's read chunk, which it keeps allocated for the connection's whole life (its
-/// default is 128 KiB). Socket reads are larger: the transport reads ahead (`ReadAhead`).
-const READ_BUFFER: usize = 512;
+use crate::protocol::reader::{Incoming, Reader};
 
 /// How the read loop ended.
 enum End {
@@ -80,36 +74,63 @@ impl Keepalive {
   }
 }
 
-fn config(conn: &Conn) -> WebSocketConfig {
-  let limits = conn.config();
-  WebSocketConfig::default()
-    .read_buffer_size(READ_BUFFER)
-    .write_buffer_size(0)
-    .max_message_size(Some(limits.max_payload))
-    .max_frame_size(Some(limits.max_frame))
+/// Why reading stopped before a frame was complete.
+enum ReadError {
+  /// EOF or a socket error: no close frame can be sent.
+  Lost,
+  /// The peer broke the protocol or a limit.
+  Failed(Failure),
 }
 
-async fn read_loop<R: AsyncRead + Unpin>(
-  conn: &Arc<Conn>,
-  ws: &mut WebSocketStream<Transport<R>>,
-) -> End {
+/// Reads until `reader` holds a message, a ping, a pong or a close frame. Cancel-safe: bytes
+/// read are in the reader's input whenever this is dropped.
+async fn fill<R: AsyncRead + Unpin>(reader: &mut Reader, io: &mut R) -> Result<(), ReadError> {
+  loop {
+    if reader.step().map_err(ReadError::Failed)? {
+      return Ok(());
+    }
+    match read_into(io, reader.input()).await {
+      Ok(1..) => {}
+      Ok(0) | Err(_) => return Err(ReadError::Lost),
+    }
+  }
+}
+
+/// The close frame that answers the peer's: its code and reason echoed (RFC 6455 §5.5.1),
+/// empty when it had no code.
+fn close_reply(code: u16, reason: &str) -> bytes::Bytes {
+  if code == 1005 {
+    frame::encode(Kind::Close, b"", 0)
+  } else {
+    frame::close(code, reason)
+  }
+}
+
+async fn read_loop<R: AsyncRead + Unpin>(conn: &Arc<Conn>, reader: &mut Reader, io: &mut R) -> End {
   let limits = conn.config();
   let host = conn.host();
   let mut keepalive = Keepalive::new(limits.ping_interval, limits.idle_timeout);
   let mut closing_deadline: Option<Pin<Box<Sleep>>> = None;
   let mut stall = Stall::new(limits.send_timeout);
   let mut peer_close: Option<(u16, String)> = None;
+  let mut close_sent = false;
   // One waiter registration for as long as no request comes: a fresh `notified()` per loop
   // would take the Notify's lock twice for every message.
   let mut request = pin!(conn.request_wake.notified());
   loop {
+    if let Some((code, reason)) = peer_close.take_if(|_| conn.ready_state() != OPEN) {
+      // JavaScript has handled everything before the peer's close frame (or the server is
+      // closing anyway): answer it, unless our own close frame went first, and end.
+      if !close_sent {
+        let _ = conn.out.push(close_reply(code, &reason));
+      }
+      return End::Closed(code, reason);
+    }
     let has_credit = conn.has_credit();
     let backed_up = stall.update(conn);
-    // Until JavaScript has seen the peer's close, tungstenite must not be polled: its next read
-    // sends the close reply, which must follow whatever JavaScript sends in answer to the
-    // messages before it.
-    let reply_held = peer_close.is_some() && conn.ready_state() == OPEN;
-    let readable = has_credit && !conn.is_paused() && !backed_up && !reply_held;
+    // Until JavaScript has seen the peer's close, nothing more is read, and the close reply
+    // waits: it must follow whatever JavaScript sends in answer to the messages before it.
+    let readable = has_credit && !conn.is_paused() && !backed_up && peer_close.is_none();
     tokio::select! {
       biased;
       _ = &mut request => {
@@ -118,9 +139,13 @@ async fn read_loop<R: AsyncRead + Unpin>(
         Some(Request::Terminate) => return End::Abnormal,
         Some(Request::Fail(failure)) => return End::Failed(failure),
         Some(Request::Close(status)) => {
-          let frame = status.map(|(code, reason)| CloseFrame { code: code.into(), reason: reason.into() });
-          if ws.close(frame).await.is_err() {
-            return End::Abnormal;
+          let frame = match status {
+            Some((code, reason)) => frame::close(code, &reason),
+            None => frame::encode(Kind::Close, b"", 0),
+          };
+          if !close_sent && conn.out.push(frame).is_some() {
+            conn.out.wake();
+            close_sent = true;
           }
           closing_deadline.get_or_insert_with(|| Box::pin(sleep(limits.close_timeout)));
         }
@@ -131,30 +156,34 @@ async fn read_loop<R: AsyncRead + Unpin>(
       permit = conn.credit.acquire(), if !has_credit => drop(permit),
       _ = conn.out.progressed(), if backed_up => stall.progressed(),
       _ = stall.expired(), if backed_up => return End::Failed(Failure::backpressure()),
-      item = ws.next(), if readable => {
+      read = fill(reader, io), if readable => {
         keepalive.heard = true;
-        match item {
-          Some(Ok(Message::Close(frame))) => {
-            peer_close = Some(match frame {
-              Some(f) => (f.code.into(), f.reason.to_string()),
-              None => (1005, String::new()),
-            });
-            if conn.ready_state() == OPEN {
-              // The peer started the closing handshake: JavaScript answers `caughtUp()`
-              // once the messages before it are handled.
-              host.event(conn, Event::PeerClose);
-              closing_deadline.get_or_insert_with(|| Box::pin(sleep(limits.close_timeout)));
+        match read {
+          Err(ReadError::Failed(failure)) => return End::Broken(failure),
+          Err(ReadError::Lost) => return End::Abnormal,
+          Ok(()) => match reader.incoming() {
+            Incoming::Close(code, reason) => {
+              if close_sent {
+                return End::Closed(code, reason.to_string());
+              }
+              peer_close = Some((code, reason.to_string()));
+              if conn.ready_state() == OPEN {
+                // The peer started the closing handshake: JavaScript answers `caughtUp()`
+                // once the messages before it are handled.
+                host.event(conn, Event::PeerClose);
+                closing_deadline.get_or_insert_with(|| Box::pin(sleep(limits.close_timeout)));
+              }
             }
-          }
-          Some(Ok(Message::Frame(_))) => {}
-          Some(Ok(message)) => deliver(conn, &message),
-          Some(Err(err)) => match classify(&err) {
-            ReadEnd::Fail(failure) => return End::Broken(failure),
-            ReadEnd::Lost => {
-              return peer_close.map_or(End::Abnormal, |(c, r)| End::Closed(c, r))
+            Incoming::Message(message) => {
+              if let Inbound::Ping(data) = message {
+                if limits.auto_pong && conn.ready_state() == OPEN {
+                  let _ = conn.out.push(frame::encode(Kind::Pong, data, 0));
+                  conn.out.wake();
+                }
+              }
+              deliver(conn, message);
             }
           },
-          None => return peer_close.map_or(End::Abnormal, |(c, r)| End::Closed(c, r)),
         }
       },
       _ = keepalive.tick() => {
@@ -174,14 +203,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
 }
 
 /// Hands a message, ping or pong to JavaScript with the inbound credit its payload takes.
-fn deliver(conn: &Arc<Conn>, message: &Message) {
-  let payload = match message {
-    Message::Text(text) => Inbound::Text(text),
-    Message::Binary(data) => Inbound::Binary(data),
-    Message::Ping(data) => Inbound::Ping(data),
-    Message::Pong(data) => Inbound::Pong(data),
-    Message::Close(_) | Message::Frame(_) => return,
-  };
+fn deliver(conn: &Arc<Conn>, payload: Inbound<'_>) {
   let credit = conn.take_credit(payload.size());
   conn.host().inbound(conn, payload, credit);
 }
@@ -279,19 +301,20 @@ pub fn start(conn: Arc<Conn>, socket: Adopted, head: Vec<u8>) {
 
 /// Runs a connection whose `101` is already queued in its outbox, until it has closed and
 /// JavaScript has been told.
-pub async fn run<R, W>(conn: Arc<Conn>, read: R, write: WriteSide<W>, head: Vec<u8>)
+pub async fn run<R, W>(conn: Arc<Conn>, mut read: R, write: WriteSide<W>, head: Vec<u8>)
 where
   R: AsyncRead + Unpin + Send + 'static,
   W: AsyncWrite + Unpin + Send + 'static,
 {
   let mut writer = tokio::spawn(writer::run(write));
-  let transport = Transport::new(read, conn.clone());
-  let mut ws =
-    WebSocketStream::from_partially_read(transport, head, Role::Server, Some(config(&conn))).await;
-  let end = read_loop(&conn, &mut ws).await;
+  let limits = conn.config();
+  let inflation = conn.deflate.as_ref().map(|d| d.inflation());
+  let mut reader = Reader::new(head, limits.max_frame, limits.max_payload, inflation);
+  let end = read_loop(&conn, &mut reader, &mut read).await;
+  drop(reader);
 
   let host = conn.host();
-  let limit = conn.config().close_timeout;
+  let limit = limits.close_timeout;
   let (code, reason) = match end {
     End::Closed(code, reason) => {
       conn.out.finish();
@@ -333,9 +356,9 @@ where
     // Our close frame and FIN are out. Closing with the peer's bytes unread would make the
     // kernel answer with a reset, which can destroy that close frame before the peer reads it:
     // read (and discard) until the peer closes too.
-    drain(ws.get_mut().reader(), limit).await;
+    drain(&mut read, limit).await;
   }
-  drop(ws);
+  drop(read);
   host.closed(&conn, code, &reason);
 }
 

@@ -70,7 +70,11 @@ async fn write_all<W: AsyncWrite + Unpin>(
 pub async fn run<W: AsyncWrite + Unpin>(mut side: WriteSide<W>) {
   let conn = side.conn.clone();
   let mut frames = VecDeque::new();
-  while conn.out.take(&mut frames).await {
+  while conn
+    .out
+    .take(&mut frames, |message| conn.compress(message))
+    .await
+  {
     if write_all(&mut side.io, &mut frames, &conn).await.is_err() {
       // The peer is gone; the reader sees it too, but may be waiting for credit.
       conn.request(Request::Terminate);

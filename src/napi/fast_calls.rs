@@ -10,6 +10,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use napi::sys::{self, napi_callback_info, napi_env, napi_status, napi_value};
 
+use crate::conn::deflate::Outgoing;
 use crate::conn::{Conn, SendStatus};
 use crate::protocol::frame::{self, Kind};
 
@@ -22,8 +23,9 @@ const FRAME_TAG: sys::napi_type_tag = sys::napi_type_tag {
   upper: 0x656e_636f_6465_6466,
 };
 
-/// The calls, as `exports` gets them: `(connection, data) => status`, except `encodeText` and
-/// `readyState`.
+/// The calls, as `exports` gets them: `(connection, data, compress?) => status`, except
+/// `encodeText` and `readyState`. `compress: false` sends a message uncompressed where
+/// permessage-deflate was agreed (`ws`'s `send(data, { compress: false })`).
 pub const CALLS: [(&str, sys::napi_callback); 6] = [
   ("readyState\0", Some(ready_state)),
   ("sendText\0", Some(send_text)),
@@ -114,10 +116,14 @@ unsafe fn throw(env: napi_env, message: &str) -> napi_value {
   ptr::null_mut()
 }
 
-/// The call's two arguments, the first unwrapped as a connection.
-unsafe fn args<'a>(env: napi_env, info: napi_callback_info) -> Option<(&'a Arc<Conn>, napi_value)> {
-  let mut argc = 2;
-  let mut argv = [ptr::null_mut(); 2];
+/// The call's arguments: the connection, the data, and whether compression is allowed (true
+/// unless the third argument is `false`).
+unsafe fn args<'a>(
+  env: napi_env,
+  info: napi_callback_info,
+) -> Option<(&'a Arc<Conn>, napi_value, bool)> {
+  let mut argc = 3;
+  let mut argv = [ptr::null_mut(); 3];
   sys::napi_get_cb_info(
     env,
     info,
@@ -126,7 +132,15 @@ unsafe fn args<'a>(env: napi_env, info: napi_callback_info) -> Option<(&'a Arc<C
     ptr::null_mut(),
     ptr::null_mut(),
   );
-  Some((unwrap::<Arc<Conn>>(env, argv[0], &CONN_TAG)?, argv[1]))
+  let conn = unwrap::<Arc<Conn>>(env, argv[0], &CONN_TAG)?;
+  let mut compress = true;
+  if conn.deflate.is_some() && argc > 2 {
+    let mut value = true;
+    if sys::napi_get_value_bool(env, argv[2], &mut value) == sys::Status::napi_ok {
+      compress = value;
+    }
+  }
+  Some((conn, argv[1], compress))
 }
 
 unsafe fn status(env: napi_env, conn: &Arc<Conn>, status: SendStatus) -> napi_value {
@@ -136,28 +150,45 @@ unsafe fn status(env: napi_env, conn: &Arc<Conn>, status: SendStatus) -> napi_va
   result
 }
 
+/// The UTF-8 length of a JavaScript string; None when `value` is not a string.
+unsafe fn string_len(env: napi_env, value: napi_value) -> Option<usize> {
+  let mut len = 0;
+  (sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len)
+    == sys::Status::napi_ok)
+    .then_some(len)
+}
+
+/// Writes the string's `len` UTF-8 bytes and a NUL into `into`; returns the bytes written.
+unsafe fn write_string(
+  env: napi_env,
+  value: napi_value,
+  into: *mut c_char,
+  len: usize,
+) -> Option<usize> {
+  let mut written = 0;
+  let status = sys::napi_get_value_string_utf8(env, value, into, len + 1, &mut written);
+  (status == sys::Status::napi_ok).then_some(written)
+}
+
+/// A JavaScript string's UTF-8 bytes.
+unsafe fn string_bytes(env: napi_env, value: napi_value, len: usize) -> Option<Bytes> {
+  let mut text = vec![0u8; len + 1];
+  let written = write_string(env, value, text.as_mut_ptr().cast(), len)?;
+  text.truncate(written);
+  Some(Bytes::from(text))
+}
+
 /// Frames a JavaScript string as one text message, in place when the server does not fragment
 /// it; None when `value` is not a string (or, which V8's immutable strings rule out, when it
 /// reads back with another length).
-unsafe fn frame_string(env: napi_env, conn: &Conn, value: napi_value) -> Option<Bytes> {
-  let mut len = 0;
-  if sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len)
-    != sys::Status::napi_ok
-  {
-    return None;
-  }
-  let write = |into: *mut c_char| {
-    let mut written = 0;
-    let status = sys::napi_get_value_string_utf8(env, value, into, len + 1, &mut written);
-    (status == sys::Status::napi_ok).then_some(written)
-  };
+unsafe fn frame_string(env: napi_env, conn: &Conn, value: napi_value, len: usize) -> Option<Bytes> {
   let fragment = conn.config().fragmentation_threshold;
   if fragment == 0 || len <= fragment {
-    frame::encode_in_place(Kind::Text, len, |spare| write(spare.as_mut_ptr().cast()))
+    frame::encode_in_place(Kind::Text, len, |spare| {
+      write_string(env, value, spare.as_mut_ptr().cast(), len)
+    })
   } else {
-    let mut text = vec![0u8; len + 1];
-    let written = write(text.as_mut_ptr().cast())?;
-    Some(conn.encode(Kind::Text, &text[..written]))
+    Some(conn.encode(Kind::Text, &string_bytes(env, value, len)?))
   }
 }
 
@@ -177,7 +208,7 @@ unsafe fn bytes_of<'a>(env: napi_env, value: napi_value) -> Option<&'a [u8]> {
 
 /// `(connection) => readyState`, as the WebSocket API numbers it; `ws` checks it on every send.
 unsafe extern "C" fn ready_state(env: napi_env, info: napi_callback_info) -> napi_value {
-  let Some((conn, _)) = args(env, info) else {
+  let Some((conn, _, _)) = args(env, info) else {
     return throw(env, "readyState: not a connection");
   };
   let mut result = ptr::null_mut();
@@ -186,21 +217,31 @@ unsafe extern "C" fn ready_state(env: napi_env, info: napi_callback_info) -> nap
 }
 
 unsafe extern "C" fn send_text(env: napi_env, info: napi_callback_info) -> napi_value {
-  let Some((conn, data)) = args(env, info) else {
+  let Some((conn, data, compress)) = args(env, info) else {
     return throw(env, "sendText: not a connection");
   };
-  match frame_string(env, conn, data) {
-    Some(frame) => status(env, conn, conn.push_frame(frame)),
+  let Some(len) = string_len(env, data) else {
+    return throw(env, "sendText: data must be a string");
+  };
+  let sent = if conn.compresses(len, compress) {
+    // Compressed by the writer, on an engine thread.
+    string_bytes(env, data, len)
+      .map(|text| conn.push_outgoing(&Arc::new(Outgoing::new(Kind::Text, text)), true))
+  } else {
+    frame_string(env, conn, data, len).map(|frame| conn.push_frame(frame))
+  };
+  match sent {
+    Some(sent) => status(env, conn, sent),
     None => throw(env, "sendText: data must be a string"),
   }
 }
 
 unsafe fn send_bytes(env: napi_env, info: napi_callback_info, kind: Kind) -> napi_value {
-  let Some((conn, data)) = args(env, info) else {
+  let Some((conn, data, compress)) = args(env, info) else {
     return throw(env, "send: not a connection");
   };
   match bytes_of(env, data) {
-    Some(bytes) => status(env, conn, conn.send(kind, bytes)),
+    Some(bytes) => status(env, conn, conn.send(kind, bytes, compress)),
     None => throw(env, "send: data must be a Buffer or TypedArray"),
   }
 }
@@ -214,29 +255,30 @@ unsafe extern "C" fn send_text_bytes(env: napi_env, info: napi_callback_info) ->
   send_bytes(env, info, Kind::Text)
 }
 
-/// `(connection, text) => frame`: a text message framed once for `sendEncoded`, with the
-/// connection's server's options.
+/// `(connection, text) => message`: a text message for `sendEncoded`, framed once (and, for
+/// connections that compress, compressed once) however many connections it goes to.
 unsafe extern "C" fn encode_text(env: napi_env, info: napi_callback_info) -> napi_value {
-  let Some((conn, data)) = args(env, info) else {
+  let Some((_, data, _)) = args(env, info) else {
     return throw(env, "encodeText: not a connection");
   };
-  let Some(frame) = frame_string(env, conn, data) else {
+  let Some(text) = string_len(env, data).and_then(|len| string_bytes(env, data, len)) else {
     return throw(env, "encodeText: data must be a string");
   };
-  let external = external(env, frame, &FRAME_TAG);
+  let external = external(env, Arc::new(Outgoing::new(Kind::Text, text)), &FRAME_TAG);
   if external.is_null() {
-    return throw(env, "encodeText: cannot create the frame's handle");
+    return throw(env, "encodeText: cannot create the message's handle");
   }
   external
 }
 
-/// `(connection, frame) => status`: queues a reference to a frame's shared bytes, no copy.
+/// `(connection, message, compress?) => status`: queues a message from `encodeText`, sharing
+/// its frame.
 unsafe extern "C" fn send_encoded(env: napi_env, info: napi_callback_info) -> napi_value {
-  let Some((conn, data)) = args(env, info) else {
+  let Some((conn, data, compress)) = args(env, info) else {
     return throw(env, "sendEncoded: not a connection");
   };
-  match unwrap::<Bytes>(env, data, &FRAME_TAG) {
-    Some(frame) => status(env, conn, conn.push_frame(frame.clone())),
-    None => throw(env, "sendEncoded: not a frame from encodeText"),
+  match unwrap::<Arc<Outgoing>>(env, data, &FRAME_TAG) {
+    Some(message) => status(env, conn, conn.push_outgoing(message, compress)),
+    None => throw(env, "sendEncoded: not a message from encodeText"),
   }
 }

@@ -10,7 +10,7 @@ use napi::bindgen_prelude::Object;
 use napi::{Env, Error, JsValue, Result, Status};
 use napi_derive::napi;
 
-use crate::config::{RawConfig, ServerConfig};
+use crate::config::{DeflateConfig, RawConfig, RawDeflate, ServerConfig};
 use crate::conn::SendStatus;
 use crate::protocol::failure::ErrorCode;
 use crate::protocol::{frame, handshake};
@@ -32,6 +32,8 @@ pub struct BindingConfig {
   pub fragmentation_threshold: Option<f64>,
   pub no_delay: Option<bool>,
   pub auto_pong: Option<bool>,
+  /// permessage-deflate's options; absent: no compression.
+  pub per_message_deflate: Option<BindingDeflate>,
   /// Scale-out: the Redis URL (not an engine limit, so `defaultConfig()` leaves it out).
   pub redis: Option<String>,
   /// Scale-out: the channel prefix shared by the nodes of one application.
@@ -39,6 +41,33 @@ pub struct BindingConfig {
   /// Deliver text messages as UTF-8 bytes (the `ws` face hands them out as Buffers), not as
   /// strings. A face's choice, not an engine limit.
   pub text_as_buffer: Option<bool>,
+}
+
+/// permessage-deflate's options as JavaScript passes them (`ws`'s names; see `config.rs`).
+#[napi(object)]
+#[derive(Default)]
+pub struct BindingDeflate {
+  pub threshold: Option<f64>,
+  pub level: Option<f64>,
+  pub mem_level: Option<f64>,
+  pub server_no_context_takeover: Option<bool>,
+  pub client_no_context_takeover: Option<bool>,
+  pub server_max_window_bits: Option<f64>,
+  pub client_max_window_bits: Option<f64>,
+}
+
+impl From<BindingDeflate> for RawDeflate {
+  fn from(b: BindingDeflate) -> Self {
+    RawDeflate {
+      threshold: b.threshold,
+      level: b.level,
+      mem_level: b.mem_level,
+      server_no_context_takeover: b.server_no_context_takeover,
+      client_no_context_takeover: b.client_no_context_takeover,
+      server_max_window_bits: b.server_max_window_bits,
+      client_max_window_bits: b.client_max_window_bits,
+    }
+  }
 }
 
 impl From<BindingConfig> for RawConfig {
@@ -56,6 +85,7 @@ impl From<BindingConfig> for RawConfig {
       fragmentation_threshold: b.fragmentation_threshold,
       no_delay: b.no_delay,
       auto_pong: b.auto_pong,
+      deflate: b.per_message_deflate.map(RawDeflate::from),
     }
   }
 }
@@ -78,9 +108,25 @@ pub fn default_config() -> BindingConfig {
     fragmentation_threshold: Some(d.fragmentation_threshold as f64),
     no_delay: Some(d.no_delay),
     auto_pong: Some(d.auto_pong),
+    per_message_deflate: None,
     redis: None,
     redis_prefix: None,
     text_as_buffer: None,
+  }
+}
+
+/// permessage-deflate's defaults once enabled (`perMessageDeflate: true`).
+#[napi]
+pub fn default_deflate() -> BindingDeflate {
+  let d = DeflateConfig::default();
+  BindingDeflate {
+    threshold: Some(d.threshold as f64),
+    level: Some(f64::from(d.level)),
+    mem_level: Some(f64::from(d.mem_level)),
+    server_no_context_takeover: Some(d.policy.server_no_context_takeover),
+    client_no_context_takeover: Some(d.policy.client_no_context_takeover),
+    server_max_window_bits: Some(f64::from(d.policy.server_max_window_bits)),
+    client_max_window_bits: Some(f64::from(d.policy.client_max_window_bits)),
   }
 }
 

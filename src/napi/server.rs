@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use napi::bindgen_prelude::{Buffer, FnArgs, Function, Uint32Array, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Error, Result, Status};
@@ -12,6 +13,7 @@ use napi_derive::napi;
 use crate::config::{RawConfig, ServerConfig};
 use crate::napi::socket::NativeSocket;
 use crate::napi::{invalid_arg, BindingConfig};
+use crate::protocol::extension::Agreed;
 use crate::protocol::frame::Kind;
 use crate::protocol::handshake;
 use crate::server::events::{Batch, EventQueue};
@@ -78,8 +80,47 @@ impl NativeServer {
     Ok(NativeServer { shared, tsfn: raw })
   }
 
-  /// Takes over the upgraded socket `fd`: queues the `101` (with `protocol` and extra header
-  /// lines), then runs the connection over the bytes already read (`head`) and the socket.
+  /// The `Sec-WebSocket-Extensions` value the server answers the client's header with (null:
+  /// none). Throws when the header must be refused with 400.
+  #[napi]
+  pub fn negotiate(&self, extensions: Option<String>) -> Result<Option<String>> {
+    Ok(
+      self
+        .agree(extensions.as_deref())?
+        .map(|(_, response)| response),
+    )
+  }
+
+  fn agree(&self, extensions: Option<&str>) -> Result<Option<(Agreed, String)>> {
+    self
+      .shared
+      .negotiate(extensions)
+      .map_err(|_| invalid_arg("Invalid or unacceptable Sec-WebSocket-Extensions header".into()))
+  }
+
+  /// The `101` for a handshake, once the caller's protocol and header lines are known to be
+  /// safe, with the extension the engine agreed to.
+  fn response(
+    &self,
+    key: &str,
+    protocol: Option<String>,
+    headers: Option<Vec<String>>,
+    extensions: Option<String>,
+  ) -> Result<(Vec<u8>, Option<Agreed>)> {
+    let mut headers = headers.unwrap_or_default();
+    let agreed = self
+      .agree(extensions.as_deref())?
+      .map(|(agreed, response)| {
+        headers.push(format!("Sec-WebSocket-Extensions: {response}"));
+        agreed
+      });
+    let response = handshake::response(key, protocol.as_deref(), &headers).map_err(invalid_arg)?;
+    Ok((response, agreed))
+  }
+
+  /// Takes over the upgraded socket `fd`: queues the `101` (with `protocol`, extra header lines
+  /// and the answer to the client's `extensions`), then runs the connection over the bytes
+  /// already read (`head`) and the socket.
   #[napi]
   pub fn accept(
     &self,
@@ -88,12 +129,13 @@ impl NativeServer {
     key: String,
     protocol: Option<String>,
     headers: Option<Vec<String>>,
+    extensions: Option<String>,
   ) -> Result<NativeSocket> {
-    let response = response(&key, protocol, headers)?;
+    let (response, agreed) = self.response(&key, protocol, headers, extensions)?;
     let _enter = runtime::get().enter();
     let conn = self
       .shared
-      .accept_fd(fd, head.to_vec(), response)
+      .accept_fd(fd, head.to_vec(), response, agreed)
       .map_err(|e| {
         Error::new(
           Status::GenericFailure,
@@ -112,25 +154,26 @@ impl NativeServer {
     key: String,
     protocol: Option<String>,
     headers: Option<Vec<String>>,
+    extensions: Option<String>,
   ) -> Result<NativeSocket> {
-    let response = response(&key, protocol, headers)?;
-    let (conn, bridge) = self.shared.accept_bridge(head.to_vec(), response);
+    let (response, agreed) = self.response(&key, protocol, headers, extensions)?;
+    let (conn, bridge) = self.shared.accept_bridge(head.to_vec(), response, agreed);
     Ok(NativeSocket::new(conn, self.shared.clone(), Some(bridge)))
   }
 
   /// Queues a text message on every open connection but `except`; returns how many got it.
   #[napi]
   pub fn broadcast_text(&self, data: String, except: Option<u32>) -> u32 {
-    self.broadcast(Kind::Text, data.as_bytes(), except)
+    self
+      .shared
+      .send_message(None, Kind::Text, Bytes::from(data), except)
   }
 
   #[napi]
   pub fn broadcast_binary(&self, data: &[u8], except: Option<u32>) -> u32 {
-    self.broadcast(Kind::Binary, data, except)
-  }
-
-  fn broadcast(&self, kind: Kind, data: &[u8], except: Option<u32>) -> u32 {
-    self.shared.send_message(None, kind, data, except)
+    self
+      .shared
+      .send_message(None, Kind::Binary, Bytes::copy_from_slice(data), except)
   }
 
   /// Queues a text message on every subscriber of `topic` but `except`; returns the count.
@@ -138,14 +181,17 @@ impl NativeServer {
   pub fn publish_text(&self, topic: String, data: String, except: Option<u32>) -> u32 {
     self
       .shared
-      .send_message(Some(&topic), Kind::Text, data.as_bytes(), except)
+      .send_message(Some(&topic), Kind::Text, Bytes::from(data), except)
   }
 
   #[napi]
   pub fn publish_binary(&self, topic: String, data: &[u8], except: Option<u32>) -> u32 {
-    self
-      .shared
-      .send_message(Some(&topic), Kind::Binary, data, except)
+    self.shared.send_message(
+      Some(&topic),
+      Kind::Binary,
+      Bytes::copy_from_slice(data),
+      except,
+    )
   }
 
   /// Scale-out: messages not handed to Redis (queue full, or Redis down); 0 without `redis`.
@@ -202,9 +248,4 @@ impl NativeServer {
     self.tsfn = std::ptr::null_mut();
     self.shared.events.release();
   }
-}
-
-/// The `101` for a handshake, once the caller's protocol and header lines are known to be safe.
-fn response(key: &str, protocol: Option<String>, headers: Option<Vec<String>>) -> Result<Vec<u8>> {
-  handshake::response(key, protocol.as_deref(), &headers.unwrap_or_default()).map_err(invalid_arg)
 }

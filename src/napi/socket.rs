@@ -45,6 +45,12 @@ impl NativeSocket {
     u32::from(self.conn.ready_state())
   }
 
+  /// Whether the connection agreed permessage-deflate.
+  #[napi(getter)]
+  pub fn compresses(&self) -> bool {
+    self.conn.deflate.is_some()
+  }
+
   #[napi(getter)]
   pub fn buffered_amount(&self) -> f64 {
     self.conn.out.buffered() as f64
@@ -66,7 +72,7 @@ impl NativeSocket {
   }
 
   fn queue(&self, kind: Kind, data: &[u8]) -> u32 {
-    let status = self.conn.send(kind, data);
+    let status = self.conn.send(kind, data, false);
     self.server.cork(&self.conn);
     status as u32
   }

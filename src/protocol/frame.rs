@@ -32,9 +32,10 @@ impl Kind {
   }
 }
 
-fn put_header(out: &mut BytesMut, opcode: OpCode, is_final: bool, len: usize) {
+fn put_header(out: &mut BytesMut, opcode: OpCode, is_final: bool, rsv1: bool, len: usize) {
   let header = FrameHeader {
     is_final,
+    rsv1,
     opcode,
     ..FrameHeader::default()
   };
@@ -45,6 +46,15 @@ fn put_header(out: &mut BytesMut, opcode: OpCode, is_final: bool, len: usize) {
 /// Encodes one message as a single frame, or as fragments of at most `fragment` bytes when
 /// `fragment` is non-zero and the payload is larger (control frames are never fragmented).
 pub fn encode(kind: Kind, payload: &[u8], fragment: usize) -> Bytes {
+  encode_frames(kind, payload, fragment, false)
+}
+
+/// Encodes a message compressed with permessage-deflate: RSV1 marks its first frame.
+pub fn encode_compressed(kind: Kind, payload: &[u8], fragment: usize) -> Bytes {
+  encode_frames(kind, payload, fragment, true)
+}
+
+fn encode_frames(kind: Kind, payload: &[u8], fragment: usize, compressed: bool) -> Bytes {
   let chunk = if fragment == 0 || matches!(kind, Kind::Ping | Kind::Pong | Kind::Close) {
     payload.len().max(1)
   } else {
@@ -53,7 +63,7 @@ pub fn encode(kind: Kind, payload: &[u8], fragment: usize) -> Bytes {
   let frames = payload.len().div_ceil(chunk).max(1);
   let mut out = BytesMut::with_capacity(payload.len() + frames * 10);
   if payload.is_empty() {
-    put_header(&mut out, kind.opcode(), true, 0);
+    put_header(&mut out, kind.opcode(), true, compressed, 0);
     return out.freeze();
   }
   for (i, part) in payload.chunks(chunk).enumerate() {
@@ -62,7 +72,13 @@ pub fn encode(kind: Kind, payload: &[u8], fragment: usize) -> Bytes {
     } else {
       OpCode::Data(Data::Continue)
     };
-    put_header(&mut out, opcode, i + 1 == frames, part.len());
+    put_header(
+      &mut out,
+      opcode,
+      i + 1 == frames,
+      compressed && i == 0,
+      part.len(),
+    );
     out.put_slice(part);
   }
   out.freeze()
@@ -78,7 +94,7 @@ pub fn encode_in_place(
   fill: impl FnOnce(&mut [MaybeUninit<u8>]) -> Option<usize>,
 ) -> Option<Bytes> {
   let mut out = BytesMut::with_capacity(len + 11);
-  put_header(&mut out, kind.opcode(), true, len);
+  put_header(&mut out, kind.opcode(), true, false, len);
   let start = out.len();
   let written = fill(&mut out.spare_capacity_mut()[..len + 1])?;
   if written != len {
@@ -169,6 +185,12 @@ mod tests {
       &frame[..],
       &[0x01, 2, b'a', b'b', 0x00, 2, b'c', b'd', 0x80, 1, b'e']
     );
+  }
+
+  #[test]
+  fn a_compressed_message_marks_rsv1_on_its_first_fragment_only() {
+    let frame = encode_compressed(Kind::Binary, b"abc", 2);
+    assert_eq!(&frame[..], &[0x42, 2, b'a', b'b', 0x80, 1, b'c']);
   }
 
   #[test]

@@ -16,12 +16,14 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::StreamExt;
 use redis::aio::{MultiplexedConnection, PubSub};
 use redis::AsyncConnectionConfig;
 use tokio::sync::watch;
 use tokio::time::timeout;
 
+use crate::conn::deflate::Outgoing;
 use crate::conn::Conn;
 use crate::protocol::frame::Kind;
 use crate::runtime;
@@ -141,11 +143,14 @@ pub fn deliver(shared: &Shared, node: &NodeId, bytes: &[u8]) -> u32 {
   if message.node == *node {
     return 0;
   }
-  let frame = shared.encode(message.kind, message.payload);
+  let outgoing = Arc::new(Outgoing::new(
+    message.kind,
+    Bytes::copy_from_slice(message.payload),
+  ));
   let wake = |c: &Arc<Conn>| c.out.wake();
   match message.topic {
-    Some(topic) => shared.hub.publish(topic, &frame, None, wake),
-    None => shared.broadcast_with(&frame, None, wake),
+    Some(topic) => shared.hub.publish(topic, &outgoing, None, wake),
+    None => shared.broadcast_with(&outgoing, None, wake),
   }
 }
 
@@ -285,7 +290,7 @@ mod tests {
   fn deliver_fans_out_other_nodes_messages_only() {
     use crate::config::ServerConfig;
     let shared = Arc::new(Shared::new(ServerConfig::default(), Arc::default()));
-    let (a, b) = (shared.open(Vec::new()), shared.open(Vec::new()));
+    let (a, b) = (shared.open(Vec::new(), None), shared.open(Vec::new(), None));
     shared.subscribe(&a, "room");
     let from = |node: NodeId, topic| Envelope {
       node,

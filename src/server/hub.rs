@@ -1,22 +1,21 @@
 //! Topics: which connections subscribe to what, and the fan-out that publish and broadcast share.
 //!
-//! A published payload is framed once; every receiver's queue gets a clone of the same `Bytes`
-//! handle (a reference count, not a copy). An empty topic is removed at once, so millions of
-//! short-lived topics leave nothing behind.
+//! A published payload is framed once (and compressed at most once more); every receiver's queue
+//! gets a clone of the same `Bytes` handle (a reference count, not a copy). An empty topic is
+//! removed at once, so millions of short-lived topics leave nothing behind.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
-
+use crate::conn::deflate::Outgoing;
 use crate::conn::{Conn, SendStatus};
 
-/// Queues `frame` on each connection but `except`, corking their writers through `cork`;
+/// Queues `message` on each connection but `except`, corking their writers through `cork`;
 /// returns how many connections took it. Slow receivers are handled by their own backpressure
 /// limit (`push_frame`), so one of them never holds back the rest.
 pub fn fan_out<'a>(
   conns: impl Iterator<Item = &'a Arc<Conn>>,
-  frame: &Bytes,
+  message: &Arc<Outgoing>,
   except: Option<u32>,
   mut cork: impl FnMut(&Arc<Conn>),
 ) -> u32 {
@@ -26,7 +25,7 @@ pub fn fan_out<'a>(
       continue;
     }
     if matches!(
-      conn.push_frame(frame.clone()),
+      conn.push_outgoing(message, true),
       SendStatus::Queued | SendStatus::AboveHighWater
     ) {
       sent += 1;
@@ -81,17 +80,17 @@ impl Hub {
     self.topics.lock().unwrap().len()
   }
 
-  /// Queues `frame` on every subscriber of `topic` but `except`.
+  /// Queues `message` on every subscriber of `topic` but `except`.
   pub fn publish(
     &self,
     topic: &str,
-    frame: &Bytes,
+    message: &Arc<Outgoing>,
     except: Option<u32>,
     cork: impl FnMut(&Arc<Conn>),
   ) -> u32 {
     let topics = self.topics.lock().unwrap();
     match topics.get(topic) {
-      Some(subscribers) => fan_out(subscribers.values(), frame, except, cork),
+      Some(subscribers) => fan_out(subscribers.values(), message, except, cork),
       None => 0,
     }
   }
@@ -102,8 +101,10 @@ mod tests {
   use super::*;
   use crate::config::ServerConfig;
   use crate::conn::Host;
+  use crate::protocol::frame::Kind;
   use crate::server::events::EventQueue;
   use crate::server::Shared;
+  use bytes::Bytes;
 
   fn server() -> Arc<Shared> {
     Arc::new(Shared::new(
@@ -115,7 +116,7 @@ mod tests {
   #[test]
   fn an_empty_topic_is_freed() {
     let server = server();
-    let conn = server.open(Vec::new());
+    let conn = server.open(Vec::new(), None);
     assert!(server.subscribe(&conn, "room"));
     assert!(!server.subscribe(&conn, "room"));
     assert_eq!(server.hub.subscribers("room"), 1);
@@ -126,19 +127,19 @@ mod tests {
   #[test]
   fn publish_skips_the_sender_and_shares_one_frame() {
     let server = server();
-    let (a, b) = (server.open(Vec::new()), server.open(Vec::new()));
+    let (a, b) = (server.open(Vec::new(), None), server.open(Vec::new(), None));
     server.subscribe(&a, "t");
     server.subscribe(&b, "t");
-    let frame = Bytes::from_static(b"\x81\x01x");
-    assert_eq!(server.publish("t", &frame, Some(a.id)), 1);
+    let message = Arc::new(Outgoing::new(Kind::Text, Bytes::from_static(b"x")));
+    assert_eq!(server.publish("t", &message, Some(a.id)), 1);
     assert_eq!((a.out.buffered(), b.out.buffered()), (0, 3));
-    assert_eq!(server.publish("nobody", &frame, None), 0);
+    assert_eq!(server.publish("nobody", &message, None), 0);
   }
 
   #[test]
   fn a_closed_connection_leaves_every_topic_and_cannot_rejoin() {
     let server = server();
-    let conn = server.open(Vec::new());
+    let conn = server.open(Vec::new(), None);
     for topic in ["a", "b", "c"] {
       server.subscribe(&conn, topic);
     }

@@ -13,10 +13,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use bytes::Bytes;
 
 use crate::config::ServerConfig;
+use crate::conn::deflate::{ConnDeflate, Outgoing};
 use crate::conn::writer::WriteSide;
 use crate::conn::{session, Conn, Event, Host, Inbound};
 use crate::io::bridge::Bridge;
 use crate::io::handoff;
+use crate::protocol::extension::{self, Agreed, Malformed};
 use crate::protocol::frame::Kind;
 use crate::server::events::{EventKind, EventQueue};
 use crate::server::hub::{fan_out, Hub};
@@ -95,12 +97,28 @@ impl Shared {
     }
   }
 
+  /// The answer to a client's `Sec-WebSocket-Extensions` header: permessage-deflate's agreed
+  /// parameters and the response header's value, or None (no compression: not enabled, not
+  /// offered, or no offer acceptable).
+  pub fn negotiate(&self, header: Option<&str>) -> Result<Option<(Agreed, String)>, Malformed> {
+    match (&self.config.deflate, header) {
+      (Some(deflate), Some(header)) => extension::negotiate(header, &deflate.policy),
+      _ => Ok(None),
+    }
+  }
+
   /// Creates and registers a connection whose first bytes out are `response` (its `101`),
-  /// ahead of anything JavaScript sends.
-  pub fn open(self: &Arc<Self>, response: Vec<u8>) -> Arc<Conn> {
+  /// ahead of anything JavaScript sends; `agreed`: the permessage-deflate it negotiated.
+  pub fn open(self: &Arc<Self>, response: Vec<u8>, agreed: Option<Agreed>) -> Arc<Conn> {
     let id = self.next_id.fetch_add(1, Ordering::Relaxed);
     let host: Arc<dyn Host> = self.clone();
-    let conn = Arc::new(Conn::new(id, host));
+    let deflate = self
+      .config
+      .deflate
+      .as_ref()
+      .zip(agreed)
+      .map(|(config, agreed)| ConnDeflate::new(config, agreed));
+    let conn = Arc::new(Conn::new(id, host, deflate));
     if !response.is_empty() {
       let _ = conn.out.push(Bytes::from(response));
     }
@@ -116,9 +134,10 @@ impl Shared {
     fd: i32,
     head: Vec<u8>,
     response: Vec<u8>,
+    agreed: Option<Agreed>,
   ) -> io::Result<Arc<Conn>> {
     let socket = handoff::adopt(fd, self.config.no_delay)?;
-    let conn = self.open(response);
+    let conn = self.open(response, agreed);
     session::start(conn.clone(), socket, head);
     conn.flush();
     Ok(conn)
@@ -130,8 +149,9 @@ impl Shared {
     self: &Arc<Self>,
     head: Vec<u8>,
     response: Vec<u8>,
+    agreed: Option<Agreed>,
   ) -> (Arc<Conn>, Arc<Bridge>) {
-    let conn = self.open(response);
+    let conn = self.open(response, agreed);
     let bridge = Bridge::new(conn.id, self.events.clone());
     let (read, write) = bridge.halves();
     let write = WriteSide::new(conn.clone(), write, None);
@@ -148,51 +168,47 @@ impl Shared {
     }
   }
 
-  /// Queues one encoded frame on every open connection but `except`; returns how many got it.
-  pub fn broadcast(&self, frame: &Bytes, except: Option<u32>) -> u32 {
-    self.broadcast_with(frame, except, |c| self.cork(c))
+  /// Queues `message` on every open connection but `except`; returns how many got it.
+  pub fn broadcast(&self, message: &Arc<Outgoing>, except: Option<u32>) -> u32 {
+    self.broadcast_with(message, except, |c| self.cork(c))
   }
 
   /// As `broadcast`, waking writers through `wake` (the scale-out task wakes them at once).
   pub fn broadcast_with(
     &self,
-    frame: &Bytes,
+    message: &Arc<Outgoing>,
     except: Option<u32>,
     wake: impl FnMut(&Arc<Conn>),
   ) -> u32 {
     let conns = self.conns.lock().unwrap();
-    fan_out(conns.values(), frame, except, wake)
-  }
-
-  /// Frames one message with this server's fragmentation threshold.
-  pub fn encode(&self, kind: Kind, data: &[u8]) -> Bytes {
-    crate::protocol::frame::encode(kind, data, self.config.fragmentation_threshold)
+    fan_out(conns.values(), message, except, wake)
   }
 
   /// A message from this node's JavaScript, to `topic`'s subscribers or (None) to everyone:
-  /// framed once and queued locally now, and handed to the link for the other nodes. `except`
-  /// is a local connection, so it applies here only. Returns the local count.
+  /// queued locally now (framed once, compressed at most once), and handed to the link for the
+  /// other nodes. `except` is a local connection, so it applies here only. Returns the local
+  /// count.
   pub fn send_message(
     &self,
     topic: Option<&str>,
     kind: Kind,
-    data: &[u8],
+    data: Bytes,
     except: Option<u32>,
   ) -> u32 {
-    let frame = self.encode(kind, data);
+    let message = Arc::new(Outgoing::new(kind, data));
     let sent = match topic {
-      Some(topic) => self.publish(topic, &frame, except),
-      None => self.broadcast(&frame, except),
+      Some(topic) => self.publish(topic, &message, except),
+      None => self.broadcast(&message, except),
     };
     if let Some(link) = self.link.get() {
-      link.forward(topic, kind, data);
+      link.forward(topic, kind, &message.payload);
     }
     sent
   }
 
-  /// Queues one encoded frame on every subscriber of `topic` but `except`.
-  pub fn publish(&self, topic: &str, frame: &Bytes, except: Option<u32>) -> u32 {
-    self.hub.publish(topic, frame, except, |c| self.cork(c))
+  /// Queues `message` on every subscriber of `topic` but `except`.
+  pub fn publish(&self, topic: &str, message: &Arc<Outgoing>, except: Option<u32>) -> u32 {
+    self.hub.publish(topic, message, except, |c| self.cork(c))
   }
 
   /// Subscribes an open connection to `topic`; false when already subscribed or closed.

@@ -33,18 +33,21 @@ function selectProtocol(handleProtocols, req, protocols, accept, fail) {
 }
 
 /**
- * Runs the negotiation for an upgrade request.
+ * Runs the negotiation for an upgrade request; `engine` answers the extension offers.
  * @param {{ verifyClient?: Function, handleProtocols?: Function, handshakeTimeout?: number }} options
  *   `handshakeTimeout` (ms) bounds how long the user's callbacks may keep the client waiting; it
  *   is answered with 408
  * @param {(protocol: string | undefined) => void} accept called when the upgrade may proceed
  * @param {(err: Error) => void} onError called (after a 500) when a user callback failed
  */
-function negotiate(options, req, socket, accept, onError) {
+function negotiate(engine, options, req, socket, accept, onError) {
   const refusal = check(req);
   if (refusal) return reject(socket, refusal.status, refusal.message, refusal.headers);
   const protocols = parseProtocols(req.headers['sec-websocket-protocol']);
   if (protocols === undefined) return reject(socket, 400, 'Invalid Sec-WebSocket-Protocol header');
+  if (engine.negotiate(req.headers['sec-websocket-extensions']) === undefined) {
+    return reject(socket, 400, 'Invalid or unacceptable Sec-WebSocket-Extensions header');
+  }
   // Exactly one outcome: the first of accept, refusal, failure or the deadline.
   let timer = null;
   let settled = false;

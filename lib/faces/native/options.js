@@ -3,7 +3,7 @@
 // The options of `attach()`: the engine limits (checked by core/limits.js and the engine), the
 // server's own options (path, verification, protocol choice, handshake timeout) and scale-out.
 
-const { ENGINE_DEFAULTS, checkLimits } = require('../../core/limits');
+const { isEngineOption, checkLimits } = require('../../core/limits');
 const { optionTypeError, unknownOptionError, rangeError } = require('../../core/errors');
 
 const MAX_INT32 = 2 ** 31 - 1;
@@ -53,7 +53,7 @@ function normalize(options = {}) {
   const scaleout = {};
   for (const [name, value] of Object.entries(options)) {
     if (value === undefined) continue;
-    if (name in ENGINE_DEFAULTS) limits[name] = value;
+    if (isEngineOption(name)) limits[name] = value;
     else if (SCALEOUT_OPTIONS.includes(name)) {
       checkScaleout(name, value);
       scaleout[name] = value;

@@ -70,6 +70,7 @@ class Server extends EventEmitter {
     socket.on('error', onHandshakeSocketError);
     if (this._closing) return reject(socket, 503, 'Server is shutting down');
     negotiate(
+      this._engine,
       this.options,
       req,
       socket,
@@ -84,7 +85,8 @@ class Server extends EventEmitter {
     if (this._closing) return reject(socket, 503, 'Server is shutting down');
     const info = { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, protocol: protocol || '' };
     const key = req.headers['sec-websocket-key'];
-    const connection = this._engine.accept(socket, head, key, protocol || undefined, undefined);
+    const offers = req.headers['sec-websocket-extensions'];
+    const connection = this._engine.accept(socket, head, key, protocol || undefined, undefined, offers);
     const ws = new ServerSocket(this, connection, info);
     this._engine.register(connection, ws);
     this.clients.add(ws);

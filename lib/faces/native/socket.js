@@ -56,16 +56,24 @@ class WebSocket extends EventEmitter {
     return this._closed ? 0 : this._connection.bufferedAmount;
   }
 
+  /** 'permessage-deflate' when the connection compresses, else ''. */
+  get extensions() {
+    return this._connection.extensions;
+  }
+
   /**
    * Sends a message: a string as text, anything binary (Buffer, TypedArray, DataView,
-   * ArrayBuffer) as binary. Returns false when it was not queued (the connection is not open)
-   * or when the buffer is above the high-water mark (wait for 'drain').
+   * ArrayBuffer) as binary. With permessage-deflate agreed, messages from `threshold` bytes up
+   * are compressed unless `options.compress` is false. Returns false when it was not queued (the
+   * connection is not open) or when the buffer is above the high-water mark (wait for 'drain').
+   * @param {{ compress?: boolean }} [options]
    */
-  send(data) {
-    if (typeof data === 'string') return this._connection.sendText(data) === SEND.QUEUED;
+  send(data, options) {
+    const compress = options === undefined || options.compress !== false;
+    if (typeof data === 'string') return this._connection.sendText(data, compress) === SEND.QUEUED;
     const buf = toBuffer(data);
     if (buf === null) throw argTypeError('data', 'a string, Buffer, TypedArray, DataView or ArrayBuffer', data);
-    return this._connection.sendBytes(buf) === SEND.QUEUED;
+    return this._connection.sendBytes(buf, false, compress) === SEND.QUEUED;
   }
 
   /** Subscribes to `topic`; returns false when already subscribed or closed. */

@@ -7,7 +7,6 @@
 const EventEmitter = require('events');
 const { CLOSE_REASONS, CLOSE_DESCRIPTIONS, isValidCloseReason } = require('./constants');
 const { failureDescription } = require('./failures');
-const { engineLimits } = require('./config');
 const { SocketFacade } = require('./socket-facade');
 const { SEND } = require('../../core/protocol');
 const { READY_STATE } = require('../../core/ready-state');
@@ -288,7 +287,7 @@ class WebSocketConnection extends EventEmitter {
     this._failure = err;
     // Protocol failures only close in the package; an engine failure it has no equivalent
     // for (outbound backpressure) is also reported as 'error' when someone listens.
-    if ((err.code === 'WS_ERR_BACKPRESSURE' || err.code === 'WS_ERR_INTERNAL') && this.listenerCount('error') > 0) {
+    if (err.code === 'WS_ERR_BACKPRESSURE' && this.listenerCount('error') > 0) {
       this.emit('error', err);
     }
   }
@@ -311,7 +310,7 @@ class WebSocketConnection extends EventEmitter {
   _closeReason(code, reason) {
     if (this.state === STATE_ENDING) return [this.closeReasonCode, this.closeDescription];
     if (this._failure !== null) {
-      return [this._failure.closeCode, failureDescription(this._failure, engineLimits(this.config))];
+      return [this._failure.closeCode, failureDescription(this._failure)];
     }
     // The package reads an empty close frame as no close frame at all.
     if (code === 1006 || code === 1005) {

@@ -34,12 +34,6 @@ const DEFAULTS = Object.freeze({
   WebSocket: WsSocket,
 });
 
-function unsupported(message) {
-  const err = new TypeError(`ferrows WebSocketServer: ${message}`);
-  err.code = 'ERR_FERROWS_UNSUPPORTED';
-  return err;
-}
-
 /** Merges `options` over the defaults and refuses what the engine cannot do. */
 function resolve(options) {
   const merged = { ...DEFAULTS, ...options };
@@ -49,9 +43,6 @@ function resolve(options) {
     (merged.server && merged.noServer)
   ) {
     throw new TypeError('One and only one of the "port", "server", or "noServer" options must be specified');
-  }
-  if (merged.perMessageDeflate) {
-    throw unsupported('perMessageDeflate (compression) is not supported yet; leave it out or pass false');
   }
   if (merged.WebSocket == null) merged.WebSocket = WsSocket;
   if (!isSocketClass(merged.WebSocket)) {
@@ -70,9 +61,34 @@ function isSocketClass(value) {
 }
 
 /**
+ * ws's `perMessageDeflate` as the engine takes it, with ws's meaning for every setting it
+ * leaves unset: context takeover both ways, as ws negotiates it (each connection then keeps its
+ * own zlib state, as in ws; `serverNoContextTakeover` and `clientNoContextTakeover` set to true
+ * keep none). zlib's level and memLevel come from `zlibDeflateOptions`. Settings the engine has
+ * no use for are accepted and ignored: `concurrencyLimit` (compression runs on the engine's
+ * threads, not Node's threadpool), `zlibInflateOptions`, the other zlib options, and window
+ * bits given as `true`/`false` (only numbers narrow the windows).
+ */
+function deflateSettings(option) {
+  if (!option) return false;
+  const settings = option === true ? {} : option;
+  const bits = (value) => (typeof value === 'number' ? value : undefined);
+  const zlib = settings.zlibDeflateOptions || {};
+  return {
+    threshold: settings.threshold,
+    level: zlib.level,
+    memLevel: zlib.memLevel,
+    serverNoContextTakeover: settings.serverNoContextTakeover ?? false,
+    clientNoContextTakeover: settings.clientNoContextTakeover ?? false,
+    serverMaxWindowBits: bits(settings.serverMaxWindowBits),
+    clientMaxWindowBits: bits(settings.clientMaxWindowBits),
+  };
+}
+
+/**
  * The engine limits for these options: ws's message limit (0 meaning none, as in ws), ws's close
- * timeout, no server pings or idle cut (ws has neither), ferrows's backpressure bounds, and
- * whether the engine answers pings itself.
+ * timeout, no server pings or idle cut (ws has neither), ferrows's backpressure bounds, whether
+ * the engine answers pings itself, and compression.
  */
 function engineLimits(options) {
   let maxPayload = options.maxPayload;
@@ -92,6 +108,7 @@ function engineLimits(options) {
     // ws reads autoPong for its truth (an explicit undefined turns it off there too). Off, the
     // engine only delivers 'ping' and the application answers with ws.pong().
     autoPong: Boolean(options.autoPong),
+    perMessageDeflate: deflateSettings(options.perMessageDeflate),
   };
   // Text reaches this face's handlers as a Buffer, as in ws: the engine delivers it so.
   return { ...checkLimits(limits), textAsBuffer: true };

@@ -22,7 +22,7 @@ class WebSocketServer extends EventEmitter {
    * @param {object} options ws's options (see README, "Drop-in for ws"): exactly one of `port`, `server`
    *   or `noServer`; `host`, `backlog`, `path`, `verifyClient`, `handleProtocols`,
    *   `[maxPayload=104857600]`, `[clientTracking=true]`, `[closeTimeout=30000]`,
-   *   `[perMessageDeflate=false]` (true is refused: no compression yet), `[autoPong=true]`,
+   *   `[perMessageDeflate=false]` (see options.js for how its settings map), `[autoPong=true]`,
    *   `[WebSocket=WsSocket]` (a class extending WsSocket), and ferrows's
    *   `[maxBackpressure=16777216]`, `[maxInboundPending=4194304]`
    * @param {Function} [callback] a 'listening' listener of the server made for `port`
@@ -139,9 +139,11 @@ class WebSocketServer extends EventEmitter {
     if (protocols === undefined) {
       return this._refuseClient(req, socket, 400, 'Invalid Sec-WebSocket-Protocol header');
     }
-    // perMessageDeflate is refused at construction, so Sec-WebSocket-Extensions is ignored, as
-    // ws ignores it when compression is off.
-    const extensions = {};
+    // The engine's answer to the client's offers (null: none); ws refuses bad ones with 400.
+    const extensions = this._engine.negotiate(req.headers['sec-websocket-extensions']);
+    if (extensions === undefined) {
+      return this._refuseClient(req, socket, 400, 'Invalid or unacceptable Sec-WebSocket-Extensions header');
+    }
     const key = req.headers['sec-websocket-key'];
     const verifyClient = this.options.verifyClient;
     if (verifyClient) {
@@ -164,7 +166,8 @@ class WebSocketServer extends EventEmitter {
   }
 
   /**
-   * Writes the 101 (through the engine) and makes the connection. Called by handleUpgrade.
+   * Writes the 101 (through the engine) and makes the connection. Called by handleUpgrade;
+   * `extensions` is the engine's answer to the client's offers (null: none).
    * @private
    */
   completeUpgrade(extensions, key, protocols, req, socket, head, cb) {
@@ -193,6 +196,7 @@ class WebSocketServer extends EventEmitter {
         headers.push(`Sec-WebSocket-Protocol: ${protocol}`);
       }
     }
+    if (extensions) headers.push(`Sec-WebSocket-Extensions: ${extensions}`);
     const own = new Set(headers);
     this.emit('headers', headers, req);
 
@@ -208,7 +212,14 @@ class WebSocketServer extends EventEmitter {
     keepAddresses(socket);
     let connection;
     try {
-      connection = this._engine.accept(socket, head, key, protocolLine ? protocol : undefined, extra.length ? extra : undefined);
+      connection = this._engine.accept(
+        socket,
+        head,
+        key,
+        protocolLine ? protocol : undefined,
+        extra.length ? extra : undefined,
+        extensions ? req.headers['sec-websocket-extensions'] : undefined
+      );
     } catch (err) {
       // The descriptor could not move to Rust (the socket died meanwhile): nothing to upgrade.
       socket.destroy();

@@ -58,9 +58,9 @@ class WsSocket extends EventEmitter {
     return queued + this._lateBytes + this._blobBytes;
   }
 
-  /** Always '': ferrows negotiates no extension (no permessage-deflate yet). */
+  /** The agreed extension's name ('permessage-deflate'), or '', as in ws. */
   get extensions() {
-    return '';
+    return this._connection.extensions;
   }
 
   get isPaused() {
@@ -241,25 +241,28 @@ class WsSocket extends EventEmitter {
 
   _message(data, opts, cb) {
     let binary = Boolean(opts.binary);
+    // As in ws, a message goes compressed (where agreed) unless its first part says otherwise.
+    let compress = opts.compress !== false;
     let payload = data;
     if (this._fragments !== null || !opts.fin) {
       // The engine sends whole messages: parts are joined and go out with the last one.
-      if (this._fragments === null) this._fragments = { binary, parts: [], callbacks: [] };
+      if (this._fragments === null) this._fragments = { binary, compress, parts: [], callbacks: [] };
       const message = this._fragments;
       message.parts.push(bytesOf(data));
       if (cb) message.callbacks.push(cb);
       if (!opts.fin) return;
       this._fragments = null;
       binary = message.binary;
+      compress = message.compress;
       payload = Buffer.concat(message.parts);
       cb = message.callbacks.length === 0 ? undefined : (err) => message.callbacks.forEach((f) => f(err));
     }
     let status;
     if (typeof payload === 'string' && !binary) {
-      status = this._connection.sendText(payload);
+      status = this._connection.sendText(payload, compress);
     } else {
       // A Buffer sent as text goes out byte for byte, as ws sends it.
-      status = this._connection.sendBytes(bytesOf(payload), !binary);
+      status = this._connection.sendBytes(bytesOf(payload), !binary, compress);
     }
     this._afterQueued(status, cb);
   }
