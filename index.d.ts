@@ -77,6 +77,11 @@ export interface AttachOptions {
    */
   autoPong?: boolean;
   /**
+   * permessage-deflate (RFC 7692) for clients that offer it: `true` for the defaults, or settings.
+   * Compression runs in Rust on the engine's threads. @default false
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /**
    * Scale-out: a Redis URL (`redis://[:password@]host:port/db`). `publish` and `broadcast` then also
    * reach the clients of every server with the same `redisPrefix`, at most once (see README, "Scaling out").
    * Redis being unreachable never stops local delivery; the server reports it with 'error'.
@@ -84,6 +89,27 @@ export interface AttachOptions {
   redis?: string;
   /** Scale-out: the servers sharing this prefix form one application. @default 'ferrows' */
   redisPrefix?: string;
+}
+
+/**
+ * permessage-deflate's settings. The defaults keep no zlib state per connection: both sides
+ * compress each message from an empty window, and a broadcast is compressed once for everyone.
+ */
+export interface PerMessageDeflateOptions {
+  /** Messages smaller than this many bytes go uncompressed. @default 1024 */
+  threshold?: number;
+  /** zlib's compression level, 0 to 9. @default 1 */
+  level?: number;
+  /** zlib's memLevel, 1 to 9. @default 8 */
+  memLevel?: number;
+  /** Compress each message from an empty window (false: a compressor per connection). @default true */
+  serverNoContextTakeover?: boolean;
+  /** Ask clients to do the same (false: a decompressor per connection). @default true */
+  clientNoContextTakeover?: boolean;
+  /** The largest window the server compresses with, 9 to 15. @default 15 */
+  serverMaxWindowBits?: number;
+  /** The largest window asked of clients that offer the parameter, 8 to 15. @default 15 */
+  clientMaxWindowBits?: number;
 }
 
 /** An error from a connection the server failed; `code` is one of ws's `WS_ERR_*` codes. */
@@ -121,13 +147,16 @@ export declare class WebSocket extends EventEmitter {
   readonly bufferedAmount: number;
   /** The chosen subprotocol, or ''. */
   readonly protocol: string;
+  /** 'permessage-deflate' when the connection agreed it, else ''. */
+  readonly extensions: string;
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
   /**
    * Sends a string as text, anything binary as binary. Returns false when the buffer is above
    * `highWaterMark` (wait for 'drain') or the connection is not open (nothing was queued).
+   * `compress: false` sends it uncompressed where permessage-deflate was agreed.
    */
-  send(data: Data): boolean;
+  send(data: Data, options?: { compress?: boolean }): boolean;
   /** Sends a ping (payload at most 125 bytes). */
   ping(data?: Data): void;
   pong(data?: Data): void;

@@ -227,6 +227,33 @@ describeBrowser('chat demo in headless Chromium', () => {
     await a.close();
   });
 
+  it('negotiates permessage-deflate with Chromium and carries compressed messages', async () => {
+    const a = await context.newPage();
+    const b = await context.newPage();
+    await a.goto(demo.url);
+    await b.goto(demo.url);
+    const extensions = await a.evaluate(
+      () =>
+        new Promise((resolve, reject) => {
+          const probe = new WebSocket(location.origin.replace(/^http/, 'ws') + '/ws');
+          probe.onopen = () => {
+            resolve(probe.extensions);
+            probe.close();
+          };
+          probe.onerror = reject;
+        })
+    );
+    expect(extensions).toMatch(/^permessage-deflate/);
+    await join(a, 'Edsger');
+    await join(b, 'Tony');
+    const long = 'compress me please, '.repeat(24).trim(); // 479 characters, above the demo's threshold
+    await a.fill('#message', long);
+    await a.click('#send');
+    await waitForText(b, '#messages .msg .text', long);
+    await b.close();
+    await a.close();
+  });
+
   it('stops cleanly on SIGTERM, and an open tab says so', async () => {
     const page = await context.newPage();
     await page.goto(demo.url);

@@ -139,6 +139,9 @@ describe('options', () => {
     // maxFrame defaults to maxPayload, which is how its @default reads.
     const expected = { ...defaults, maxFrame: defaults.maxFrame === defaults.maxPayload ? 'maxPayload' : defaults.maxFrame };
     for (const [name, value] of Object.entries(expected)) expect([name, documented[name]]).toEqual([name, String(value)]);
+    for (const [name, value] of Object.entries(native.defaultDeflate())) {
+      expect([name, documented[name]]).toEqual([name, String(value)]);
+    }
   });
 
   it.each([

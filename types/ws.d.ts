@@ -65,8 +65,12 @@ export interface WebSocketServerOptions {
   maxPayload?: number;
   /** Milliseconds to wait for the client's close frame after `close()`. @default 30000 */
   closeTimeout?: number;
-  /** Compression is not supported yet: only false (or absent) is accepted; anything else throws. @default false */
-  perMessageDeflate?: false;
+  /**
+   * ws's permessage-deflate option, with ws's defaults (context takeover both ways); compression
+   * runs in Rust. `concurrencyLimit`, `zlibInflateOptions` and zlib options other than `level`
+   * and `memLevel` are accepted and ignored. @default false
+   */
+  perMessageDeflate?: boolean | WsPerMessageDeflateOptions;
   /** Accepted for ws compatibility; UTF-8 is always validated. @default false */
   skipUTF8Validation?: boolean;
   /** Accepted for ws compatibility (messages are delivered as they arrive). @default true */
@@ -90,12 +94,32 @@ export interface WebSocketServerOptions {
   maxInboundPending?: number;
 }
 
+/** ws's `perMessageDeflate` settings, as the engine honours them. */
+export interface WsPerMessageDeflateOptions {
+  /** Messages smaller than this many bytes go uncompressed. @default 1024 */
+  threshold?: number;
+  /** true: compress each message from an empty window (no compressor per connection). @default false */
+  serverNoContextTakeover?: boolean;
+  /** true: ask clients to do the same (no decompressor per connection). @default false */
+  clientNoContextTakeover?: boolean;
+  /** The largest window the server compresses with, 9 to 15 (booleans are ignored). */
+  serverMaxWindowBits?: number | boolean;
+  /** The largest window asked of clients that offer the parameter, 8 to 15 (booleans are ignored). */
+  clientMaxWindowBits?: number | boolean;
+  /** zlib's `level` (0 to 9) and `memLevel` (1 to 9); other keys are ignored. */
+  zlibDeflateOptions?: { level?: number; memLevel?: number; [other: string]: unknown };
+  /** Ignored: inflation runs in Rust. */
+  zlibInflateOptions?: Record<string, unknown>;
+  /** Ignored: compression runs on the engine's threads, not Node's threadpool. */
+  concurrencyLimit?: number;
+}
+
 export interface WsSendOptions {
   /** Send as binary; by default strings are text and everything else binary. */
   binary?: boolean;
   /** false: a part of a message; the parts are joined and sent with the last one. @default true */
   fin?: boolean;
-  /** Ignored (no compression). */
+  /** false: send this message uncompressed where permessage-deflate was agreed. @default true */
   compress?: boolean;
   /** Ignored (a server does not mask). */
   mask?: boolean;

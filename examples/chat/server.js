@@ -98,7 +98,9 @@ function checkText(value) {
 }
 
 const server = http.createServer(serveFile);
-const wss = attach(server, { path: '/ws', maxPayload: MAX_PAYLOAD });
+// Browsers offer permessage-deflate on every connection: long messages and the history sent on
+// join go compressed (from 256 bytes; shorter ones are not worth it).
+const wss = attach(server, { path: '/ws', maxPayload: MAX_PAYLOAD, perMessageDeflate: { threshold: 256 } });
 
 /** Names of joined connections, by connection. */
 const names = new Map();
