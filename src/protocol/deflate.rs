@@ -177,7 +177,7 @@ impl Decompressor {
 
 thread_local! {
   static COMPRESSORS: RefCell<Vec<Compressor>> = const { RefCell::new(Vec::new()) };
-  static DECOMPRESSORS: RefCell<Vec<Decompressor>> = const { RefCell::new(Vec::new()) };
+  static DECOMPRESSORS: RefCell<Vec<Box<Decompressor>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Compresses one message with a context borrowed from this thread's pool (no context
@@ -202,13 +202,13 @@ pub fn compress_pooled(settings: DeflateSettings, payload: &[u8]) -> Vec<u8> {
 /// A decompressor borrowed from this thread's pool for one message (the peer compresses
 /// without context takeover). It may travel to another thread with its task; it returns to the
 /// pool of whichever thread drops it, reset.
-pub struct Pooled(Option<Decompressor>);
+pub struct Pooled(Option<Box<Decompressor>>);
 
 impl Pooled {
   pub fn take() -> Self {
     let found = DECOMPRESSORS.with_borrow_mut(|pool| pool.pop());
     // Pooled decompressors take the largest window: any peer's message fits it.
-    Pooled(Some(found.unwrap_or_else(|| Decompressor::new(15))))
+    Pooled(Some(found.unwrap_or_else(|| Box::new(Decompressor::new(15)))))
   }
 
   pub fn get(&mut self) -> &mut Decompressor {

@@ -94,6 +94,15 @@ class WsSocket extends EventEmitter {
       cb = options;
       options = undefined;
     }
+    if (options === undefined && cb === undefined && this._queue === null && this._fragments === null && !this._closing) {
+      // The common call (a chat loop's): a whole string or Buffer, nothing waiting ahead of it.
+      // The engine's status says whether it was open, so no readyState crossing comes first.
+      let status = -1;
+      if (typeof data === 'string') status = this._connection.sendText(data);
+      else if (Buffer.isBuffer(data)) status = this._connection.sendBytes(data);
+      if (status === SEND.NOT_OPEN) return this._sendAfterClose(data);
+      if (status !== -1) return;
+    }
     if (typeof data === 'number') data = data.toString();
     if (this.readyState !== OPEN) return this._sendAfterClose(data, cb);
     this._write('message', data || EMPTY, sendOptions(data, options), cb);
