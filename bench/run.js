@@ -55,7 +55,8 @@ function makePlan(flags) {
 
 // One server under one scenario: start it, load it, stop it.
 async function runOnce(loadgen, plan, scenario, server) {
-  const started = await startServer(server, scenario.mode, { realtime: scenario.realtime }).catch((err) => ({ error: err.message }));
+  const options = { realtime: scenario.realtime, deflate: scenario.deflate };
+  const started = await startServer(server, scenario.mode, options).catch((err) => ({ error: err.message }));
   if (started.error || started.unavailable) return started;
   try {
     const args = [...loadgenArgs(scenario, plan.budget), '--url', started.url, '--server-pid', String(started.pid)];
@@ -74,7 +75,11 @@ function headline(result) {
   if (result.unavailable) return `unavailable (${result.unavailable})`;
   if (result.error) return `ERROR ${result.error}`;
   if (result.scenario === 'idle') return `${result.server_kb_per_conn} KB/conn`;
-  const flags = [result.loadgen_saturated ? 'loadgen saturated' : '', result.lost ? `lost ${result.lost}` : '']
+  const flags = [
+    result.loadgen_saturated ? 'loadgen saturated' : '',
+    result.lost ? `lost ${result.lost}` : '',
+    result.uncompressed ? `${result.uncompressed} uncompressed` : '',
+  ]
     .filter(Boolean)
     .join(', ');
   return `${Math.round(result.rate).toLocaleString('en-US')}/s, ${result.server_cpu_us_per_op} µs CPU/op${flags ? ` (${flags})` : ''}`;

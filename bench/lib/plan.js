@@ -8,7 +8,9 @@ const SERVERS = ['ferrows', 'ferrows-websocket', 'ferrows-ws', 'ws', 'websocket'
 // Every ratio is against this one.
 const BASELINE = 'ws';
 
-// `unit` names one operation, the denominator of the server's CPU per operation.
+// `unit` names one operation, the denominator of the server's CPU per operation. `deflate` runs
+// the server with permessage-deflate (DEFLATE=1) and the loadgen with --deflate; servers that
+// cannot compress say so and their rows read "not run".
 const SCENARIOS = [
   {
     name: 'echo-16',
@@ -61,11 +63,40 @@ const SCENARIOS = [
     // --duration is how long the connections stay open; the RSS is read after --settle.
     args: ['idle', '--conns', '10000', '--settle', '1'],
     idle: true,
+    // --conns comes from the budget: fewer in a --quick run.
+    budgetConns: true,
+  },
+  // Issue #15's targets: compression, every message compressed (threshold 0), a JSON-like
+  // payload that compresses a few times over.
+  {
+    name: 'echo-deflate',
+    title: 'echo with permessage-deflate, 50 conns, 16 in flight, 1 KB JSON-like text',
+    mode: 'echo',
+    args: ['echo', '--deflate', '--conns', '50', '--inflight', '16', '--size', '1024'],
+    unit: 'msg',
+    deflate: true,
+  },
+  {
+    name: 'chat-deflate',
+    title: 'chat room with permessage-deflate, 1000 receivers, 10 publishers, 1 KB JSON-like text',
+    mode: 'broadcast',
+    args: ['chat', '--deflate', '--receivers', '1000', '--publishers', '10', '--size', '1024'],
+    unit: 'delivery',
+    deflate: true,
+  },
+  {
+    name: 'idle-deflate',
+    title: '1,000 connections idle after one 4 KB permessage-deflate echo each, server RSS',
+    mode: 'echo',
+    args: ['idle', '--deflate', '--conns', '1000', '--size', '4096', '--settle', '1'],
+    idle: true,
+    deflate: true,
   },
 ];
 
 const BUDGETS = {
-  // 6 servers x 7 scenarios x 3 repeats, about 6 s a run: about 12 minutes in all.
+  // 6 servers x 7 scenarios and 4 servers x 3 compressed ones, 3 repeats, about 6 s a run:
+  // about 16 minutes in all.
   full: { repeats: 3, warmup: 1, duration: 4, idleHold: 1.5, idleConns: 10000 },
   quick: { repeats: 1, warmup: 0.5, duration: 1.5, idleHold: 1.2, idleConns: 2000 },
 };
@@ -74,14 +105,14 @@ const BUDGETS = {
 function loadgenArgs(scenario, budget) {
   if (scenario.idle) {
     const args = scenario.args.slice();
-    args[args.indexOf('--conns') + 1] = String(budget.idleConns);
+    if (scenario.budgetConns) args[args.indexOf('--conns') + 1] = String(budget.idleConns);
     return [...args, '--duration', String(budget.idleHold)];
   }
   return [...scenario.args, '--warmup', String(budget.warmup), '--duration', String(budget.duration)];
 }
 
 function titleOf(scenario, budget) {
-  if (!scenario.idle) return scenario.title;
+  if (!scenario.budgetConns) return scenario.title;
   return `${budget.idleConns.toLocaleString('en-US')} idle connections, server RSS`;
 }
 

@@ -55,9 +55,9 @@ function exited(child) {
 const hasChrt = spawnSync('chrt', ['-r', '1', 'true']).status === 0;
 
 // Starts servers/NAME.js and resolves once it prints `ready`. Resolves { unavailable } when the
-// server says its implementation is missing (or, with `realtime`, when SCHED_RR cannot be had),
-// rejects when it fails otherwise.
-async function startServer(name, mode, { realtime = false } = {}) {
+// server says its implementation is missing or cannot compress (with `deflate`), or, with
+// `realtime`, when SCHED_RR cannot be had; rejects when it fails otherwise.
+async function startServer(name, mode, { realtime = false, deflate = false } = {}) {
   if (realtime && !hasChrt) return { unavailable: 'chrt -r 1 is not permitted here (needs root or CAP_SYS_NICE)' };
   const port = await freePort();
   const file = path.join(__dirname, '..', 'servers', `${name}.js`);
@@ -66,7 +66,7 @@ async function startServer(name, mode, { realtime = false } = {}) {
     : pinned(SERVER_CORE, process.execPath, [file]);
   const child = track(
     spawn(command, args, {
-      env: { ...process.env, PORT: String(port), MODE: mode },
+      env: { ...process.env, PORT: String(port), MODE: mode, DEFLATE: deflate ? '1' : '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
   );

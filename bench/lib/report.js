@@ -34,6 +34,9 @@ function summarize(runs) {
     errors: sum(ok, 'errors') + sum(ok, 'stalled') + sum(ok, 'bad'),
     kbPerConn: median(ok.map((r) => r.server_kb_per_conn)),
     closed: sum(ok, 'closed_by_server'),
+    // --deflate runs: the server's Sec-WebSocket-Extensions, and messages it did not compress.
+    negotiated: ok.find((r) => r.negotiated !== undefined)?.negotiated,
+    uncompressed: sum(ok, 'uncompressed'),
   };
 }
 
@@ -50,6 +53,8 @@ function notes(s) {
   if (s.lost) out.push(`**lost ${s.lost}**`);
   if (s.errors) out.push(`${s.errors} errors`);
   if (s.closed) out.push(`${s.closed} closed by server`);
+  if (s.uncompressed) out.push(`**${s.uncompressed} messages arrived uncompressed**`);
+  if (s.negotiated !== undefined) out.push(`agreed \`${s.negotiated}\``);
   return out.join('; ');
 }
 

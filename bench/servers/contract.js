@@ -1,8 +1,9 @@
 'use strict';
 
 // The contract every bench server follows, so bench/run.js can drive them all alike:
-//   env PORT (required), MODE=echo|broadcast|rooms (default echo); listen on 127.0.0.1 only;
-//   print `ready` on stdout once listening; exit on SIGTERM/SIGINT at once.
+//   env PORT (required), MODE=echo|broadcast|rooms (default echo), DEFLATE=1 for
+//   permessage-deflate (default 0: off); listen on 127.0.0.1 only; print `ready` on stdout once
+//   listening; exit on SIGTERM/SIGINT at once.
 // A server whose implementation is not available prints `unavailable: <why>` and exits 3, so
 // the runner can report the row as missing instead of failing the whole run.
 
@@ -20,6 +21,15 @@ if (!MODES.includes(mode)) {
   console.error(`MODE must be one of ${MODES.join(', ')}, got ${JSON.stringify(mode)}`);
   process.exit(2);
 }
+
+// permessage-deflate on every message, however small (threshold 0), each implementation with
+// its own defaults otherwise. A server that cannot compress says `unavailable`.
+const DEFLATE = process.env.DEFLATE || '0';
+if (DEFLATE !== '0' && DEFLATE !== '1') {
+  console.error(`DEFLATE must be 0 or 1, got ${JSON.stringify(DEFLATE)}`);
+  process.exit(2);
+}
+const deflate = DEFLATE === '1';
 
 const HOST = '127.0.0.1';
 
@@ -41,4 +51,4 @@ function listen(httpServer) {
   httpServer.listen(port, HOST, ready);
 }
 
-module.exports = { port, mode, HOST, ready, unavailable, listen };
+module.exports = { port, mode, deflate, HOST, ready, unavailable, listen };

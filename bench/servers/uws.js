@@ -10,8 +10,12 @@
 // uWS drops messages silently once a socket's backpressure exceeds maxBackpressure (with
 // closeOnBackpressureLimit false): the limit is set far above anything the loadgen can queue,
 // and the loadgen counts lost messages anyway.
+//
+// DEFLATE=1: SHARED_COMPRESSOR, one compressor for all sockets (so no context takeover on the
+// server's side). uWS compresses a message only when the send asks for it, hence the `compress`
+// argument of send and publish; it has no threshold.
 
-const { port, mode, HOST, ready, unavailable } = require('./contract');
+const { port, mode, deflate, HOST, ready, unavailable } = require('./contract');
 
 let uWS;
 try {
@@ -24,7 +28,7 @@ const TOPIC = 'room';
 const topicOf = (ws) => (mode === 'rooms' ? ws.getUserData().topic : TOPIC);
 
 const app = uWS.App().ws('/*', {
-  compression: uWS.DISABLED,
+  compression: deflate ? uWS.SHARED_COMPRESSOR : uWS.DISABLED,
   maxPayloadLength: 64 * 1024 * 1024,
   maxBackpressure: 1024 * 1024 * 1024,
   closeOnBackpressureLimit: false,
@@ -44,8 +48,8 @@ const app = uWS.App().ws('/*', {
     if (mode !== 'echo') ws.subscribe(topicOf(ws));
   },
   message: (ws, message, isBinary) => {
-    if (mode === 'echo') ws.send(message, isBinary);
-    else app.publish(topicOf(ws), message, isBinary);
+    if (mode === 'echo') ws.send(message, isBinary, deflate);
+    else app.publish(topicOf(ws), message, isBinary, deflate);
   },
 });
 

@@ -11,7 +11,7 @@ pub type Ws = WebSocketStream<TcpStream>;
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// A handshake that takes longer than this counts as a failure rather than hanging a scenario.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct Target {
@@ -38,6 +38,14 @@ impl Target {
       url: url.to_string(),
       read_buffer,
     })
+  }
+
+  /// The request path of the URL (`/` when it has none).
+  pub fn path(&self) -> &str {
+    match &self.url["ws://".len() + self.addr.len()..] {
+      "" => "/",
+      path => path,
+    }
   }
 
   /// The same server at another path (`/rooms/7`).
@@ -96,6 +104,8 @@ mod tests {
     assert_eq!(t.addr, "127.0.0.1:9001");
     assert!(Target::parse("wss://x/", 1).is_err());
     assert!(Target::parse("ws:///", 1).is_err());
+    assert_eq!(t.path(), "/chat");
+    assert_eq!(Target::parse("ws://h:1", 1).unwrap().path(), "/");
     assert_eq!(t.at_path("/rooms/3").url, "ws://127.0.0.1:9001/rooms/3");
   }
 }

@@ -3,8 +3,10 @@
 
 mod args;
 mod conn;
+mod deflate;
 mod hist;
 mod json;
+mod raw;
 mod scenario;
 mod sys;
 mod window;

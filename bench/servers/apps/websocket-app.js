@@ -6,9 +6,10 @@
 // per path (the package has no topics).
 
 const http = require('http');
-const { mode, listen } = require('../contract');
+const { mode, deflate, listen, unavailable } = require('../contract');
 
 function run(WebSocketServer) {
+  if (deflate) unavailable('the websocket package has no permessage-deflate');
   const server = http.createServer();
   const wsServer = new WebSocketServer({ httpServer: server, autoAcceptConnections: false });
   // Broadcast mode keeps everyone in the one room ''.

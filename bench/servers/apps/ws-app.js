@@ -2,14 +2,16 @@
 
 // The bench app for `ws`'s server API, shared by the `ws` package and ferrows's drop-in face so
 // both run the very same code. Broadcast is the loop `ws`'s README shows: every client, in JS;
-// rooms keep a Set of clients per path, as `ws` has no topics of its own.
+// rooms keep a Set of clients per path, as `ws` has no topics of its own. DEFLATE=1 passes
+// `perMessageDeflate: { threshold: 0 }` and leaves every other setting to the implementation
+// (bench/README.md lists what each then agrees to).
 
 const http = require('http');
-const { mode, listen } = require('../contract');
+const { mode, deflate, listen } = require('../contract');
 
 function run(WebSocketServer) {
   const server = http.createServer();
-  const wss = new WebSocketServer({ server });
+  const wss = new WebSocketServer({ server, ...(deflate && { perMessageDeflate: { threshold: 0 } }) });
   const rooms = new Map();
 
   function join(room, ws) {

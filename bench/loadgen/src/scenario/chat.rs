@@ -9,10 +9,14 @@
 //! Flow control: a publisher sends message s only once every message before s - P has reached
 //! every client, so the server never has more than P messages per publisher queued per client
 //! and a server that buffers without bound is measured the same as one that pushes back.
+//!
+//! With `--deflate` the room runs with permessage-deflate: see deflate.rs beside this file.
+
+mod deflate;
 
 use super::open_each;
 use crate::args::Args;
-use crate::conn::{data_of, message, Error, Ws};
+use crate::conn::{data_of, message, Error, Target, Ws};
 use crate::hist::Histogram;
 use crate::json::JsonLine;
 use crate::window::{Sampler, Window};
@@ -34,6 +38,7 @@ pub struct Config {
   inflight: u64,
   size: usize,
   binary: bool,
+  deflate: bool,
 }
 
 impl Config {
@@ -45,6 +50,7 @@ impl Config {
       inflight: args.get("inflight", 1u64)?.max(1),
       size: args.get("size", 64)?,
       binary: args.switch("binary")?,
+      deflate: args.switch("deflate")?,
     };
     if cfg.size < HEADER {
       return Err(format!(
@@ -53,6 +59,9 @@ impl Config {
     }
     if cfg.publishers > 99_999 {
       return Err("--publishers must fit in 5 digits".into());
+    }
+    if cfg.deflate && cfg.rooms > 1 {
+      return Err("--deflate runs one room: its messages carry no header naming a room".into());
     }
     if cfg.rooms > cfg.publishers {
       return Err(
@@ -208,6 +217,9 @@ async fn publish(
 }
 
 pub async fn run(cfg: Config, common: &Common) -> Result<JsonLine, Error> {
+  if cfg.deflate {
+    return deflate::run(cfg, common).await;
+  }
   let total = cfg.clients();
   let targets: Vec<_> = (0..total)
     .map(|i| match cfg.rooms {
@@ -215,7 +227,7 @@ pub async fn run(cfg: Config, common: &Common) -> Result<JsonLine, Error> {
       _ => common.target.at_path(&format!("/rooms/{}", cfg.room_of(i))),
     })
     .collect();
-  let clients = open_each(&targets, 64).await?;
+  let clients = open_each(&targets, 64, Target::connect).await?;
   let room = Arc::new(Room {
     base: Instant::now(),
     publishers: (0..cfg.publishers)

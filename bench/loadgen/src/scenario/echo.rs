@@ -1,18 +1,25 @@
 //! echo: N connections, each keeping P messages in flight; the server sends every message back.
 //! Reports messages/s and round-trip latency. Each connection matches replies to its send times
 //! in order (an echo server answers in order), so payloads carry no timestamps.
+//!
+//! With `--deflate` the connections agree to permessage-deflate and send a compressed JSON-like
+//! text (see deflate.rs); replies are counted, not inflated.
 
 use super::open_many;
 use crate::args::Args;
-use crate::conn::{data_of, message, Error, Ws};
+use crate::conn::{data_of, message, Error, Target, Ws};
+use crate::deflate;
 use crate::hist::Histogram;
 use crate::json::JsonLine;
+use crate::raw::{close_frame, RawWs};
 use crate::window::{Sampler, Window};
 use crate::Common;
 use bytes::Bytes;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
 pub struct Config {
@@ -20,6 +27,7 @@ pub struct Config {
   inflight: usize,
   size: usize,
   binary: bool,
+  deflate: bool,
 }
 
 impl Config {
@@ -29,6 +37,7 @@ impl Config {
       inflight: args.get("inflight", 16usize)?.max(1),
       size: args.get("size", 32)?,
       binary: args.switch("binary")?,
+      deflate: args.switch("deflate")?,
     })
   }
 }
@@ -38,23 +47,72 @@ struct ConnStats {
   latency: Histogram,
   /// Replies received inside the window.
   received: u64,
-  /// Replies of the wrong size or type.
+  /// Replies of the wrong size or type (with `--deflate`, of the wrong type).
   bad: u64,
+  /// With `--deflate`: replies the server sent without compressing them.
+  uncompressed: u64,
   error: Option<String>,
 }
 
 /// How long after the window a connection may take to finish before it is counted as stalled.
 const GRACE: Duration = Duration::from_secs(3);
 
-pub async fn run(cfg: Config, common: &Common) -> Result<JsonLine, Error> {
-  let conns = open_many(&common.target, cfg.conns, 64).await?;
+/// The connections' tasks, spawned once all are open, and the window that starts then.
+struct Started {
+  tasks: Vec<JoinHandle<ConnStats>>,
+  window: Window,
+  /// With `--deflate`: the server's Sec-WebSocket-Extensions.
+  negotiated: String,
+}
+
+async fn start(cfg: &Config, common: &Common) -> Result<Started, Error> {
+  let conns = open_many(&common.target, cfg.conns, 64, Target::connect).await?;
   let window = Window::after(common.warmup, common.duration);
-  let sampler = Sampler::start(window, common.server_pid);
   let msg = message(Bytes::from(vec![b'x'; cfg.size]), cfg.binary);
-  let tasks: Vec<_> = conns
+  let tasks = conns
     .into_iter()
     .map(|ws| tokio::spawn(drive(ws, msg.clone(), cfg.inflight, window)))
     .collect();
+  Ok(Started {
+    tasks,
+    window,
+    negotiated: String::new(),
+  })
+}
+
+async fn start_deflate(cfg: &Config, common: &Common) -> Result<Started, Error> {
+  let conns = open_many(&common.target, cfg.conns, 64, RawWs::connect).await?;
+  let window = Window::after(common.warmup, common.duration);
+  let negotiated = conns
+    .first()
+    .map(|ws| ws.negotiated.clone())
+    .unwrap_or_default();
+  let frames: Arc<[Bytes]> = deflate::messages(cfg.size, cfg.binary).into();
+  let tasks = conns
+    .into_iter()
+    .map(|ws| {
+      let drive = drive_deflate(ws, frames.clone(), cfg.binary, cfg.inflight, window);
+      tokio::spawn(drive)
+    })
+    .collect();
+  Ok(Started {
+    tasks,
+    window,
+    negotiated,
+  })
+}
+
+pub async fn run(cfg: Config, common: &Common) -> Result<JsonLine, Error> {
+  let Started {
+    tasks,
+    window,
+    negotiated,
+  } = if cfg.deflate {
+    start_deflate(&cfg, common).await?
+  } else {
+    start(&cfg, common).await?
+  };
+  let sampler = Sampler::start(window, common.server_pid);
 
   let mut total = ConnStats::default();
   let (mut errors, mut stalled) = (0u64, 0u64);
@@ -65,6 +123,7 @@ pub async fn run(cfg: Config, common: &Common) -> Result<JsonLine, Error> {
         total.latency.merge(&stats.latency);
         total.received += stats.received;
         total.bad += stats.bad;
+        total.uncompressed += stats.uncompressed;
         if let Some(err) = stats.error {
           errors += 1;
           first_error.get_or_insert(err);
@@ -90,6 +149,14 @@ pub async fn run(cfg: Config, common: &Common) -> Result<JsonLine, Error> {
     .int("bad", total.bad)
     .int("errors", errors)
     .int("stalled", stalled);
+  let json = if cfg.deflate {
+    json
+      .bool("deflate", true)
+      .str("negotiated", &negotiated)
+      .int("uncompressed", total.uncompressed)
+  } else {
+    json
+  };
   let json = usage.write(json, total.received);
   Ok(match first_error {
     Some(err) => json.str("first_error", &err),
@@ -165,5 +232,68 @@ async fn drive(mut ws: Ws, msg: Message, inflight: usize, window: Window) -> Con
   }
   // Best effort: tell the server we are done; it may still be sending replies to us.
   let _ = tokio::time::timeout(Duration::from_millis(200), ws.send(Message::Close(None))).await;
+  stats
+}
+
+/// `drive` over a `--deflate` connection: each send is the next of the compressed frames, and a
+/// reply is checked for its type only, as its size on the wire depends on how the server
+/// compressed it.
+async fn drive_deflate(
+  mut ws: RawWs,
+  frames: Arc<[Bytes]>,
+  binary: bool,
+  inflight: usize,
+  window: Window,
+) -> ConnStats {
+  let mut stats = ConnStats::default();
+  let mut sent_at: VecDeque<Instant> = VecDeque::with_capacity(inflight);
+  let mut batch = Vec::with_capacity(frames[0].len() * inflight);
+  let mut replies = Vec::with_capacity(inflight);
+  let mut to_send = inflight;
+  let mut turn = 0;
+  loop {
+    let now = Instant::now();
+    batch.clear();
+    for _ in 0..to_send {
+      batch.extend_from_slice(&frames[turn % frames.len()]);
+      turn += 1;
+      sent_at.push_back(now);
+    }
+    if let Err(err) = ws.send(&batch).await {
+      stats.error = Some(err.to_string());
+      return stats;
+    }
+    if now >= window.end {
+      break;
+    }
+    replies.clear();
+    match ws.read(&mut replies).await {
+      Ok(true) => {}
+      Ok(false) => {
+        stats.error = Some("the server closed the connection".into());
+        return stats;
+      }
+      Err(err) => {
+        stats.error = Some(err.to_string());
+        return stats;
+      }
+    }
+    let now = Instant::now();
+    to_send = 0;
+    for reply in &replies {
+      let sent = sent_at.pop_front().unwrap_or(now);
+      stats.bad += u64::from(reply.binary != binary);
+      stats.uncompressed += u64::from(!reply.compressed);
+      if window.contains(now) {
+        stats.latency.record((now - sent).as_nanos() as u64);
+        stats.received += 1;
+      }
+      if now < window.end {
+        to_send += 1;
+      }
+    }
+  }
+  // Best effort, as in `drive`.
+  let _ = tokio::time::timeout(Duration::from_millis(200), ws.send(&close_frame())).await;
   stats
 }

@@ -1,4 +1,5 @@
-//! The four scenarios (chat also runs rooms). Each parses its own flags and returns its JSON line.
+//! The four scenarios (chat also runs rooms; echo, chat and idle also run with `--deflate`).
+//! Each parses its own flags and returns its JSON line.
 
 mod chat;
 mod churn;
@@ -6,9 +7,10 @@ mod echo;
 mod idle;
 
 use crate::args::Args;
-use crate::conn::Error;
+use crate::conn::{Error, Target};
 use crate::json::JsonLine;
 use crate::Common;
+use std::future::Future;
 
 pub enum Scenario {
   Echo(echo::Config),
@@ -50,24 +52,34 @@ impl Scenario {
   }
 }
 
-/// Opens `count` connections to `target`, at most `parallel` handshakes at a time (a burst of
-/// thousands of SYNs overflows a server's accept backlog and turns into retransmission delays).
-pub async fn open_many(
-  target: &crate::conn::Target,
+/// Opens `count` connections to `target` with `connect`, at most `parallel` handshakes at a time
+/// (a burst of thousands of SYNs overflows a server's accept backlog and turns into
+/// retransmission delays).
+pub async fn open_many<'a, C, F>(
+  target: &'a Target,
   count: usize,
   parallel: usize,
-) -> Result<Vec<crate::conn::Ws>, Error> {
-  open_each(std::iter::repeat_n(target, count), parallel).await
+  connect: impl FnMut(&'a Target) -> F,
+) -> Result<Vec<C>, Error>
+where
+  F: Future<Output = Result<C, Error>>,
+{
+  open_each(std::iter::repeat_n(target, count), parallel, connect).await
 }
 
 /// Opens one connection per target, in order: the i-th connection is the i-th target's.
-pub async fn open_each<'a>(
-  targets: impl IntoIterator<Item = &'a crate::conn::Target>,
+/// `connect` is `Target::connect`, or `RawWs::connect` for `--deflate` runs.
+pub async fn open_each<'a, C, F>(
+  targets: impl IntoIterator<Item = &'a Target>,
   parallel: usize,
-) -> Result<Vec<crate::conn::Ws>, Error> {
+  connect: impl FnMut(&'a Target) -> F,
+) -> Result<Vec<C>, Error>
+where
+  F: Future<Output = Result<C, Error>>,
+{
   use futures_util::stream::{self, StreamExt, TryStreamExt};
   stream::iter(targets)
-    .map(|target| target.connect())
+    .map(connect)
     .buffered(parallel.max(1))
     .try_collect()
     .await
