@@ -37,6 +37,12 @@ export interface AttachOptions {
    */
   handleProtocols?: (protocols: Set<string>, req: IncomingMessage) => string | false | Promise<string | false>;
   /**
+   * Answer plain upgrades before Node's HTTP parser (no IncomingMessage; the 'connection' `req`
+   * is a light object parsed when read). Applies to plain TCP servers without `verifyClient` or
+   * `handleProtocols`; every other request reaches Node as before. @default true
+   */
+  intake?: boolean;
+  /**
    * Milliseconds `verifyClient` / `handleProtocols` may keep a client waiting before it is
    * answered 408 (before the upgrade, the http server's `headersTimeout` applies); 0 disables.
    * @default 10000

@@ -28,6 +28,11 @@ class Connection {
     return this._engine.readyState(this._conn);
   }
 
+  /** The subprotocol the Rust-first intake answered with ('' for none). */
+  get protocol() {
+    return this._handle.protocol ?? '';
+  }
+
   /** 'permessage-deflate' when the connection agreed it, else '' (`ws`'s `extensions`). */
   get extensions() {
     return this._handle.compresses ? 'permessage-deflate' : '';

@@ -83,6 +83,29 @@ class Engine {
   }
 
   /**
+   * The Rust-first intake: gives the new connection `socket` to Rust when `first`, the first
+   * bytes its client sent, is a plain upgrade the engine answers itself. Returns the
+   * `Connection`, or null when Node keeps the socket (reading again, `first` not consumed).
+   */
+  acceptHead(socket, first) {
+    const handle = socket._handle;
+    handle.readStop();
+    let nativeSocket = null;
+    try {
+      nativeSocket = this._native.acceptHead(handle.fd, first);
+    } catch {
+      // Out of descriptors, say: Node's path still works.
+    }
+    if (nativeSocket === null) {
+      handle.readStart();
+      return null;
+    }
+    // Rust holds a duplicate of the descriptor: closing Node's copy does not touch the socket.
+    socket.destroy();
+    return new Connection(this, nativeSocket);
+  }
+
+  /**
    * The `Sec-WebSocket-Extensions` value the engine answers a client's header with (null for
    * none: compression off, not offered, or no offer acceptable); undefined when the header must
    * be refused with 400 (malformed, or a permessage-deflate offer with a bad parameter).

@@ -2,9 +2,11 @@
 
 // One 'upgrade' listener per http.Server, shared by every ferrows server attached to it, so
 // that several paths can live on one port and a request no server wants gets a 400 unless the
-// application listens for upgrades itself.
+// application listens for upgrades itself; and, on a plain TCP server, the Rust-first intake
+// (core/intake.js) in front of its connections, routed by the same rule.
 
 const { reject } = require('./handshake');
+const intake = require('./intake');
 
 const routes = new WeakMap();
 
@@ -24,6 +26,17 @@ function route(httpServer, wss) {
     };
     servers.listener = onUpgrade;
     httpServer.on('upgrade', onUpgrade);
+    // A connection goes to the first server whose path matches, as upgrades do; that server
+    // takes it, or leaves it to Node's parser and the 'upgrade' event (always, for a face whose
+    // application decides on every request: the websocket package's 'request').
+    servers.removeIntake = intake.install(httpServer, (socket, first) => {
+      const url = intake.getTarget(first);
+      if (url === undefined) return false;
+      for (const s of servers) {
+        if (s.shouldHandle({ url })) return typeof s._intake === 'function' && s._intake(socket, first);
+      }
+      return false;
+    });
     routes.set(httpServer, servers);
   }
   servers.add(wss);
@@ -31,6 +44,7 @@ function route(httpServer, wss) {
     servers.delete(wss);
     if (servers.size === 0 && routes.get(httpServer) === servers) {
       httpServer.removeListener('upgrade', servers.listener);
+      if (servers.removeIntake) servers.removeIntake();
       routes.delete(httpServer);
     }
   };

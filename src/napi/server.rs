@@ -15,7 +15,7 @@ use crate::napi::socket::NativeSocket;
 use crate::napi::{invalid_arg, BindingConfig};
 use crate::protocol::extension::Agreed;
 use crate::protocol::frame::Kind;
-use crate::protocol::handshake;
+use crate::protocol::{handshake, request};
 use crate::server::events::{Batch, EventQueue};
 use crate::server::Shared;
 use crate::{runtime, scaleout};
@@ -143,6 +143,35 @@ impl NativeServer {
         )
       })?;
     Ok(NativeSocket::new(conn, self.shared.clone(), None))
+  }
+
+  /// The Rust-first intake: takes the new connection `fd` when `first` (the first bytes the
+  /// client sent) is a plain, valid WebSocket upgrade, and answers it with the `101` (the first
+  /// offered subprotocol, the agreed extension). Null when Node should have the connection
+  /// after all (its parser then reads `first` as if nothing had happened).
+  #[napi]
+  pub fn accept_head(&self, fd: i32, first: &[u8]) -> Result<Option<NativeSocket>> {
+    let Some(upgrade) = request::parse(first) else {
+      return Ok(None);
+    };
+    let Ok(agreed) = self.shared.negotiate(upgrade.extensions.as_deref()) else {
+      return Ok(None);
+    };
+    let mut headers = Vec::new();
+    let agreed = agreed.map(|(agreed, response)| {
+      headers.push(format!("Sec-WebSocket-Extensions: {response}"));
+      agreed
+    });
+    let Ok(response) = handshake::response(upgrade.key, upgrade.protocol, &headers) else {
+      return Ok(None);
+    };
+    let _enter = runtime::get().enter();
+    let head = first[upgrade.len..].to_vec();
+    let Ok(conn) = self.shared.accept_fd(fd, head, response, agreed) else {
+      return Ok(None);
+    };
+    let socket = NativeSocket::new(conn, self.shared.clone(), None);
+    Ok(Some(socket.with_protocol(upgrade.protocol)))
   }
 
   /// Runs a connection over a socket Node keeps (TLS, any Duplex): JavaScript feeds its bytes

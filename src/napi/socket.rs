@@ -21,6 +21,8 @@ pub struct NativeSocket {
   server: Arc<Shared>,
   /// Set for bridged connections (`acceptBridge`).
   bridge: Option<Arc<Bridge>>,
+  /// The subprotocol the intake chose (`acceptHead`); elsewhere JavaScript chose it.
+  protocol: Option<String>,
 }
 
 impl NativeSocket {
@@ -29,7 +31,13 @@ impl NativeSocket {
       conn,
       server,
       bridge,
+      protocol: None,
     }
+  }
+
+  pub fn with_protocol(mut self, protocol: Option<&str>) -> Self {
+    self.protocol = protocol.map(str::to_string);
+    self
   }
 }
 
@@ -43,6 +51,12 @@ impl NativeSocket {
   #[napi(getter)]
   pub fn ready_state(&self) -> u32 {
     u32::from(self.conn.ready_state())
+  }
+
+  /// The subprotocol the intake answered with, or null.
+  #[napi(getter)]
+  pub fn protocol(&self) -> Option<String> {
+    self.protocol.clone()
   }
 
   /// Whether the connection agreed permessage-deflate.

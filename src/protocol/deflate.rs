@@ -177,6 +177,8 @@ impl Decompressor {
 
 thread_local! {
   static COMPRESSORS: RefCell<Vec<Compressor>> = const { RefCell::new(Vec::new()) };
+  // Boxed in the pool too: a `Pooled` holds the box itself, so taking one allocates nothing.
+  #[allow(clippy::vec_box)]
   static DECOMPRESSORS: RefCell<Vec<Box<Decompressor>>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -208,7 +210,9 @@ impl Pooled {
   pub fn take() -> Self {
     let found = DECOMPRESSORS.with_borrow_mut(|pool| pool.pop());
     // Pooled decompressors take the largest window: any peer's message fits it.
-    Pooled(Some(found.unwrap_or_else(|| Box::new(Decompressor::new(15)))))
+    Pooled(Some(
+      found.unwrap_or_else(|| Box::new(Decompressor::new(15))),
+    ))
   }
 
   pub fn get(&mut self) -> &mut Decompressor {

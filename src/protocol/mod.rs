@@ -8,3 +8,4 @@ pub mod failure;
 pub mod frame;
 pub mod handshake;
 pub mod reader;
+pub mod request;

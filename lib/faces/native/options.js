@@ -14,6 +14,7 @@ const SERVER_OPTIONS = Object.freeze({
   verifyClient: 'function',
   handleProtocols: 'function',
   handshakeTimeout: 'number',
+  intake: 'boolean',
 });
 
 /** Defaults of the server options that have one. */

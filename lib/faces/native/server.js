@@ -12,6 +12,7 @@ const { negotiate, matchesPath } = require('./negotiate');
 const { WebSocket, checkTopic } = require('./socket');
 const { toPayload } = require('../../core/payload');
 const { argTypeError } = require('../../core/errors');
+const { IntakeRequest } = require('../../core/intake-request');
 
 /** Connection object of the native face: the engine's events become EventEmitter events. */
 class ServerSocket extends WebSocket {
@@ -87,6 +88,34 @@ class Server extends EventEmitter {
     const key = req.headers['sec-websocket-key'];
     const offers = req.headers['sec-websocket-extensions'];
     const connection = this._engine.accept(socket, head, key, protocol || undefined, undefined, offers);
+    this._open(connection, info, req);
+  }
+
+  /**
+   * The Rust-first intake (core/intake.js): takes a new connection whose first bytes are an
+   * upgrade to this server, when nothing needs JavaScript's say before the 101 (no verifyClient,
+   * no handleProtocols). False leaves it to Node's parser and `handleUpgrade`.
+   */
+  _intake(socket, first) {
+    if (this._closing || this.options.intake === false || this.options.verifyClient || this.options.handleProtocols) {
+      return false;
+    }
+    const addresses = {
+      remoteAddress: socket.remoteAddress,
+      remotePort: socket.remotePort,
+      remoteFamily: socket.remoteFamily,
+      localAddress: socket.localAddress,
+      localPort: socket.localPort,
+      encrypted: false,
+    };
+    const connection = this._engine.acceptHead(socket, first);
+    if (connection === null) return false;
+    const info = { remoteAddress: addresses.remoteAddress, remotePort: addresses.remotePort, protocol: connection.protocol };
+    this._open(connection, info, new IntakeRequest(first, addresses));
+    return true;
+  }
+
+  _open(connection, info, req) {
     const ws = new ServerSocket(this, connection, info);
     this._engine.register(connection, ws);
     this.clients.add(ws);

@@ -1,0 +1,154 @@
+'use strict';
+
+// The Rust-first intake (lib/core/intake.js): on a plain TCP http.Server the engine sees each new
+// connection first and answers plain upgrades itself. Everything else must reach Node exactly as
+// before: routes, keep-alive, pipelining, bodies, refused upgrades, other 'upgrade' listeners.
+
+const http = require('http');
+const net = require('net');
+const express = require('express');
+const { attach } = require('..');
+const { connect, once, until, rawClient, upgradeRequest, readResponse, parseFrames, frame } = require('./helpers');
+
+let httpServer = null;
+let wss = null;
+
+afterEach(async () => {
+  await wss?.close();
+  if (httpServer?.listening) await new Promise((resolve) => httpServer.close(resolve));
+  httpServer = null;
+  wss = null;
+});
+
+/** An Express app on `httpServer` with ferrows at /ws; resolves with the port. */
+async function start(options = {}) {
+  const app = express();
+  app.use(express.text());
+  app.get('/hello', (req, res) => res.send(`hello ${req.query.name}`));
+  app.post('/echo', (req, res) => res.send(`got ${req.body}`));
+  httpServer = http.createServer(app);
+  wss = attach(httpServer, { path: '/ws', ...options });
+  wss.on('connection', (ws) => ws.on('message', (data) => ws.send(`re: ${data}`)));
+  await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  return httpServer.address().port;
+}
+
+/** Writes `text` on a raw TCP connection and collects the reply until `done(received)`. */
+async function exchange(port, text, done) {
+  const socket = net.connect(port, '127.0.0.1');
+  let received = '';
+  socket.on('data', (d) => (received += d.toString('latin1')));
+  socket.write(text);
+  await until(() => done(received), 5000, 'the reply');
+  socket.destroy();
+  return received;
+}
+
+const count = (text, what) => text.split(what).length - 1;
+
+describe('the Rust-first intake', () => {
+  it('answers upgrades, with a req that shows the request', async () => {
+    const port = await start();
+    const seen = new Promise((resolve) => wss.on('connection', (ws, req) => resolve({ ws, req })));
+    const client = await connect(`ws://127.0.0.1:${port}/ws?room=7`, ['chat', 'other'], { headers: { Cookie: 'a=1' } });
+    const { ws, req } = await seen;
+    expect(req instanceof http.IncomingMessage).toBe(false); // the engine took it, not Node's parser
+    expect([req.method, req.url, req.headers.cookie, req.headers.upgrade]).toEqual(['GET', '/ws?room=7', 'a=1', 'websocket']);
+    expect(req.socket.remoteAddress).toBe('127.0.0.1');
+    expect(req.rawHeaders).toContain('Sec-WebSocket-Protocol');
+    expect([ws.protocol, client.protocol]).toEqual(['chat', 'chat']);
+    client.send('hi');
+    const [reply] = await once(client, 'message');
+    expect(reply.toString()).toBe('re: hi');
+    client.close();
+  });
+
+  it('leaves Express routes, request bodies and keep-alive to Node', async () => {
+    const port = await start();
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (path) =>
+      new Promise((resolve, reject) => {
+        http.get({ port, host: '127.0.0.1', path, agent }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve([res.statusCode, body, res.socket]));
+        }).on('error', reject);
+      });
+    const [status, body, first] = await get('/hello?name=ada');
+    expect([status, body]).toEqual([200, 'hello ada']);
+    const [, again, second] = await get('/hello?name=bob');
+    expect(again).toBe('hello bob');
+    expect(second).toBe(first); // the same kept-alive connection
+    agent.destroy();
+
+    const post = await exchange(
+      port,
+      'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: close\r\n\r\nabcde',
+      (r) => r.includes('got abcde')
+    );
+    expect(post).toMatch(/^HTTP\/1.1 200/);
+  });
+
+  it('serves pipelined requests in order, and an upgrade after them on the same connection', async () => {
+    const port = await start();
+    const pipelined = 'GET /hello?name=1 HTTP/1.1\r\nHost: x\r\n\r\nGET /hello?name=2 HTTP/1.1\r\nHost: x\r\n\r\n';
+    const reply = await exchange(port, pipelined, (r) => count(r, 'hello ') === 2);
+    expect(reply.indexOf('hello 1')).toBeLessThan(reply.indexOf('hello 2'));
+
+    const socket = net.connect(port, '127.0.0.1');
+    socket.received = Buffer.alloc(0);
+    socket.on('data', (d) => (socket.received = Buffer.concat([socket.received, d])));
+    socket.write('GET /hello?name=3 HTTP/1.1\r\nHost: x\r\n\r\n' + upgradeRequest('/ws'));
+    await until(() => socket.received.includes('101 Switching Protocols'), 5000, 'the 101 after a request');
+    expect(socket.received.toString('latin1')).toMatch(/hello 3[\s\S]*101 Switching Protocols/);
+    socket.destroy();
+  });
+
+  it('leaves refused upgrades and other paths to the usual answers and listeners', async () => {
+    const port = await start();
+    // A bad version: Node's path answers it, as without the intake.
+    const bad = await exchange(port, upgradeRequest('/ws', { 'Sec-WebSocket-Version': '8' }), (r) => r.includes('\r\n\r\n'));
+    expect(bad).toMatch(/^HTTP\/1.1 426/);
+    // Another library's 'upgrade' listener keeps its path.
+    httpServer.on('upgrade', (req, socket) => {
+      if (req.url === '/other') socket.end('HTTP/1.1 418 I am a teapot\r\nConnection: close\r\n\r\n');
+    });
+    const other = await exchange(port, upgradeRequest('/other'), (r) => r.includes('\r\n\r\n'));
+    expect(other).toMatch(/^HTTP\/1.1 418/);
+  });
+
+  it('takes the first frames sent with the upgrade', async () => {
+    const port = await start();
+    const raw = rawClient({ port, secure: false });
+    raw.write(Buffer.concat([Buffer.from(upgradeRequest('/ws')), frame(1, 'early')]));
+    const { status } = await readResponse(raw);
+    expect(status).toBe(101);
+    await until(() => parseFrames(raw.received.subarray(raw.received.indexOf('\r\n\r\n') + 4)).length === 1, 5000, 'the echo');
+    expect(parseFrames(raw.received.subarray(raw.received.indexOf('\r\n\r\n') + 4))[0].payload.toString()).toBe('re: early');
+    raw.destroy();
+  });
+
+  it('gives a silent connection to Node, whose request timeouts then apply', async () => {
+    const port = await start();
+    const socket = net.connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    await new Promise((resolve) => setTimeout(resolve, 2500)); // past the intake's 2 s
+    socket.write('GET /hello?name=late HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    let received = '';
+    socket.on('data', (d) => (received += d));
+    await until(() => received.includes('hello late'), 5000, 'the late request');
+    socket.destroy();
+  });
+
+  it('can be turned off, and steps aside for verifyClient', async () => {
+    for (const options of [{ intake: false }, { verifyClient: () => true }]) {
+      const port = await start(options);
+      const seen = new Promise((resolve) => wss.on('connection', (ws, req) => resolve(req)));
+      const client = await connect(`ws://127.0.0.1:${port}/ws`);
+      expect((await seen) instanceof http.IncomingMessage).toBe(true);
+      client.close();
+      await wss.close();
+      await new Promise((resolve) => httpServer.close(resolve));
+    }
+  });
+});

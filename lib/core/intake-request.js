@@ -1,0 +1,71 @@
+'use strict';
+
+// The `req` of a connection the Rust-first intake took: what an IncomingMessage tells about an
+// upgrade request (method, url, httpVersion, headers, rawHeaders, socket addresses), parsed from
+// the request's bytes only when read, so that connections whose handlers never look cost nothing.
+
+/** Headers Node keeps only the first of (net/http's "discardable duplicates"). */
+const SINGLE = new Set([
+  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host',
+  'if-modified-since', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards',
+  'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent',
+]);
+
+class IntakeRequest {
+  /**
+   * @param {Buffer} first the bytes the request came in (the request first)
+   * @param {object} socket the remote and local addresses, as `req.socket` shows them
+   */
+  constructor(first, socket) {
+    this._first = first;
+    this._lines = null;
+    this._headers = null;
+    this.socket = socket;
+    this.connection = socket;
+    this.method = 'GET';
+    this.httpVersion = '1.1';
+    this.httpVersionMajor = 1;
+    this.httpVersionMinor = 1;
+  }
+
+  _parse() {
+    if (this._lines === null) {
+      const text = this._first.latin1Slice(0, this._first.indexOf('\r\n\r\n'));
+      this._lines = text.split('\r\n');
+    }
+    return this._lines;
+  }
+
+  get url() {
+    const line = this._parse()[0];
+    return line.slice(4, line.lastIndexOf(' '));
+  }
+
+  /** Names and values in the order received, as Node's `rawHeaders`. */
+  get rawHeaders() {
+    const raw = [];
+    for (const line of this._parse().slice(1)) {
+      const colon = line.indexOf(':');
+      raw.push(line.slice(0, colon), line.slice(colon + 1).trim());
+    }
+    return raw;
+  }
+
+  /** Lower-cased names; repeated headers joined as Node joins them (cookies with '; '). */
+  get headers() {
+    if (this._headers !== null) return this._headers;
+    const headers = {};
+    const raw = this.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i].toLowerCase();
+      const value = raw[i + 1];
+      if (!(name in headers)) headers[name] = value;
+      else if (name === 'cookie') headers[name] += `; ${value}`;
+      else if (!SINGLE.has(name)) headers[name] += `, ${value}`;
+    }
+    this._headers = headers;
+    return headers;
+  }
+}
+
+module.exports = { IntakeRequest };
