@@ -94,18 +94,37 @@ class WsSocket extends EventEmitter {
       cb = options;
       options = undefined;
     }
-    if (options === undefined && cb === undefined && this._queue === null && this._fragments === null && !this._closing) {
-      // The common call (a chat loop's): a whole string or Buffer, nothing waiting ahead of it.
-      // The engine's status says whether it was open, so no readyState crossing comes first.
-      let status = -1;
-      if (typeof data === 'string') status = this._connection.sendText(data);
-      else if (Buffer.isBuffer(data)) status = this._connection.sendBytes(data);
+    if (cb === undefined && this._queue === null && this._fragments === null && !this._closing) {
+      // The common calls (an echo's, a chat loop's): a whole string or Buffer, nothing waiting
+      // ahead of it. The engine's status says whether it was open, so no readyState crossing
+      // comes first.
+      const status = this._sendWhole(data, options);
       if (status === SEND.NOT_OPEN) return this._sendAfterClose(data);
       if (status !== -1) return;
     }
     if (typeof data === 'number') data = data.toString();
     if (this.readyState !== OPEN) return this._sendAfterClose(data, cb);
     this._write('message', data || EMPTY, sendOptions(data, options), cb);
+  }
+
+  /**
+   * Sends a whole string or Buffer as ws would with these options; -1 for anything else (other
+   * data, or a part of a message), which takes the general path.
+   */
+  _sendWhole(data, options) {
+    let binary;
+    let compress = true;
+    if (options !== undefined) {
+      if (options.fin === false) return -1;
+      binary = options.binary;
+      compress = options.compress !== false;
+    }
+    if (typeof data === 'string') {
+      return binary === true ? -1 : this._connection.sendText(data, compress);
+    }
+    // A Buffer sent with `binary: false` is a text message of those bytes, as in ws.
+    if (Buffer.isBuffer(data)) return this._connection.sendBytes(data, binary === false, compress);
+    return -1;
   }
 
   /**
