@@ -218,6 +218,11 @@ export declare class Server extends EventEmitter {
   readonly topicCount: number;
   /** With `redis`: messages not forwarded to the other nodes (queue full, or Redis down). */
   readonly redisDropped: number;
+  /**
+   * Scale-out: topics this server receives from Redis, one channel each (the topics with a
+   * subscriber here, once their subscription has reached Redis); 0 without `redis`.
+   */
+  readonly redisSubscriptions: number;
   /** Closes every connection with 1001, waits for them, detaches, releases. Idempotent. */
   close(callback?: (err?: Error) => void): Promise<void>;
 

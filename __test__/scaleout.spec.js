@@ -59,6 +59,21 @@ class Node {
     return this.call('broadcast', { data, except });
   }
 
+  /** How many topics the node receives from Redis (`redisSubscriptions`). */
+  subscriptions() {
+    return this.call('subscriptions', {});
+  }
+
+  /** Resolves once the node receives exactly `n` topics from Redis. */
+  async subscribed(n) {
+    const deadline = Date.now() + WAIT;
+    let last;
+    while ((last = await this.subscriptions()) !== n) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} Redis subscriptions (last ${last})`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
   stop() {
     if (this.child.exitCode === null && this.child.signalCode === null) process.kill(this.child.pid, 'SIGKILL');
   }
@@ -110,7 +125,16 @@ describeRedis('scale-out through Redis', () => {
       await client(b, 'b1', ['room', 'only-b']),
       await client(b, 'b2', ['room']),
     ];
+    // A node receives a topic from the moment its subscription reaches Redis.
+    await a.subscribed(1);
+    await b.subscribed(2);
   }, 30000);
+
+  /** How many nodes Redis sends `topic`'s messages to. */
+  async function receivers(topic) {
+    const [n] = await redis.integers(server.port, ['PUBSUB', 'NUMSUB', `test${process.pid}:t:${topic}`]);
+    return n;
+  }
 
   afterAll(async () => {
     for (const c of clients || []) c.ws.terminate();
@@ -135,6 +159,20 @@ describeRedis('scale-out through Redis', () => {
     expect(await a.publish('only-b', 'for-b1')).toBe(0);
     await settle(a);
     expect(clients.map((c) => count(c, 'for-b1'))).toEqual([0, 0, 1, 0]);
+  });
+
+  test('Redis sends a topic only to the nodes with a subscriber, and follows them', async () => {
+    expect([await receivers('room'), await receivers('only-b'), await receivers('nobody')]).toEqual([2, 1, 0]);
+    const b1 = clients[2];
+    b1.ws.send('unsub:only-b');
+    await until(() => b1.acks.has('unsub:only-b'), WAIT, 'the unsubscribe');
+    await b.subscribed(1);
+    expect(await receivers('only-b')).toBe(0);
+    b1.acks.delete('sub:only-b');
+    b1.ws.send('sub:only-b');
+    await until(() => b1.acks.has('sub:only-b'), WAIT, 'the subscribe');
+    await b.subscribed(2);
+    expect(await receivers('only-b')).toBe(1);
   });
 
   test('binary stays binary and text stays text, byte for byte', async () => {
@@ -174,6 +212,8 @@ describeRedis('scale-out through Redis', () => {
     server = await redis.start(REDIS_SERVER, server.port);
     await a.event('redisReady', readyFrom[0]);
     await b.event('redisReady', readyFrom[1]);
+    // Subscriptions are restored before 'redisReady'.
+    expect([await receivers('room'), await receivers('only-b')]).toEqual([2, 1]);
     await a.publish('room', 'after-restart');
     await b.publish('room', 'after-restart-b');
     await settle(a);

@@ -231,6 +231,11 @@ class Engine {
     return this._native.redisDropped;
   }
 
+  /** Scale-out: topics whose messages this node receives from Redis. */
+  get redisSubscriptions() {
+    return this._native.redisSubscriptions;
+  }
+
   /** How many connections subscribe to `topic`. */
   subscribers(topic) {
     return this._native.subscribers(topic);

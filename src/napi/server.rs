@@ -229,6 +229,17 @@ impl NativeServer {
     self.shared.link.get().map_or(0.0, |l| l.dropped() as f64)
   }
 
+  /// Scale-out: topics whose messages this node receives from Redis (its topic channels); 0
+  /// without `redis`.
+  #[napi(getter)]
+  pub fn redis_subscriptions(&self) -> u32 {
+    self
+      .shared
+      .link
+      .get()
+      .map_or(0, |l| l.subscriptions() as u32)
+  }
+
   /// How many connections subscribe to `topic`.
   #[napi]
   pub fn subscribers(&self, topic: String) -> u32 {

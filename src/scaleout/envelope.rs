@@ -1,4 +1,4 @@
-//! The binary envelope a message crosses Redis in (see `scaleout.rs`).
+//! The binary envelope a message crosses Redis in (see `scaleout/mod.rs`).
 //!
 //! Layout, version 1:
 //!
@@ -51,6 +51,16 @@ impl<'a> Envelope<'a> {
     out.extend_from_slice(topic.as_bytes());
     out.extend_from_slice(self.payload);
     out
+  }
+
+  /// The topic of an envelope this node encoded (None for a broadcast), read without checking
+  /// the payload.
+  pub fn topic_of(bytes: &[u8]) -> Option<&str> {
+    if bytes.len() < HEADER || bytes[1] & TOPIC == 0 {
+      return None;
+    }
+    let len = u32::from_be_bytes(bytes[2 + NODE_LEN..HEADER].try_into().ok()?) as usize;
+    std::str::from_utf8(bytes.get(HEADER..HEADER + len)?).ok()
   }
 
   /// None for another version, a truncated envelope, or text that is not UTF-8 (a client must
@@ -106,7 +116,9 @@ mod tests {
           kind,
           payload,
         };
-        assert_eq!(Envelope::decode(&env.encode()), Some(env));
+        let bytes = env.encode();
+        assert_eq!(Envelope::topic_of(&bytes), topic);
+        assert_eq!(Envelope::decode(&bytes), Some(env));
       }
     }
   }

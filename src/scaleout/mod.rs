@@ -1,27 +1,37 @@
 //! Scale-out: one server's link to Redis, so that `publish` and `broadcast` reach the clients of
 //! every node (process or machine) sharing a prefix.
 //!
-//! Every message sent from JavaScript is also published, as a binary envelope, on one channel
-//! per prefix (`<prefix>:messages`). Each node subscribes to that channel once and fans out what
-//! the other nodes sent through the same hub as local messages, without entering JavaScript; its
-//! own messages come back too and are dropped by node id. Local delivery never waits on Redis:
-//! envelopes reach the publishing task through a bounded queue that drops its oldest entry when
-//! full. Redis pub/sub is at-most-once, and so is this link: nothing is replayed after an outage.
-//! The server sees only the `server::Link` trait, which `Handle` implements.
+//! Every message sent from JavaScript is also published, as a binary envelope: a broadcast on the
+//! prefix's broadcast channel, a publish on its topic's channel (`channels.rs`). Each node
+//! subscribes to the broadcast channel, and to a topic's channel only while one of its
+//! connections subscribes to the topic (interest-based routing: a node receives nothing for
+//! topics it cannot deliver). It fans out what the other nodes sent through the same hub as local
+//! messages, without entering JavaScript; its own messages come back too and are dropped by node
+//! id. Subscription changes are batched (`BATCH_DELAY`), so churn that undoes itself costs Redis
+//! nothing, and restored after a reconnect before `redisReady`. Local delivery never waits on
+//! Redis: envelopes reach the publishing task through a bounded queue that drops its oldest entry
+//! when full. Redis pub/sub is at-most-once, and so is this link: nothing is replayed after an
+//! outage, and a node receives a topic's messages from the moment its subscription reaches
+//! Redis (a few milliseconds after the first local subscriber joins). Messages from one node keep
+//! their order. The server sees only the `server::Link` trait, which `Handle` implements.
 
+pub mod channels;
 pub mod envelope;
 pub mod publish_queue;
 
+use std::collections::HashSet;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::{Arc, Weak};
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
 use redis::aio::{MultiplexedConnection, PubSub};
 use redis::AsyncConnectionConfig;
-use tokio::sync::watch;
-use tokio::time::timeout;
+use tokio::sync::{watch, Notify};
+use tokio::time::{sleep_until, timeout, Instant};
 
 use crate::conn::deflate::Outgoing;
 use crate::conn::Conn;
@@ -43,12 +53,19 @@ const PING_INTERVAL: Duration = Duration::from_secs(10);
 /// Reconnect delays: 100 ms doubling up to 5 s.
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// How long subscription changes gather before one SUBSCRIBE and one UNSUBSCRIBE carry them.
+const BATCH_DELAY: Duration = Duration::from_millis(10);
 
 /// What the JavaScript thread and the link's task share.
 struct Link {
   node: NodeId,
-  channel: String,
+  prefix: String,
   queue: PublishQueue,
+  /// Topics whose local interest changed since the task last looked.
+  changed: Mutex<HashSet<Box<str>>>,
+  interest: Notify,
+  /// Topic channels subscribed in Redis now.
+  subscribed: AtomicUsize,
 }
 
 /// A running link, owned by its server; dropping it (or `stop`) ends the task.
@@ -69,9 +86,18 @@ impl server::Link for Handle {
     self.link.queue.push(envelope.encode());
   }
 
+  fn interest(&self, topic: &str) {
+    self.link.changed.lock().unwrap().insert(topic.into());
+    self.link.interest.notify_one();
+  }
+
   /// Messages not published because the queue was full or Redis was down.
   fn dropped(&self) -> u64 {
     self.link.queue.dropped()
+  }
+
+  fn subscriptions(&self) -> usize {
+    self.link.subscribed.load(Ordering::Relaxed)
   }
 
   fn stop(&self) {
@@ -89,8 +115,11 @@ pub fn start(shared: &Arc<Shared>, url: &str, prefix: &str) -> Result<Handle, St
     .map_err(|e| format!("The \"redis\" option is not a usable Redis URL: {e}"))?;
   let link = Arc::new(Link {
     node: random_node_id(),
-    channel: format!("{prefix}:messages"),
+    prefix: prefix.to_string(),
     queue: PublishQueue::default(),
+    changed: Mutex::default(),
+    interest: Notify::new(),
+    subscribed: AtomicUsize::new(0),
   });
   let (stop, stopped) = watch::channel(false);
   let task = Task {
@@ -202,9 +231,24 @@ impl Task {
     }
   }
 
-  async fn connect(&self) -> redis::RedisResult<(PubSub, MultiplexedConnection)> {
+  /// Connects both connections and subscribes to the broadcast channel and to every topic with
+  /// a local subscriber, which it returns.
+  async fn connect(
+    &self,
+  ) -> redis::RedisResult<(PubSub, MultiplexedConnection, HashSet<Box<str>>)> {
     let mut pubsub = self.client.get_async_pubsub().await?;
-    pubsub.subscribe(&self.link.channel).await?;
+    pubsub
+      .subscribe(channels::broadcast(&self.link.prefix))
+      .await?;
+    // Changes from here on are applied by `receive`, against what this subscribes.
+    self.link.changed.lock().unwrap().clear();
+    let topics: HashSet<Box<str>> = match self.shared.upgrade() {
+      Some(shared) => shared.hub.names().into_iter().collect(),
+      None => HashSet::new(),
+    };
+    if !topics.is_empty() {
+      pubsub.subscribe(self.topic_channels(&topics)).await?;
+    }
     let config = AsyncConnectionConfig::new()
       .set_connection_timeout(Some(CONNECT_TIMEOUT))
       .set_response_timeout(Some(RESPONSE_TIMEOUT));
@@ -212,7 +256,15 @@ impl Task {
       .client
       .get_multiplexed_async_connection_with_config(&config)
       .await?;
-    Ok((pubsub, conn))
+    Ok((pubsub, conn, topics))
+  }
+
+  fn topic_channels<'a>(&self, topics: impl IntoIterator<Item = &'a Box<str>>) -> Vec<String> {
+    let prefix = &self.link.prefix;
+    topics
+      .into_iter()
+      .map(|t| channels::topic(prefix, t))
+      .collect()
   }
 
   async fn session(&self) -> Lost {
@@ -220,15 +272,16 @@ impl Task {
       connected: false,
       reason,
     };
-    let (pubsub, conn) = match timeout(CONNECT_TIMEOUT, self.connect()).await {
+    let (pubsub, conn, topics) = match timeout(CONNECT_TIMEOUT, self.connect()).await {
       Ok(Ok(connected)) => connected,
       Ok(Err(e)) => return before(e.to_string()),
       Err(_) => return before(format!("no answer within {CONNECT_TIMEOUT:?}")),
     };
     self.link.queue.set_open(true);
+    self.link.subscribed.store(topics.len(), Ordering::Relaxed);
     self.events.server(EventKind::RedisReady, 0, "");
     let reason = tokio::select! {
-      reason = self.receive(pubsub) => reason,
+      reason = self.receive(pubsub, topics) => reason,
       reason = self.send(conn) => reason,
     };
     Lost {
@@ -237,13 +290,26 @@ impl Task {
     }
   }
 
-  /// Delivers the other nodes' messages until the subscriber connection fails.
-  async fn receive(&self, pubsub: PubSub) -> String {
+  /// Delivers the other nodes' messages, and keeps the topic subscriptions (`subscribed`) in
+  /// step with the hub, until the subscriber connection fails.
+  async fn receive(&self, pubsub: PubSub, mut subscribed: HashSet<Box<str>>) -> String {
     let (mut sink, mut stream) = pubsub.split();
     let mut ping = tokio::time::interval(PING_INTERVAL);
     ping.tick().await;
+    let mut batch_due: Option<Instant> = None;
+    let mut interest = pin!(self.link.interest.notified());
     loop {
       tokio::select! {
+        _ = &mut interest => {
+          interest.set(self.link.interest.notified());
+          batch_due.get_or_insert_with(|| Instant::now() + BATCH_DELAY);
+        }
+        _ = async { sleep_until(batch_due.expect("guarded")).await }, if batch_due.is_some() => {
+          batch_due = None;
+          if let Err(e) = self.follow_hub(&mut sink, &mut subscribed).await {
+            return e.to_string();
+          }
+        }
         msg = stream.next() => {
           let Some(msg) = msg else {
             return "connection closed".into();
@@ -262,18 +328,65 @@ impl Task {
     }
   }
 
+  /// Subscribes to the channels of topics that gained local subscribers and unsubscribes from
+  /// those that lost them, in one command each; a topic that came and went meanwhile costs
+  /// nothing.
+  async fn follow_hub(
+    &self,
+    sink: &mut redis::aio::PubSubSink,
+    subscribed: &mut HashSet<Box<str>>,
+  ) -> redis::RedisResult<()> {
+    let changed = std::mem::take(&mut *self.link.changed.lock().unwrap());
+    let Some(shared) = self.shared.upgrade() else {
+      return Ok(());
+    };
+    let (mut join, mut leave) = (Vec::new(), Vec::new());
+    for topic in changed {
+      match (shared.hub.has(&topic), subscribed.contains(&topic)) {
+        (true, false) => join.push(topic),
+        (false, true) => leave.push(topic),
+        _ => {}
+      }
+    }
+    if !join.is_empty() {
+      timeout(RESPONSE_TIMEOUT, sink.subscribe(self.topic_channels(&join)))
+        .await
+        .map_err(|_| {
+          redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut))
+        })??;
+      subscribed.extend(join);
+    }
+    if !leave.is_empty() {
+      timeout(
+        RESPONSE_TIMEOUT,
+        sink.unsubscribe(self.topic_channels(&leave)),
+      )
+      .await
+      .map_err(|_| redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut)))??;
+      for topic in &leave {
+        subscribed.remove(topic);
+      }
+    }
+    self
+      .link
+      .subscribed
+      .store(subscribed.len(), Ordering::Relaxed);
+    Ok(())
+  }
+
   /// Publishes this node's messages, a pipeline per burst, until the connection fails.
   async fn send(&self, mut conn: MultiplexedConnection) -> String {
     let mut batch = Vec::new();
     loop {
       self.link.queue.take(&mut batch).await;
       let mut pipe = redis::pipe();
+      let broadcast = channels::broadcast(&self.link.prefix);
       for envelope in batch.drain(..) {
-        pipe
-          .cmd("PUBLISH")
-          .arg(&self.link.channel)
-          .arg(envelope)
-          .ignore();
+        let channel = match Envelope::topic_of(&envelope) {
+          Some(topic) => channels::topic(&self.link.prefix, topic),
+          None => broadcast.clone(),
+        };
+        pipe.cmd("PUBLISH").arg(channel).arg(envelope).ignore();
       }
       if let Err(e) = pipe.query_async::<()>(&mut conn).await {
         return e.to_string();

@@ -35,6 +35,15 @@ pub fn fan_out<'a>(
   sent
 }
 
+/// What a subscribe or unsubscribe did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+  /// Nothing: already subscribed, or not subscribed.
+  None,
+  /// Done; `edge` when it was the topic's first subscriber, or its last.
+  Done { edge: bool },
+}
+
 /// A topic's subscribers by connection id.
 type Subscribers = HashMap<u32, Arc<Conn>>;
 
@@ -44,31 +53,41 @@ pub struct Hub {
 }
 
 impl Hub {
-  /// Adds `conn` to `topic`; false when it was already subscribed.
-  pub fn subscribe(&self, topic: &str, conn: &Arc<Conn>) -> bool {
+  /// Adds `conn` to `topic`.
+  pub fn subscribe(&self, topic: &str, conn: &Arc<Conn>) -> Change {
     let mut topics = self.topics.lock().unwrap();
     let subscribers = topics.entry(topic.into()).or_default();
-    subscribers.insert(conn.id, conn.clone()).is_none()
+    let first = subscribers.is_empty();
+    match subscribers.insert(conn.id, conn.clone()) {
+      Some(_) => Change::None,
+      None => Change::Done { edge: first },
+    }
   }
 
-  /// Removes `conn` from `topic`; false when it was not subscribed.
-  pub fn unsubscribe(&self, topic: &str, id: u32) -> bool {
+  /// Removes `id` from `topic`.
+  pub fn unsubscribe(&self, topic: &str, id: u32) -> Change {
     let mut topics = self.topics.lock().unwrap();
     let Some(subscribers) = topics.get_mut(topic) else {
-      return false;
+      return Change::None;
     };
-    let removed = subscribers.remove(&id).is_some();
-    if subscribers.is_empty() {
+    if subscribers.remove(&id).is_none() {
+      return Change::None;
+    }
+    let last = subscribers.is_empty();
+    if last {
       topics.remove(topic);
     }
-    removed
+    Change::Done { edge: last }
   }
 
-  /// Removes `id` from every topic in `names` (a closing connection's subscriptions).
-  pub fn unsubscribe_all(&self, names: &[Box<str>], id: u32) {
-    for name in names {
-      self.unsubscribe(name, id);
-    }
+  /// Whether `topic` has a subscriber.
+  pub fn has(&self, topic: &str) -> bool {
+    self.topics.lock().unwrap().contains_key(topic)
+  }
+
+  /// Every topic with a subscriber.
+  pub fn names(&self) -> Vec<Box<str>> {
+    self.topics.lock().unwrap().keys().cloned().collect()
   }
 
   pub fn subscribers(&self, topic: &str) -> u32 {
@@ -116,11 +135,26 @@ mod tests {
   #[test]
   fn an_empty_topic_is_freed() {
     let server = server();
-    let conn = server.open(Vec::new(), None);
-    assert!(server.subscribe(&conn, "room"));
-    assert!(!server.subscribe(&conn, "room"));
-    assert_eq!(server.hub.subscribers("room"), 1);
-    assert!(server.unsubscribe(&conn, "room"));
+    let (a, b) = (server.open(Vec::new(), None), server.open(Vec::new(), None));
+    assert_eq!(
+      server.hub.subscribe("room", &a),
+      Change::Done { edge: true }
+    );
+    assert_eq!(server.hub.subscribe("room", &a), Change::None);
+    assert_eq!(
+      server.hub.subscribe("room", &b),
+      Change::Done { edge: false }
+    );
+    assert_eq!(server.hub.subscribers("room"), 2);
+    assert_eq!(
+      server.hub.unsubscribe("room", a.id),
+      Change::Done { edge: false }
+    );
+    assert_eq!(
+      server.hub.unsubscribe("room", b.id),
+      Change::Done { edge: true }
+    );
+    assert_eq!(server.hub.unsubscribe("room", b.id), Change::None);
     assert_eq!(server.hub.topic_count(), 0);
   }
 

@@ -21,14 +21,18 @@ use crate::io::handoff;
 use crate::protocol::extension::{self, Agreed, Malformed};
 use crate::protocol::frame::Kind;
 use crate::server::events::{EventKind, EventQueue};
-use crate::server::hub::{fan_out, Hub};
+use crate::server::hub::{fan_out, Change, Hub};
 
 /// The link to the other nodes of an application (`scaleout`), as the server uses it.
 pub trait Link: Send + Sync {
   /// Hands a message sent here to the other nodes; `topic` None is a broadcast.
   fn forward(&self, topic: Option<&str>, kind: Kind, data: &[u8]);
+  /// `topic` gained its first local subscriber or lost its last: the link follows the hub.
+  fn interest(&self, topic: &str);
   /// Messages not handed on (the link's queue was full, or it was down).
   fn dropped(&self) -> u64;
+  /// Topics whose messages the link currently receives from the other nodes.
+  fn subscriptions(&self) -> usize;
   /// Ends the link.
   fn stop(&self);
 }
@@ -79,7 +83,9 @@ impl Host for Shared {
   /// JavaScript.
   fn closed(&self, conn: &Conn, code: u16, reason: &str) {
     self.conns.lock().unwrap().remove(&conn.id);
-    self.hub.unsubscribe_all(&conn.take_topics(), conn.id);
+    for topic in conn.take_topics() {
+      self.leave(&topic, conn.id);
+    }
     self.events.close(conn.id, code, reason);
   }
 }
@@ -213,11 +219,31 @@ impl Shared {
 
   /// Subscribes an open connection to `topic`; false when already subscribed or closed.
   pub fn subscribe(&self, conn: &Arc<Conn>, topic: &str) -> bool {
-    conn.add_topic(topic) && self.hub.subscribe(topic, conn)
+    if !conn.add_topic(topic) {
+      return false;
+    }
+    let change = self.hub.subscribe(topic, conn);
+    self.follow(topic, change);
+    change != Change::None
   }
 
   pub fn unsubscribe(&self, conn: &Conn, topic: &str) -> bool {
-    conn.remove_topic(topic) && self.hub.unsubscribe(topic, conn.id)
+    conn.remove_topic(topic) && self.leave(topic, conn.id)
+  }
+
+  fn leave(&self, topic: &str, id: u32) -> bool {
+    let change = self.hub.unsubscribe(topic, id);
+    self.follow(topic, change);
+    change != Change::None
+  }
+
+  /// Tells the link when a topic gained its first subscriber or lost its last.
+  fn follow(&self, topic: &str, change: Change) {
+    if change == (Change::Done { edge: true }) {
+      if let Some(link) = self.link.get() {
+        link.interest(topic);
+      }
+    }
   }
 
   /// Ends the link to the other nodes, if any.

@@ -165,6 +165,15 @@ class Server extends EventEmitter {
     return this._engine.redisDropped;
   }
 
+  /**
+   * Scale-out: how many topics this node receives from Redis, one channel each: the topics with
+   * a subscriber here (a subscription reaches Redis a few milliseconds after the first local
+   * subscriber joins, and leaves after the last one).
+   */
+  get redisSubscriptions() {
+    return this._engine.redisSubscriptions;
+  }
+
   /** How many topics have at least one subscriber (an empty topic is freed at once). */
   get topicCount() {
     return this._engine.topicCount;
