@@ -138,7 +138,9 @@ pub struct RawConfig {
   pub deflate: Option<RawDeflate>,
 }
 
-/// permessage-deflate's options as JavaScript hands them over (`ws`'s names).
+/// permessage-deflate's options as JavaScript hands them over (`ws`'s names). The binding takes
+/// this very struct from JavaScript (a plain object of optional fields needs no conversion).
+#[cfg_attr(all(feature = "node", not(test)), napi_derive::napi(object))]
 #[derive(Debug, Default, Clone)]
 pub struct RawDeflate {
   pub threshold: Option<f64>,

@@ -33,7 +33,7 @@ pub struct BindingConfig {
   pub no_delay: Option<bool>,
   pub auto_pong: Option<bool>,
   /// permessage-deflate's options; absent: no compression.
-  pub per_message_deflate: Option<BindingDeflate>,
+  pub per_message_deflate: Option<RawDeflate>,
   /// Scale-out: the Redis URL (not an engine limit, so `defaultConfig()` leaves it out).
   pub redis: Option<String>,
   /// Scale-out: the channel prefix shared by the nodes of one application.
@@ -41,33 +41,6 @@ pub struct BindingConfig {
   /// Deliver text messages as UTF-8 bytes (the `ws` face hands them out as Buffers), not as
   /// strings. A face's choice, not an engine limit.
   pub text_as_buffer: Option<bool>,
-}
-
-/// permessage-deflate's options as JavaScript passes them (`ws`'s names; see `config.rs`).
-#[napi(object)]
-#[derive(Default)]
-pub struct BindingDeflate {
-  pub threshold: Option<f64>,
-  pub level: Option<f64>,
-  pub mem_level: Option<f64>,
-  pub server_no_context_takeover: Option<bool>,
-  pub client_no_context_takeover: Option<bool>,
-  pub server_max_window_bits: Option<f64>,
-  pub client_max_window_bits: Option<f64>,
-}
-
-impl From<BindingDeflate> for RawDeflate {
-  fn from(b: BindingDeflate) -> Self {
-    RawDeflate {
-      threshold: b.threshold,
-      level: b.level,
-      mem_level: b.mem_level,
-      server_no_context_takeover: b.server_no_context_takeover,
-      client_no_context_takeover: b.client_no_context_takeover,
-      server_max_window_bits: b.server_max_window_bits,
-      client_max_window_bits: b.client_max_window_bits,
-    }
-  }
 }
 
 impl From<BindingConfig> for RawConfig {
@@ -85,7 +58,7 @@ impl From<BindingConfig> for RawConfig {
       fragmentation_threshold: b.fragmentation_threshold,
       no_delay: b.no_delay,
       auto_pong: b.auto_pong,
-      deflate: b.per_message_deflate.map(RawDeflate::from),
+      deflate: b.per_message_deflate,
     }
   }
 }
@@ -117,9 +90,9 @@ pub fn default_config() -> BindingConfig {
 
 /// permessage-deflate's defaults once enabled (`perMessageDeflate: true`).
 #[napi]
-pub fn default_deflate() -> BindingDeflate {
+pub fn default_deflate() -> RawDeflate {
   let d = DeflateConfig::default();
-  BindingDeflate {
+  RawDeflate {
     threshold: Some(d.threshold as f64),
     level: Some(f64::from(d.level)),
     mem_level: Some(f64::from(d.mem_level)),
