@@ -55,12 +55,12 @@ function makePlan(flags) {
 
 // One server under one scenario: start it, load it, stop it.
 async function runOnce(loadgen, plan, scenario, server) {
-  const options = { realtime: scenario.realtime, deflate: scenario.deflate };
+  const options = { realtime: scenario.realtime, deflate: scenario.deflate, nofile: scenario.nofile };
   const started = await startServer(server, scenario.mode, options).catch((err) => ({ error: err.message }));
   if (started.error || started.unavailable) return started;
   try {
     const args = [...loadgenArgs(scenario, plan.budget), '--url', started.url, '--server-pid', String(started.pid)];
-    const cap = plan.budget.warmup + plan.budget.duration + 90;
+    const cap = (scenario.maxSecs ?? plan.budget.warmup + plan.budget.duration + 60) + 30;
     const result = await runLoadgen(loadgen, args, cap);
     if (started.child.exitCode !== null || started.child.signalCode !== null) {
       result.error = `the server died during the run: ${started.stderr().trim().split('\n').pop()}`;
@@ -74,7 +74,7 @@ async function runOnce(loadgen, plan, scenario, server) {
 function headline(result) {
   if (result.unavailable) return `unavailable (${result.unavailable})`;
   if (result.error) return `ERROR ${result.error}`;
-  if (result.scenario === 'idle') return `${result.server_kb_per_conn} KB/conn`;
+  if (result.scenario === 'idle') return `${result.server_kb_per_conn} KB/conn, ${result.rate.toLocaleString('en-US')} opened/s`;
   const flags = [
     result.loadgen_saturated ? 'loadgen saturated' : '',
     result.lost ? `lost ${result.lost}` : '',
@@ -121,18 +121,27 @@ async function main() {
   installBenchDeps();
   const loadgen = buildLoadgen();
 
+  // A scenario with its own list of servers leaves the others out, and says so in its table.
+  const skips = (scenario, server) => scenario.servers && !scenario.servers.includes(server);
   const results = {};
   for (const scenario of plan.scenarios) {
-    results[scenario.name] = Object.fromEntries(plan.servers.map((server) => [server, { runs: [] }]));
+    results[scenario.name] = Object.fromEntries(
+      plan.servers.map((server) => [
+        server,
+        skips(scenario, server) ? { runs: [], unavailable: `this row runs ${scenario.servers.join(', ')} only` } : { runs: [] },
+      ])
+    );
   }
   const startedAt = new Date();
-  const total = plan.budget.repeats * plan.scenarios.length * plan.servers.length;
+  const runsPerRepeat = plan.scenarios.reduce((n, s) => n + plan.servers.filter((server) => !skips(s, server)).length, 0);
+  const total = plan.budget.repeats * runsPerRepeat;
   let done = 0;
   for (let repeat = 1; repeat <= plan.budget.repeats; repeat++) {
     for (const scenario of plan.scenarios) {
       for (const server of plan.servers) {
-        done++;
         const entry = results[scenario.name][server];
+        if (skips(scenario, server)) continue;
+        done++;
         if (entry.unavailable) continue;
         const result = await runOnce(loadgen, plan, scenario, server);
         if (result.unavailable) entry.unavailable = result.unavailable;

@@ -7,6 +7,7 @@
 const SERVERS = ['ferrows', 'ferrows-websocket', 'ferrows-ws', 'ws', 'websocket', 'uws'];
 // Every ratio is against this one.
 const BASELINE = 'ws';
+const IDLE_100K = 100000;
 
 // `unit` names one operation, the denominator of the server's CPU per operation. `deflate` runs
 // the server with permessage-deflate (DEFLATE=1) and the loadgen with --deflate; servers that
@@ -66,6 +67,21 @@ const SCENARIOS = [
     // --conns comes from the budget: fewer in a --quick run.
     budgetConns: true,
   },
+  // Issue #16: ten times the idle row, past what one client address, the default descriptor
+  // limits and a 30 s open phase allow (bench/README.md, "100,000 idle connections").
+  {
+    name: 'idle-100k',
+    title: '100,000 idle connections, server RSS',
+    mode: 'echo',
+    args: ['idle', '--conns', String(IDLE_100K), '--settle', '2', '--open-secs', '90'],
+    idle: true,
+    // A descriptor per connection on each side, and some for Node and the runtime.
+    nofile: IDLE_100K + 1024,
+    // The loadgen's hard cap: the open phase, the settle time and the hold, with room to spare.
+    maxSecs: 120,
+    // 10-20 s a run: the issue's servers only (the others' rows read "not run").
+    servers: ['ferrows', 'uws', 'ws'],
+  },
   // Issue #15's targets: compression, every message compressed (threshold 0), a JSON-like
   // payload that compresses a few times over.
   {
@@ -96,7 +112,8 @@ const SCENARIOS = [
 
 const BUDGETS = {
   // 6 servers x 7 scenarios and 4 servers x 3 compressed ones, 3 repeats, about 6 s a run:
-  // about 16 minutes in all.
+  // about 14 minutes in all; idle-100k, where it can run, adds 3 servers x 3 repeats of some
+  // 10-20 s (opening 100,000 connections at 6,000 to 18,000 a second, then 2 s of settling).
   full: { repeats: 3, warmup: 1, duration: 4, idleHold: 1.5, idleConns: 10000 },
   quick: { repeats: 1, warmup: 0.5, duration: 1.5, idleHold: 1.2, idleConns: 2000 },
 };
@@ -106,6 +123,7 @@ function loadgenArgs(scenario, budget) {
   if (scenario.idle) {
     const args = scenario.args.slice();
     if (scenario.budgetConns) args[args.indexOf('--conns') + 1] = String(budget.idleConns);
+    if (scenario.maxSecs) args.push('--max-secs', String(scenario.maxSecs));
     return [...args, '--duration', String(budget.idleHold)];
   }
   return [...scenario.args, '--warmup', String(budget.warmup), '--duration', String(budget.duration)];

@@ -4,6 +4,7 @@
 // Only processes started here are ever signalled, by their PID.
 
 const { spawn, spawnSync } = require('child_process');
+const fs = require('fs');
 const net = require('net');
 const path = require('path');
 
@@ -54,16 +55,51 @@ function exited(child) {
 // `chrt -r 1 cmd` execs cmd under SCHED_RR (root or CAP_SYS_NICE), keeping the PID too.
 const hasChrt = spawnSync('chrt', ['-r', '1', 'true']).status === 0;
 
+// A command prefix that runs a program with a descriptor limit of `n` (soft and hard), or null
+// when neither way works here: raising the hard limit takes CAP_SYS_RESOURCE (root's, unless a
+// container drops it). Node raises its soft limit to the hard one at startup, but a server
+// holding 100,000 connections needs more than the usual hard limit. Both ways exec the
+// program, so the PID stays the server's.
+const fdLimitPrefixes = new Map();
+function fdLimitPrefix(n) {
+  if (!fdLimitPrefixes.has(n)) {
+    const ways = [
+      ['prlimit', `--nofile=${n}:${n}`],
+      // Where util-linux is missing: the shell's ulimit sets both limits without -H or -S.
+      ['sh', '-c', `ulimit -n ${n} && exec "$0" "$@"`],
+    ];
+    const works = ways.find(([command, ...args]) => spawnSync(command, [...args, 'true']).status === 0);
+    fdLimitPrefixes.set(n, works ?? null);
+  }
+  return fdLimitPrefixes.get(n);
+}
+
+// The hard descriptor limit the runner has, and so passes on to what it starts.
+function hardFdLimit() {
+  const limits = fs.readFileSync('/proc/self/limits', 'utf8');
+  return /^Max open files\s+\S+\s+(\S+)/m.exec(limits)?.[1] ?? 'unknown';
+}
+
 // Starts servers/NAME.js and resolves once it prints `ready`. Resolves { unavailable } when the
 // server says its implementation is missing or cannot compress (with `deflate`), or, with
-// `realtime`, when SCHED_RR cannot be had; rejects when it fails otherwise.
-async function startServer(name, mode, { realtime = false, deflate = false } = {}) {
+// `realtime`, when SCHED_RR cannot be had, or, with `nofile`, when the descriptor limit cannot
+// be raised that far; rejects when it fails otherwise.
+async function startServer(name, mode, { realtime = false, deflate = false, nofile = 0 } = {}) {
   if (realtime && !hasChrt) return { unavailable: 'chrt -r 1 is not permitted here (needs root or CAP_SYS_NICE)' };
-  const port = await freePort();
   const file = path.join(__dirname, '..', 'servers', `${name}.js`);
-  const [command, args] = realtime
-    ? pinned(SERVER_CORE, 'chrt', ['-r', '1', process.execPath, file])
-    : pinned(SERVER_CORE, process.execPath, [file]);
+  // The server under each wrapper asked for, outermost first; every wrapper execs the next.
+  let argv = [process.execPath, file];
+  if (nofile) {
+    const prefix = fdLimitPrefix(nofile);
+    if (!prefix) {
+      const why = `the hard limit is ${hardFdLimit()}; raising it takes CAP_SYS_RESOURCE`;
+      return { unavailable: `cannot raise the descriptor limit to ${nofile} (${why})` };
+    }
+    argv = [...prefix, ...argv];
+  }
+  if (realtime) argv = ['chrt', '-r', '1', ...argv];
+  const port = await freePort();
+  const [command, args] = pinned(SERVER_CORE, argv[0], argv.slice(1));
   const child = track(
     spawn(command, args, {
       env: { ...process.env, PORT: String(port), MODE: mode, DEFLATE: deflate ? '1' : '0' },

@@ -1,8 +1,10 @@
 //! Opening client connections and building the messages the scenarios send.
 
+use crate::sys;
 use bytes::Bytes;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
@@ -22,6 +24,8 @@ pub struct Target {
   /// Client read buffer per connection: tungstenite allocates it up front (128 KiB by default),
   /// which matters at 10,000 connections and does not help small messages.
   pub read_buffer: usize,
+  /// The local address to connect from; None lets the kernel pick (127.0.0.1 on loopback).
+  pub source: Option<Ipv4Addr>,
 }
 
 impl Target {
@@ -37,6 +41,7 @@ impl Target {
       addr,
       url: url.to_string(),
       read_buffer,
+      source: None,
     })
   }
 
@@ -56,15 +61,49 @@ impl Target {
     }
   }
 
-  /// TCP connect (Nagle off, as every server under test sets it) and the client handshake.
+  /// The same server, connected to from `source`. The server must be on IPv4 loopback, the only
+  /// place a 127.x source address can reach.
+  pub fn with_source(&self, source: Ipv4Addr) -> Result<Target, String> {
+    match self.addr.parse::<SocketAddrV4>() {
+      Ok(dest) if dest.ip().is_loopback() => Ok(Target {
+        source: Some(source),
+        ..self.clone()
+      }),
+      _ => Err(format!(
+        "{} is not an IPv4 loopback address: cannot connect from {source}",
+        self.addr
+      )),
+    }
+  }
+
+  /// The TCP connection, from `source` when there is one, with Nagle off (as every server under
+  /// test sets it).
+  pub async fn tcp(&self) -> Result<TcpStream, Error> {
+    let tcp = match self.source {
+      None => TcpStream::connect(&self.addr).await?,
+      Some(source) => {
+        let socket = TcpSocket::new_v4()?;
+        // Without this, bind() picks the source port by itself, unique across every
+        // destination: a source address would give at most one connection per ephemeral port
+        // in all, and ports left in TIME_WAIT by a previous run would count against it.
+        // Deferred to connect(), the port need only be unique for this server's address.
+        sys::bind_address_no_port(&socket)?;
+        socket.bind(SocketAddr::new(source.into(), 0))?;
+        socket.connect(self.addr.parse()?).await?
+      }
+    };
+    tcp.set_nodelay(true)?;
+    Ok(tcp)
+  }
+
+  /// TCP connect (see `tcp`) and the client handshake.
   pub async fn connect(&self) -> Result<Ws, Error> {
     let config = WebSocketConfig::default()
       .read_buffer_size(self.read_buffer)
       // Servers under test should not need more; the cap guards the loadgen's own memory.
       .max_message_size(Some(64 << 20));
     let open = async {
-      let tcp = TcpStream::connect(&self.addr).await?;
-      tcp.set_nodelay(true)?;
+      let tcp = self.tcp().await?;
       let (ws, _response) =
         tokio_tungstenite::client_async_with_config(self.url.as_str(), tcp, Some(config)).await?;
       Ok::<Ws, Error>(ws)
@@ -107,5 +146,11 @@ mod tests {
     assert_eq!(t.path(), "/chat");
     assert_eq!(Target::parse("ws://h:1", 1).unwrap().path(), "/");
     assert_eq!(t.at_path("/rooms/3").url, "ws://127.0.0.1:9001/rooms/3");
+    let from = t.with_source(Ipv4Addr::new(127, 0, 0, 2)).unwrap();
+    assert_eq!(from.source, Some(Ipv4Addr::new(127, 0, 0, 2)));
+    assert!(Target::parse("ws://localhost:1/", 1)
+      .unwrap()
+      .with_source(Ipv4Addr::LOCALHOST)
+      .is_err());
   }
 }

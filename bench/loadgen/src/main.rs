@@ -79,7 +79,17 @@ fn run(name: &str, args: &Args) -> Result<String, Error> {
   let cap = seconds(args, "max-secs", default_cap)?;
   args.finish()?;
 
-  sys::raise_fd_limit();
+  let wanted = scenario.fds_wanted();
+  let limit = sys::raise_fd_limit(wanted);
+  if limit < wanted {
+    return Err(
+      format!(
+        "{wanted} descriptors needed, the limit is {limit} (raising it past the hard limit \
+         takes CAP_SYS_RESOURCE)"
+      )
+      .into(),
+    );
+  }
   start_watchdog(cap, name.to_string());
   let line = runtime(threads)?.block_on(scenario.run(&common))?;
   Ok(line.finish())

@@ -7,7 +7,6 @@ use crate::conn::{Error, Target, CONNECT_TIMEOUT};
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::handshake::client::generate_key;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
@@ -172,12 +171,11 @@ pub struct RawWs {
 }
 
 impl RawWs {
-  /// TCP connect (Nagle off, as in the other runs) and an upgrade offering permessage-deflate.
+  /// TCP connect (see `Target::tcp`) and an upgrade offering permessage-deflate.
   /// Fails unless the server agrees to it: this client's frames are compressed.
   pub async fn connect(target: &Target) -> Result<RawWs, Error> {
     let open = async {
-      let mut tcp = TcpStream::connect(&target.addr).await?;
-      tcp.set_nodelay(true)?;
+      let mut tcp = target.tcp().await?;
       let key = generate_key();
       tcp.write_all(request(target, &key).as_bytes()).await?;
       let mut buf = BytesMut::with_capacity(target.read_buffer);

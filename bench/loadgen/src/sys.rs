@@ -1,6 +1,8 @@
 //! What the loadgen reads from the OS: its own CPU time (to detect when it, not the server, is
-//! the bottleneck), the server's CPU time and RSS from /proc, and the descriptor limit.
+//! the bottleneck), the server's CPU time and RSS from /proc, the descriptor limit, the
+//! ephemeral port range, and the one socket option tokio does not offer.
 
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 /// User + system CPU time of this whole process (every thread).
@@ -37,15 +39,57 @@ pub fn process_rss_kb(pid: u32) -> Option<u64> {
   line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Raises the soft descriptor limit to the hard one: the idle scenario holds 10,000 sockets.
-pub fn raise_fd_limit() {
-  // SAFETY: plain get/set of this process's own limit through a local struct.
+/// Raises the soft descriptor limit to the hard one, or both to `wanted` when the hard one is
+/// lower (which takes CAP_SYS_RESOURCE, as root usually has; fs.nr_open caps it). Returns the
+/// soft limit now in force: every connection holds a descriptor, 100,000 in the idle-100k row.
+pub fn raise_fd_limit(wanted: u64) -> u64 {
+  // SAFETY: plain get/set of this process's own limit through local structs.
   unsafe {
     let mut limit: libc::rlimit = std::mem::zeroed();
-    if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
-      limit.rlim_cur = limit.rlim_max;
-      libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+    if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+      return 0;
     }
+    let hard = limit.rlim_max;
+    // Past the hard limit first; without the privilege, up to it.
+    for to in [wanted.max(hard), hard] {
+      let raised = libc::rlimit {
+        rlim_cur: to,
+        rlim_max: to,
+      };
+      if to > limit.rlim_cur && libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+        return to;
+      }
+    }
+    limit.rlim_cur
+  }
+}
+
+/// The number of ephemeral ports (net.ipv4.ip_local_port_range): how many connections one
+/// source address can have to one server.
+pub fn ephemeral_ports() -> Option<u32> {
+  let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
+  let mut ends = range.split_whitespace().map(str::parse::<u32>);
+  let (low, high) = (ends.next()?.ok()?, ends.next()?.ok()?);
+  Some(high.checked_sub(low)? + 1)
+}
+
+/// IP_BIND_ADDRESS_NO_PORT: a bind() to port 0 leaves the choice of the port to connect().
+pub fn bind_address_no_port(socket: &impl AsRawFd) -> std::io::Result<()> {
+  let on: libc::c_int = 1;
+  // SAFETY: setsockopt reads an int from a live local for the length given.
+  let rc = unsafe {
+    libc::setsockopt(
+      socket.as_raw_fd(),
+      libc::IPPROTO_IP,
+      libc::IP_BIND_ADDRESS_NO_PORT,
+      (&on as *const libc::c_int).cast(),
+      std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+    )
+  };
+  if rc == 0 {
+    Ok(())
+  } else {
+    Err(std::io::Error::last_os_error())
   }
 }
 
@@ -61,5 +105,6 @@ mod tests {
     let spin = std::time::Instant::now();
     while spin.elapsed() < Duration::from_millis(20) {}
     assert!(own_cpu() >= Duration::from_millis(10));
+    assert!(ephemeral_ports().unwrap() > 0);
   }
 }

@@ -42,6 +42,16 @@ impl Scenario {
     }
   }
 
+  /// Descriptors the scenario needs: one per connection it holds at once, and a few for the
+  /// runtime. Only idle may hold more than a usual limit allows; the others ask for nothing and
+  /// get the hard limit.
+  pub fn fds_wanted(&self) -> u64 {
+    match self {
+      Scenario::Idle(cfg) => cfg.conns as u64 + 64,
+      _ => 0,
+    }
+  }
+
   pub async fn run(self, common: &Common) -> Result<JsonLine, Error> {
     match self {
       Scenario::Echo(cfg) => echo::run(cfg, common).await,
