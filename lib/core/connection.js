@@ -5,6 +5,9 @@
 // websocket's WebSocketConnection) wraps one of these and adds its package's API.
 
 const { SEND } = require('./protocol');
+const { READY_STATE } = require('./ready-state');
+
+const { OPEN, CLOSING, CLOSED } = READY_STATE;
 
 class Connection {
   /**
@@ -16,6 +19,10 @@ class Connection {
     this._handle = handle;
     // The per-message calls take this type-tagged External, not the class instance.
     this._conn = handle.connection;
+    // What JavaScript knows of the connection's state, from its own calls and the engine's
+    // events, as ws's readyState is: reading it costs no crossing (a chat loop reads it once per
+    // delivery). A send the engine refuses meanwhile says so in its status.
+    this._state = OPEN;
   }
 
   /** The engine's id of the connection (broadcast and publish take it as `except`). */
@@ -23,9 +30,18 @@ class Connection {
     return this._handle.id;
   }
 
-  /** The engine's readyState: OPEN (1), CLOSING (2) or CLOSED (3). */
+  /** OPEN (1), CLOSING (2) or CLOSED (3). */
   get readyState() {
-    return this._engine.readyState(this._conn);
+    return this._state;
+  }
+
+  _leaveOpen() {
+    if (this._state === OPEN) this._state = CLOSING;
+  }
+
+  /** The engine reported the connection closed (its CLOSE event). */
+  closed() {
+    this._state = CLOSED;
   }
 
   /** The subprotocol the Rust-first intake answered with ('' for none). */
@@ -69,6 +85,7 @@ class Connection {
 
   /** Starts the closing handshake (no code: an empty close frame). */
   close(code, reason) {
+    this._leaveOpen();
     if (code === undefined) this._handle.close();
     else this._handle.close(code, reason);
     this._engine.scheduleFlush();
@@ -76,12 +93,14 @@ class Connection {
 
   /** Sends a close frame with `code` and destroys the socket without waiting for the peer. */
   drop(code, reason) {
+    this._leaveOpen();
     this._handle.drop(code, reason);
     this._engine.scheduleFlush();
   }
 
   /** Destroys the socket now; 'close' follows with 1006. */
   terminate() {
+    this._leaveOpen();
     this._handle.terminate();
   }
 
@@ -102,6 +121,7 @@ class Connection {
    * close frame, after what the handlers sent.
    */
   caughtUp() {
+    this._leaveOpen();
     this._handle.caughtUp();
   }
 

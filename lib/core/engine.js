@@ -27,6 +27,9 @@ const {
   PEER_CLOSE,
 } = EVENT;
 
+/** No Buffer sent yet in this job. */
+const NO_BYTES = Object.freeze({ bytes: null, asText: false, message: null, copy: null });
+
 /**
  * A connection object receives its events through these methods:
  * `_onMessage(data, isBinary)`, `_onPing(buf)`, `_onPong(buf)`, `_onDrain()`, `_onError(err)`,
@@ -54,13 +57,16 @@ class Engine {
     this._bridged = new Map();
     this._idleWaiters = [];
     this._flushPending = false;
-    // The last text sent in this job, and its frame once sent twice (see sendText).
+    // The last text and the last Buffer sent in this job, and their shared messages once sent
+    // twice (see sendText, sendBytes).
     this._lastText = undefined;
     this._lastFrame = null;
+    this._lastBytes = NO_BYTES;
     this._flush = () => {
       this._flushPending = false;
       this._lastText = undefined;
       this._lastFrame = null;
+      this._lastBytes = NO_BYTES;
       this._native.flush();
     };
   }
@@ -182,17 +188,27 @@ class Engine {
     return status;
   }
 
-  /** The engine's readyState of `conn` (a handle's `connection`), without a wrapper's cost. */
-  readyState(conn) {
-    return native.readyState(conn);
-  }
-
   /**
    * Queues a binary message on `conn`, or (`asText`) the bytes as a text message, unchanged.
+   * The same Buffer sent again in this job with the same bytes (the ws face's chat loop: ws
+   * hands text out as Buffers) is framed once and shared, as sendText does for strings.
    * @returns {number} the engine's send status
    */
   sendBytes(conn, bytes, asText, compress = true) {
-    const status = asText ? native.sendTextBytes(conn, bytes, compress) : native.sendBinary(conn, bytes, compress);
+    let status;
+    const last = this._lastBytes;
+    if (bytes !== last.bytes || asText !== last.asText) {
+      this._lastBytes = { bytes, asText, message: null, copy: null };
+      status = asText ? native.sendTextBytes(conn, bytes, compress) : native.sendBinary(conn, bytes, compress);
+    } else {
+      // A Buffer can change between sends: the shared message holds for as long as its bytes
+      // are the ones it was made from.
+      if (last.message === null || !bytes.equals(last.copy)) {
+        last.message = native.encodeBytes(conn, bytes, asText);
+        last.copy = Buffer.from(bytes);
+      }
+      status = native.sendEncoded(conn, last.message, compress);
+    }
     this.scheduleFlush();
     return status;
   }
@@ -344,6 +360,7 @@ class Engine {
 
   _closed(id) {
     this._targets.delete(id);
+    this._connections.get(id)?.closed();
     this._connections.delete(id);
     const socket = this._bridged.get(id);
     if (socket !== undefined) {

@@ -24,14 +24,14 @@ const FRAME_TAG: sys::napi_type_tag = sys::napi_type_tag {
 };
 
 /// The calls, as `exports` gets them: `(connection, data, compress?) => status`, except
-/// `encodeText` and `readyState`. `compress: false` sends a message uncompressed where
+/// `encodeText` and `encodeBytes`. `compress: false` sends a message uncompressed where
 /// permessage-deflate was agreed (`ws`'s `send(data, { compress: false })`).
 pub const CALLS: [(&str, sys::napi_callback); 6] = [
-  ("readyState\0", Some(ready_state)),
   ("sendText\0", Some(send_text)),
   ("sendBinary\0", Some(send_binary)),
   ("sendTextBytes\0", Some(send_text_bytes)),
   ("encodeText\0", Some(encode_text)),
+  ("encodeBytes\0", Some(encode_bytes)),
   ("sendEncoded\0", Some(send_encoded)),
 ];
 
@@ -206,16 +206,6 @@ unsafe fn bytes_of<'a>(env: napi_env, value: napi_value) -> Option<&'a [u8]> {
   })
 }
 
-/// `(connection) => readyState`, as the WebSocket API numbers it; `ws` checks it on every send.
-unsafe extern "C" fn ready_state(env: napi_env, info: napi_callback_info) -> napi_value {
-  let Some((conn, _, _)) = args(env, info) else {
-    return throw(env, "readyState: not a connection");
-  };
-  let mut result = ptr::null_mut();
-  sys::napi_create_uint32(env, u32::from(conn.ready_state()), &mut result);
-  result
-}
-
 unsafe extern "C" fn send_text(env: napi_env, info: napi_callback_info) -> napi_value {
   let Some((conn, data, compress)) = args(env, info) else {
     return throw(env, "sendText: not a connection");
@@ -264,11 +254,41 @@ unsafe extern "C" fn encode_text(env: napi_env, info: napi_callback_info) -> nap
   let Some(text) = string_len(env, data).and_then(|len| string_bytes(env, data, len)) else {
     return throw(env, "encodeText: data must be a string");
   };
-  let external = external(env, Arc::new(Outgoing::new(Kind::Text, text)), &FRAME_TAG);
+  message_handle(env, Outgoing::new(Kind::Text, text))
+}
+
+/// Hands `message` to JavaScript as the handle `sendEncoded` takes.
+unsafe fn message_handle(env: napi_env, message: Outgoing) -> napi_value {
+  let external = external(env, Arc::new(message), &FRAME_TAG);
   if external.is_null() {
-    return throw(env, "encodeText: cannot create the message's handle");
+    return throw(env, "encode: cannot create the message's handle");
   }
   external
+}
+
+/// `(connection, bytes, asText) => message`: as `encodeText`, for the bytes of a Buffer sent
+/// as a binary message or (`asText`) as a text message.
+unsafe extern "C" fn encode_bytes(env: napi_env, info: napi_callback_info) -> napi_value {
+  let Some((_, data, _)) = args(env, info) else {
+    return throw(env, "encodeBytes: not a connection");
+  };
+  let Some(bytes) = bytes_of(env, data) else {
+    return throw(env, "encodeBytes: data must be a Buffer or TypedArray");
+  };
+  let mut argc = 3;
+  let mut argv = [ptr::null_mut(); 3];
+  sys::napi_get_cb_info(
+    env,
+    info,
+    &mut argc,
+    argv.as_mut_ptr(),
+    ptr::null_mut(),
+    ptr::null_mut(),
+  );
+  let mut as_text = false;
+  sys::napi_get_value_bool(env, argv[2], &mut as_text);
+  let kind = if as_text { Kind::Text } else { Kind::Binary };
+  message_handle(env, Outgoing::new(kind, Bytes::copy_from_slice(bytes)))
 }
 
 /// `(connection, message, compress?) => status`: queues a message from `encodeText`, sharing
@@ -279,6 +299,9 @@ unsafe extern "C" fn send_encoded(env: napi_env, info: napi_callback_info) -> na
   };
   match unwrap::<Arc<Outgoing>>(env, data, &FRAME_TAG) {
     Some(message) => status(env, conn, conn.push_outgoing(message, compress)),
-    None => throw(env, "sendEncoded: not a message from encodeText"),
+    None => throw(
+      env,
+      "sendEncoded: not a message from encodeText or encodeBytes",
+    ),
   }
 }
