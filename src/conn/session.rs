@@ -1,6 +1,7 @@
 //! A connection's life after the handshake: the read loop (messages, pings, keepalive, requests
 //! from JavaScript, the closing handshake) and the ending (close frame, writer drain, `close`).
 
+use std::future::Future;
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::time::Duration;
@@ -272,7 +273,7 @@ fn send_close(conn: &Conn, code: u16, reason: &str) {
   conn.out.finish();
 }
 
-/// Starts the tasks of a connection over an adopted socket (see `run`).
+/// Starts the task of a connection over an adopted socket (see `run`).
 pub fn start(conn: Arc<Conn>, socket: Adopted, head: Vec<u8>) {
   use std::os::fd::AsRawFd;
   match socket {
@@ -306,11 +307,16 @@ where
   R: AsyncRead + Unpin + Send + 'static,
   W: AsyncWrite + Unpin + Send + 'static,
 {
-  let mut writer = tokio::spawn(writer::run(write));
+  // The writer runs in this task, beside whatever the session awaits: one task per connection.
+  let mut writer = pin!(Some(writer::run(write)));
   let limits = conn.config();
   let inflation = conn.deflate.as_ref().map(|d| d.inflation());
   let mut reader = Reader::new(head, limits.max_frame, limits.max_payload, inflation);
-  let end = read_loop(&conn, &mut reader, &mut read).await;
+  let end = beside(
+    writer.as_mut(),
+    pin!(read_loop(&conn, &mut reader, &mut read)),
+  )
+  .await;
   drop(reader);
 
   let host = conn.host();
@@ -322,8 +328,8 @@ where
     }
     End::Broken(failure) => {
       host.event(&conn, Event::Error(&failure));
-      if wait_caught_up(&conn).await {
-        writer.abort();
+      if beside(writer.as_mut(), pin!(wait_caught_up(&conn))).await {
+        writer.set(None);
         (1006, String::new())
       } else {
         // The close frame carries the code only, as `ws` sends it; the `close` event keeps the
@@ -343,16 +349,19 @@ where
       (failure.close_code, failure.message)
     }
     End::Abnormal => {
-      writer.abort();
+      writer.set(None);
       (1006, String::new())
     }
   };
   conn.set_closed();
-  // A peer that stopped reading cannot hold the socket open past the close timeout.
-  let written = matches!(tokio::time::timeout(limit, &mut writer).await, Ok(Ok(())));
-  if !written {
-    writer.abort();
-  } else if code != 1006 {
+  // A peer that stopped reading cannot hold the socket open past the close timeout. A writer
+  // that already ended did so on a write error: nothing more reached the peer.
+  let written = match writer.as_mut().as_pin_mut() {
+    Some(w) => tokio::time::timeout(limit, w).await.is_ok(),
+    None => false,
+  };
+  writer.set(None);
+  if written && code != 1006 {
     // Our close frame and FIN are out. Closing with the peer's bytes unread would make the
     // kernel answer with a reset, which can destroy that close frame before the peer reads it:
     // read (and discard) until the peer closes too.
@@ -360,6 +369,22 @@ where
   }
   drop(read);
   host.closed(&conn, code, &reason);
+}
+
+/// Awaits `work` while the connection's writer (`writer::run`, polled by this same task) keeps
+/// writing; a writer that ends (a write error, which also asks the session to terminate) is
+/// dropped, and with it the socket's write side.
+async fn beside<T>(
+  mut writer: Pin<&mut Option<impl Future<Output = ()>>>,
+  mut work: Pin<&mut impl Future<Output = T>>,
+) -> T {
+  loop {
+    let running = writer.is_some();
+    tokio::select! {
+      out = work.as_mut() => return out,
+      () = async { writer.as_mut().as_pin_mut().expect("guarded").await }, if running => writer.set(None),
+    }
+  }
 }
 
 /// Reads and discards until EOF, an error or `limit`.
@@ -388,18 +413,20 @@ mod tests {
     let conn = server.open(Vec::new(), None);
     let (a, _b) = tokio::net::UnixStream::pair().unwrap();
     let (read, write) = a.into_split();
-    let session = run(
+    let task = run(
       conn.clone(),
       read,
-      WriteSide::new(conn.clone(), tokio::io::sink(), None),
+      WriteSide::new(conn.clone(), write, None),
       Vec::new(),
     );
-    let writer = writer::run(WriteSide::new(conn.clone(), write, None));
     let sizes = [
       ("Conn", std::mem::size_of::<Conn>(), 352),
       ("Reader", std::mem::size_of::<Reader>(), 160),
-      ("session task", std::mem::size_of_val(&session), 1024),
-      ("writer task", std::mem::size_of_val(&writer), 256),
+      (
+        "the connection's task, its writer included",
+        std::mem::size_of_val(&task),
+        1344,
+      ),
     ];
     for (what, size, budget) in sizes {
       assert!(size <= budget, "{what}: {size} bytes, budget {budget}");
