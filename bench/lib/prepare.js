@@ -17,8 +17,12 @@ function run(command, args, cwd) {
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}`);
 }
 
+// Every package bench/package.json lists, so a node_modules from before a new competitor was
+// added gets it too.
 function installBenchDeps() {
-  if (fs.existsSync(path.join(BENCH, 'node_modules', 'ws'))) return;
+  const manifest = JSON.parse(fs.readFileSync(path.join(BENCH, 'package.json'), 'utf8'));
+  const names = Object.keys({ ...manifest.dependencies, ...manifest.devDependencies });
+  if (names.every((name) => fs.existsSync(path.join(BENCH, 'node_modules', name)))) return;
   console.error('bench: installing the bench dependencies (npm ci in bench/)');
   run('npm', ['ci', '--no-audit', '--no-fund'], BENCH);
 }

@@ -83,8 +83,9 @@ function hardFdLimit() {
 // Starts servers/NAME.js and resolves once it prints `ready`. Resolves { unavailable } when the
 // server says its implementation is missing or cannot compress (with `deflate`), or, with
 // `realtime`, when SCHED_RR cannot be had, or, with `nofile`, when the descriptor limit cannot
-// be raised that far; rejects when it fails otherwise.
-async function startServer(name, mode, { realtime = false, deflate = false, nofile = 0 } = {}) {
+// be raised that far; rejects when it fails otherwise. `env` adds to the contract's variables
+// (REDIS for the scale-out servers).
+async function startServer(name, mode, { realtime = false, deflate = false, nofile = 0, env = {} } = {}) {
   if (realtime && !hasChrt) return { unavailable: 'chrt -r 1 is not permitted here (needs root or CAP_SYS_NICE)' };
   const file = path.join(__dirname, '..', 'servers', `${name}.js`);
   // The server under each wrapper asked for, outermost first; every wrapper execs the next.
@@ -102,7 +103,7 @@ async function startServer(name, mode, { realtime = false, deflate = false, nofi
   const [command, args] = pinned(SERVER_CORE, argv[0], argv.slice(1));
   const child = track(
     spawn(command, args, {
-      env: { ...process.env, PORT: String(port), MODE: mode, DEFLATE: deflate ? '1' : '0' },
+      env: { ...process.env, ...env, PORT: String(port), MODE: mode, DEFLATE: deflate ? '1' : '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
   );
@@ -168,4 +169,16 @@ function runLoadgen(binary, args, capSeconds) {
   });
 }
 
-module.exports = { hasTaskset, SERVER_CORE, LOADGEN_CORE, startServer, stop, runLoadgen, killAll };
+module.exports = {
+  hasTaskset,
+  SERVER_CORE,
+  LOADGEN_CORE,
+  pinned,
+  track,
+  freePort,
+  exited,
+  startServer,
+  stop,
+  runLoadgen,
+  killAll,
+};

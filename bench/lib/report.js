@@ -144,4 +144,4 @@ function machine() {
   ].join('\n');
 }
 
-module.exports = { tables, machine, summarize };
+module.exports = { tables, machine, summarize, median, packageVersion };

@@ -21,12 +21,20 @@ const USAGE: &str = "usage: loadgen <echo|chat|churn|idle> --url ws://127.0.0.1:
 
 /// What every scenario shares.
 pub struct Common {
+  /// The server (the first of `--url`'s list).
   pub target: Target,
+  /// Every server `--url` lists, comma-separated: the nodes of a scale-out run, which only chat
+  /// spreads its clients over; the other scenarios take one.
+  pub nodes: Vec<Target>,
   pub warmup: Duration,
   /// The measurement window (idle: how long the connections are held once open).
   pub duration: Duration,
-  /// The server's PID, to read its CPU time and RSS from /proc.
+  /// The server's PID, to read its CPU time and RSS from /proc (the first of `--server-pid`'s
+  /// list).
   pub server_pid: Option<u32>,
+  /// Every PID `--server-pid` lists, comma-separated: the server's CPU is their sum (every
+  /// process of a scale-out run).
+  pub server_pids: Vec<u32>,
 }
 
 fn seconds(args: &Args, name: &str, default: f64) -> Result<Duration, String> {
@@ -35,13 +43,29 @@ fn seconds(args: &Args, name: &str, default: f64) -> Result<Duration, String> {
 }
 
 fn parse_common(args: &Args, read_buffer: usize) -> Result<Common, String> {
-  let url = args.string("url", "ws://127.0.0.1:9001/")?;
-  let pid: u32 = args.get("server-pid", 0)?;
+  let urls = args.string("url", "ws://127.0.0.1:9001/")?;
+  let read_buffer = args.get("read-buffer", read_buffer)?;
+  let nodes = urls
+    .split(',')
+    .map(|url| Target::parse(url, read_buffer))
+    .collect::<Result<Vec<_>, _>>()?;
+  let pids = args.string("server-pid", "")?;
+  let server_pids = pids
+    .split(',')
+    .filter(|pid| !pid.is_empty())
+    .map(|pid| {
+      pid
+        .parse()
+        .map_err(|_| format!("--server-pid: cannot parse {pid:?}"))
+    })
+    .collect::<Result<Vec<u32>, _>>()?;
   Ok(Common {
-    target: Target::parse(&url, args.get("read-buffer", read_buffer)?)?,
+    target: nodes[0].clone(),
+    nodes,
     warmup: seconds(args, "warmup", 1.0)?,
     duration: seconds(args, "duration", 5.0)?,
-    server_pid: (pid != 0).then_some(pid),
+    server_pid: server_pids.first().copied(),
+    server_pids,
   })
 }
 
@@ -78,6 +102,9 @@ fn run(name: &str, args: &Args) -> Result<String, Error> {
   let default_cap = (common.warmup + common.duration).as_secs_f64() + 60.0;
   let cap = seconds(args, "max-secs", default_cap)?;
   args.finish()?;
+  if common.nodes.len() > 1 && !scenario.spreads_over_nodes() {
+    return Err(format!("{name} takes one --url; only chat spreads over several").into());
+  }
 
   let wanted = scenario.fds_wanted();
   let limit = sys::raise_fd_limit(wanted);

@@ -75,11 +75,17 @@ struct Sample {
   server_us: Option<u64>,
 }
 
-fn sample(server_pid: Option<u32>) -> Sample {
+/// The servers' CPU is the sum over every PID (all the nodes of a scale-out run); None when
+/// there is none, or when one of them cannot be read.
+fn sample(server_pids: &[u32]) -> Sample {
+  let server_us = match server_pids {
+    [] => None,
+    pids => pids.iter().map(|&pid| sys::process_cpu_us(pid)).sum(),
+  };
   Sample {
     at: Instant::now(),
     own: sys::own_cpu(),
-    server_us: server_pid.and_then(sys::process_cpu_us),
+    server_us,
   }
 }
 
@@ -90,12 +96,13 @@ fn sleep_until(t: Instant) {
 }
 
 impl Sampler {
-  pub fn start(window: Window, server_pid: Option<u32>) -> Sampler {
+  pub fn start(window: Window, server_pids: &[u32]) -> Sampler {
+    let pids = server_pids.to_vec();
     Sampler(std::thread::spawn(move || {
       sleep_until(window.start);
-      let first = sample(server_pid);
+      let first = sample(&pids);
       sleep_until(window.end);
-      let last = sample(server_pid);
+      let last = sample(&pids);
       Usage {
         wall: last.at - first.at,
         loadgen_cpu: last.own.saturating_sub(first.own),

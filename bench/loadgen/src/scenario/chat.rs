@@ -11,12 +11,19 @@
 //! and a server that buffers without bound is measured the same as one that pushes back.
 //!
 //! With `--deflate` the room runs with permessage-deflate: see deflate.rs beside this file.
+//!
+//! Scale-out: with several servers in `--url` (`ws://a/,ws://b/`), client i connects to server
+//! i % N, so every room's clients and publishers are spread over the nodes, and a delivery to a
+//! client of another node than the publisher's counts as cross-node. With `--socketio` the
+//! clients speak socket.io's protocol (socketio.rs beside this file) instead of plain WebSocket
+//! messages.
 
 mod deflate;
+mod socketio;
 
 use super::open_each;
 use crate::args::Args;
-use crate::conn::{data_of, message, Error, Target, Ws};
+use crate::conn::{data_of, message, Error, Ws};
 use crate::hist::Histogram;
 use crate::json::JsonLine;
 use crate::window::{Sampler, Window};
@@ -39,6 +46,7 @@ pub struct Config {
   size: usize,
   binary: bool,
   deflate: bool,
+  socketio: bool,
 }
 
 impl Config {
@@ -51,6 +59,7 @@ impl Config {
       size: args.get("size", 64)?,
       binary: args.switch("binary")?,
       deflate: args.switch("deflate")?,
+      socketio: args.switch("socketio")?,
     };
     if cfg.size < HEADER {
       return Err(format!(
@@ -63,12 +72,20 @@ impl Config {
     if cfg.deflate && cfg.rooms > 1 {
       return Err("--deflate runs one room: its messages carry no header naming a room".into());
     }
+    if cfg.socketio && (cfg.deflate || cfg.binary) {
+      return Err("--socketio sends its messages as text events, uncompressed".into());
+    }
     if cfg.rooms > cfg.publishers {
       return Err(
         "--rooms must not exceed --publishers (a room without one measures nothing)".into(),
       );
     }
     Ok(cfg)
+  }
+
+  /// The `--deflate` room runs on one server only.
+  pub fn spreads_over_nodes(&self) -> bool {
+    !self.deflate
   }
 
   fn clients(&self) -> usize {
@@ -96,6 +113,8 @@ const STOP: &[u8] = b"STOP";
 const DRAIN: Duration = Duration::from_secs(3);
 
 struct Publisher {
+  /// The node (index in `--url`) it is connected to.
+  node: usize,
   /// Clients that receive each of its messages: everyone in its room, itself included.
   fanout: u64,
   /// Messages of this publisher read by any client.
@@ -149,18 +168,47 @@ fn parse(data: &[u8]) -> Option<(usize, u64)> {
 struct Received {
   latency: Histogram,
   in_window: u64,
+  /// Deliveries in the window from a publisher on another node.
+  cross_in_window: u64,
   bad: u64,
+}
+
+/// Who a client is: the node it is connected to, and how its messages are wrapped.
+#[derive(Clone, Copy)]
+struct Client {
+  node: usize,
+  socketio: bool,
+}
+
+impl Client {
+  fn message(self, payload: Bytes, binary: bool) -> Message {
+    if self.socketio {
+      socketio::event(&payload)
+    } else {
+      message(payload, binary)
+    }
+  }
+
+  /// The chat message a data message carries: itself, or a socket.io event's argument (None for
+  /// the other socket.io packets).
+  fn unwrap(self, data: &[u8]) -> Option<&[u8]> {
+    if self.socketio {
+      socketio::payload(data)
+    } else {
+      Some(data)
+    }
+  }
 }
 
 /// Reads one client's messages until the STOP message or the end of the connection. Generic so
 /// that plain receivers read their socket directly and only publishers pay for a split stream.
-async fn receive<S>(mut stream: S, room: Arc<Room>, window: Window) -> Received
+async fn receive<S>(mut stream: S, me: Client, room: Arc<Room>, window: Window) -> Received
 where
   S: Stream<Item = Result<Message, WsError>> + Unpin,
 {
   let mut got = Received::default();
   while let Some(Ok(msg)) = stream.next().await {
-    let Some((data, _)) = data_of(&msg) else {
+    let Some(data) = data_of(&msg).and_then(|(data, _)| me.unwrap(data)) else {
       continue;
     };
     if data.starts_with(STOP) {
@@ -170,13 +218,14 @@ where
       got.bad += 1;
       continue;
     };
+    let publisher = &room.publishers[id];
     let now = Instant::now();
     if window.contains(now) {
       let nanos = (now - room.base).as_nanos() as u64;
       got.latency.record(nanos.saturating_sub(sent));
       got.in_window += 1;
+      got.cross_in_window += u64::from(publisher.node != me.node);
     }
-    let publisher = &room.publishers[id];
     let count = publisher.delivered.fetch_add(1, Relaxed) + 1;
     if count == publisher.wake_at.load(Relaxed) {
       publisher.wake.notify_one();
@@ -190,6 +239,7 @@ where
 async fn publish(
   mut sink: SplitSink<Ws, Message>,
   id: usize,
+  client: Client,
   cfg: Config,
   room: Arc<Room>,
   window: Window,
@@ -207,7 +257,7 @@ async fn publish(
       }
     }
     let nanos = (Instant::now() - room.base).as_nanos() as u64;
-    let msg = message(header(id, sent, nanos, cfg.size), cfg.binary);
+    let msg = client.message(header(id, sent, nanos, cfg.size), cfg.binary);
     if sink.send(msg).await.is_err() {
       break;
     }
@@ -221,17 +271,37 @@ pub async fn run(cfg: Config, common: &Common) -> Result<JsonLine, Error> {
     return deflate::run(cfg, common).await;
   }
   let total = cfg.clients();
+  let nodes = common.nodes.len();
+  let client = |i: usize| Client {
+    node: i % nodes,
+    socketio: cfg.socketio,
+  };
   let targets: Vec<_> = (0..total)
-    .map(|i| match cfg.rooms {
-      1 => common.target.clone(),
-      _ => common.target.at_path(&format!("/rooms/{}", cfg.room_of(i))),
+    .map(|i| {
+      let node = &common.nodes[client(i).node];
+      let path = match cfg.rooms {
+        1 => node.path().to_string(),
+        _ => format!("/rooms/{}", cfg.room_of(i)),
+      };
+      match cfg.socketio {
+        true => socketio::target(node, &path),
+        false => node.at_path(&path),
+      }
     })
     .collect();
-  let clients = open_each(&targets, 64, Target::connect).await?;
+  let socketio = cfg.socketio;
+  let clients = open_each(&targets, 64, |target| async move {
+    match socketio {
+      true => socketio::connect(target).await,
+      false => target.connect().await,
+    }
+  })
+  .await?;
   let room = Arc::new(Room {
     base: Instant::now(),
     publishers: (0..cfg.publishers)
       .map(|i| Publisher {
+        node: client(i).node,
         fanout: cfg.fanout(cfg.room_of(i)),
         delivered: AtomicU64::new(0),
         wake_at: AtomicU64::new(u64::MAX),
@@ -240,17 +310,23 @@ pub async fn run(cfg: Config, common: &Common) -> Result<JsonLine, Error> {
       .collect(),
   });
   let window = Window::after(common.warmup, common.duration);
-  let sampler = Sampler::start(window, common.server_pid);
+  let sampler = Sampler::start(window, &common.server_pids);
 
   let mut readers = Vec::with_capacity(total);
   let mut publishers = Vec::with_capacity(cfg.publishers);
   for (i, ws) in clients.into_iter().enumerate() {
     if i < cfg.publishers {
       let (sink, stream) = ws.split();
-      readers.push(tokio::spawn(receive(stream, room.clone(), window)));
-      publishers.push(tokio::spawn(publish(sink, i, cfg, room.clone(), window)));
+      readers.push(tokio::spawn(receive(
+        stream,
+        client(i),
+        room.clone(),
+        window,
+      )));
+      let publish = publish(sink, i, client(i), cfg, room.clone(), window);
+      publishers.push(tokio::spawn(publish));
     } else {
-      readers.push(tokio::spawn(receive(ws, room.clone(), window)));
+      readers.push(tokio::spawn(receive(ws, client(i), room.clone(), window)));
     }
   }
 
@@ -275,8 +351,9 @@ pub async fn run(cfg: Config, common: &Common) -> Result<JsonLine, Error> {
 
   // Messages from one client reach each client of its room in order, so STOP arrives after
   // every message of the room's first publisher; the drain above has waited for the others.
-  for sink in sinks.iter_mut().take(cfg.rooms) {
-    let _ = sink.send(message(stop_payload(cfg.size), cfg.binary)).await;
+  for (i, sink) in sinks.iter_mut().enumerate().take(cfg.rooms) {
+    let stop = client(i).message(stop_payload(cfg.size), cfg.binary);
+    let _ = sink.send(stop).await;
   }
   let mut got = Received::default();
   let mut stalled = 0u64;
@@ -285,6 +362,7 @@ pub async fn run(cfg: Config, common: &Common) -> Result<JsonLine, Error> {
       Ok(Ok(one)) => {
         got.latency.merge(&one.latency);
         got.in_window += one.in_window;
+        got.cross_in_window += one.cross_in_window;
         got.bad += one.bad;
       }
       _ => stalled += 1,
@@ -303,6 +381,21 @@ pub async fn run(cfg: Config, common: &Common) -> Result<JsonLine, Error> {
     .int("published", sent.iter().sum())
     .int("deliveries", got.in_window)
     .num("rate", got.in_window as f64 / window.secs(), 0)
+    .int("nodes", nodes as u64)
+    .str(
+      "protocol",
+      if cfg.socketio {
+        "socket.io"
+      } else {
+        "websocket"
+      },
+    )
+    .int("cross_node_deliveries", got.cross_in_window)
+    .num(
+      "cross_node_rate",
+      got.cross_in_window as f64 / window.secs(),
+      0,
+    )
     .opt_num("p50_us", got.latency.quantile_us(0.5), 1)
     .opt_num("p99_us", got.latency.quantile_us(0.99), 1)
     .int("expected", expected)

@@ -86,7 +86,7 @@ async fn client(target: Target, msg: Message, window: Window) -> Stats {
 
 pub async fn run(cfg: Config, common: &Common) -> Result<JsonLine, Error> {
   let window = Window::after(common.warmup, common.duration);
-  let sampler = Sampler::start(window, common.server_pid);
+  let sampler = Sampler::start(window, &common.server_pids);
   let msg = message(Bytes::from(vec![b'x'; cfg.size]), false);
   let tasks: Vec<_> = (0..cfg.concurrency)
     .map(|_| tokio::spawn(client(common.target.clone(), msg.clone(), window)))

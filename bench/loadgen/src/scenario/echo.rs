@@ -112,7 +112,7 @@ pub async fn run(cfg: Config, common: &Common) -> Result<JsonLine, Error> {
   } else {
     start(&cfg, common).await?
   };
-  let sampler = Sampler::start(window, common.server_pid);
+  let sampler = Sampler::start(window, &common.server_pids);
 
   let mut total = ConnStats::default();
   let (mut errors, mut stalled) = (0u64, 0u64);

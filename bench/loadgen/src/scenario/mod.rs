@@ -52,6 +52,11 @@ impl Scenario {
     }
   }
 
+  /// Whether the scenario can spread its clients over several servers (`--url a,b`).
+  pub fn spreads_over_nodes(&self) -> bool {
+    matches!(self, Scenario::Chat(cfg) if cfg.spreads_over_nodes())
+  }
+
   pub async fn run(self, common: &Common) -> Result<JsonLine, Error> {
     match self {
       Scenario::Echo(cfg) => echo::run(cfg, common).await,

@@ -116,7 +116,7 @@ pub async fn run(cfg: Config, common: &Common) -> Result<JsonLine, Error> {
     credit: Semaphore::new(cfg.publishers * cfg.inflight as usize),
   });
   let window = Window::after(common.warmup, common.duration);
-  let sampler = Sampler::start(window, common.server_pid);
+  let sampler = Sampler::start(window, &common.server_pids);
   let frames: Arc<[Bytes]> = crate::deflate::messages(cfg.size, cfg.binary).into();
 
   let mut readers = Vec::with_capacity(clients.len());
