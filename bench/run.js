@@ -7,11 +7,10 @@
 // the server. Then medians per server, ratios to `ws`, and the tables in bench/RESULTS.md.
 // See bench/README.md.
 
-const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { SERVERS, SCENARIOS, BUDGETS, loadgenArgs } = require('./lib/plan');
-const { hasTaskset, startServer, stop, runLoadgen, killAll, SERVER_CORE, LOADGEN_CORE } = require('./lib/processes');
+const { hasTaskset, startServer, stop, runLoadgen, SERVER_CORE, LOADGEN_CORE, runMain, publish } = require('./lib/processes');
 const { installBenchDeps, buildLoadgen } = require('./lib/prepare');
 const { tables, machine } = require('./lib/report');
 
@@ -153,20 +152,7 @@ async function main() {
 
   const minutes = (Date.now() - startedAt) / 60000;
   const body = tables(plan, plan.budget, results);
-  console.log(body);
-  fs.writeFileSync(plan.out, document(plan, flags, argv, body, startedAt, minutes));
-  console.error(`bench: wrote ${path.relative(process.cwd(), plan.out)}`);
+  publish(plan.out, body, document(plan, flags, argv, body, startedAt, minutes));
 }
 
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    killAll();
-    process.exit(130);
-  });
-}
-
-main().catch((err) => {
-  killAll();
-  console.error(`bench: ${err.message}`);
-  process.exit(1);
-});
+runMain(main);

@@ -11,7 +11,7 @@
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { startServer, stop, runLoadgen, killAll, hasTaskset, SERVER_CORE, LOADGEN_CORE } = require('./lib/processes');
+const { startServer, stop, runLoadgen, hasTaskset, SERVER_CORE, LOADGEN_CORE, runMain, publish } = require('./lib/processes');
 const { installBenchDeps, buildLoadgen } = require('./lib/prepare');
 const { findRedis, startRedis, stopRedis, countingProxy } = require('./lib/redis');
 const { machine, median, packageVersion } = require('./lib/report');
@@ -200,20 +200,7 @@ async function main() {
   }
   const minutes = (Date.now() - startedAt) / 60000;
   const body = plan.budget.nodes.map((n) => table(n, plan.servers, results)).join('\n\n');
-  console.log(body);
-  fs.writeFileSync(plan.out, document(plan, argv, redis, body, startedAt, minutes));
-  console.error(`bench: wrote ${path.relative(process.cwd(), plan.out)}`);
+  publish(plan.out, body, document(plan, argv, redis, body, startedAt, minutes));
 }
 
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    killAll();
-    process.exit(130);
-  });
-}
-
-main().catch((err) => {
-  killAll();
-  console.error(`bench: ${err.message}`);
-  process.exit(1);
-});
+runMain(main);

@@ -169,7 +169,31 @@ function runLoadgen(binary, args, capSeconds) {
   });
 }
 
+/** Runs `main`, stopping every process this run started on a signal or a failure. */
+function runMain(main) {
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.on(signal, () => {
+      killAll();
+      process.exit(130);
+    });
+  }
+  main().catch((err) => {
+    killAll();
+    console.error(`bench: ${err.message}`);
+    process.exit(1);
+  });
+}
+
+/** Prints the tables and writes the results file. */
+function publish(out, body, text) {
+  console.log(body);
+  fs.writeFileSync(out, text);
+  console.error(`bench: wrote ${path.relative(process.cwd(), out)}`);
+}
+
 module.exports = {
+  runMain,
+  publish,
   hasTaskset,
   SERVER_CORE,
   LOADGEN_CORE,

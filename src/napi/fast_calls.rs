@@ -116,12 +116,11 @@ unsafe fn throw(env: napi_env, message: &str) -> napi_value {
   ptr::null_mut()
 }
 
-/// The call's arguments: the connection, the data, and whether compression is allowed (true
-/// unless the third argument is `false`).
+/// The call's arguments: the connection, the data, and the third (a flag, or undefined).
 unsafe fn args<'a>(
   env: napi_env,
   info: napi_callback_info,
-) -> Option<(&'a Arc<Conn>, napi_value, bool)> {
+) -> Option<(&'a Arc<Conn>, napi_value, napi_value)> {
   let mut argc = 3;
   let mut argv = [ptr::null_mut(); 3];
   sys::napi_get_cb_info(
@@ -133,14 +132,22 @@ unsafe fn args<'a>(
     ptr::null_mut(),
   );
   let conn = unwrap::<Arc<Conn>>(env, argv[0], &CONN_TAG)?;
-  let mut compress = true;
-  if conn.deflate.is_some() && argc > 2 {
-    let mut value = true;
-    if sys::napi_get_value_bool(env, argv[2], &mut value) == sys::Status::napi_ok {
-      compress = value;
-    }
+  Some((conn, argv[1], argv[2]))
+}
+
+/// A boolean argument, or `default` for anything else (N-API passes missing ones as undefined).
+unsafe fn flag(env: napi_env, value: napi_value, default: bool) -> bool {
+  let mut flag = default;
+  if sys::napi_get_value_bool(env, value, &mut flag) != sys::Status::napi_ok {
+    return default;
   }
-  Some((conn, argv[1], compress))
+  flag
+}
+
+/// Whether a send may be compressed: unless its third argument is `false`, read only where
+/// permessage-deflate was agreed.
+unsafe fn compress(env: napi_env, conn: &Conn, value: napi_value) -> bool {
+  conn.deflate.is_none() || flag(env, value, true)
 }
 
 unsafe fn status(env: napi_env, conn: &Arc<Conn>, status: SendStatus) -> napi_value {
@@ -207,9 +214,10 @@ unsafe fn bytes_of<'a>(env: napi_env, value: napi_value) -> Option<&'a [u8]> {
 }
 
 unsafe extern "C" fn send_text(env: napi_env, info: napi_callback_info) -> napi_value {
-  let Some((conn, data, compress)) = args(env, info) else {
+  let Some((conn, data, third)) = args(env, info) else {
     return throw(env, "sendText: not a connection");
   };
+  let compress = compress(env, conn, third);
   let Some(len) = string_len(env, data) else {
     return throw(env, "sendText: data must be a string");
   };
@@ -227,9 +235,10 @@ unsafe extern "C" fn send_text(env: napi_env, info: napi_callback_info) -> napi_
 }
 
 unsafe fn send_bytes(env: napi_env, info: napi_callback_info, kind: Kind) -> napi_value {
-  let Some((conn, data, compress)) = args(env, info) else {
+  let Some((conn, data, third)) = args(env, info) else {
     return throw(env, "send: not a connection");
   };
+  let compress = compress(env, conn, third);
   match bytes_of(env, data) {
     Some(bytes) => status(env, conn, conn.send(kind, bytes, compress)),
     None => throw(env, "send: data must be a Buffer or TypedArray"),
@@ -269,34 +278,27 @@ unsafe fn message_handle(env: napi_env, message: Outgoing) -> napi_value {
 /// `(connection, bytes, asText) => message`: as `encodeText`, for the bytes of a Buffer sent
 /// as a binary message or (`asText`) as a text message.
 unsafe extern "C" fn encode_bytes(env: napi_env, info: napi_callback_info) -> napi_value {
-  let Some((_, data, _)) = args(env, info) else {
+  let Some((_, data, as_text)) = args(env, info) else {
     return throw(env, "encodeBytes: not a connection");
   };
   let Some(bytes) = bytes_of(env, data) else {
     return throw(env, "encodeBytes: data must be a Buffer or TypedArray");
   };
-  let mut argc = 3;
-  let mut argv = [ptr::null_mut(); 3];
-  sys::napi_get_cb_info(
-    env,
-    info,
-    &mut argc,
-    argv.as_mut_ptr(),
-    ptr::null_mut(),
-    ptr::null_mut(),
-  );
-  let mut as_text = false;
-  sys::napi_get_value_bool(env, argv[2], &mut as_text);
-  let kind = if as_text { Kind::Text } else { Kind::Binary };
+  let kind = if flag(env, as_text, false) {
+    Kind::Text
+  } else {
+    Kind::Binary
+  };
   message_handle(env, Outgoing::new(kind, Bytes::copy_from_slice(bytes)))
 }
 
 /// `(connection, message, compress?) => status`: queues a message from `encodeText`, sharing
 /// its frame.
 unsafe extern "C" fn send_encoded(env: napi_env, info: napi_callback_info) -> napi_value {
-  let Some((conn, data, compress)) = args(env, info) else {
+  let Some((conn, data, third)) = args(env, info) else {
     return throw(env, "sendEncoded: not a connection");
   };
+  let compress = compress(env, conn, third);
   match unwrap::<Arc<Outgoing>>(env, data, &FRAME_TAG) {
     Some(message) => status(env, conn, conn.push_outgoing(message, compress)),
     None => throw(
