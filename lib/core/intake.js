@@ -10,6 +10,8 @@
 
 /** How long a connection may stay silent before it goes to Node (and Node's timeouts). */
 const SILENT_MS = 2000;
+/** How often silent connections are looked at: one timer for all of them, not one each. */
+const SWEEP_MS = 250;
 
 const installed = new WeakMap();
 
@@ -49,7 +51,7 @@ function install(httpServer, take) {
           clearInterval(sweep);
           sweep = null;
         }
-      }, SILENT_MS);
+      }, SWEEP_MS);
       sweep.unref();
     }
     socket.once('data', (first) => {
