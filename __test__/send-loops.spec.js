@@ -40,6 +40,30 @@ describe('send loops', () => {
     await env.stop();
   });
 
+  it('keep each connection\'s order when batched loop sends mix with own sends and a close (ws face)', async () => {
+    const httpServer = http.createServer();
+    const wss = new WebSocketServer({ server: httpServer });
+    await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+    const cs = await clients(`ws://127.0.0.1:${httpServer.address().port}`, 3);
+    await until(() => wss.clients.size === 3, 5000, 'three connections');
+    const sockets = [...wss.clients];
+    const closed = new Promise((resolve) => cs[0].ws.on('close', (code) => resolve(code)));
+    // One job: a shared text and a shared Buffer to everyone, each client's own message after each.
+    for (const round of [0, 1]) {
+      const shared = round === 0 ? 'room 0' : Buffer.from('room 1');
+      sockets.forEach((ws) => ws.send(shared, { binary: false }));
+      sockets.forEach((ws, i) => ws.send(`own ${round} for ${i}`));
+    }
+    sockets[0].close(1000);
+    const expected = (i) => ['room 0', `own 0 for ${i}`, 'room 1', `own 1 for ${i}`];
+    await until(() => cs.every((c) => c.got.length === 4), 5000, 'four messages each');
+    cs.forEach((c, i) => expect(c.got).toEqual(expected(i)));
+    expect(await closed).toBe(1000);
+    for (const c of cs.slice(1)) c.ws.close();
+    await new Promise((resolve) => wss.close(resolve));
+    await new Promise((resolve) => httpServer.close(resolve));
+  });
+
   it('send a Buffer as it is at each send, even rewritten in between (ws face)', async () => {
     const httpServer = http.createServer();
     const wss = new WebSocketServer({ server: httpServer });

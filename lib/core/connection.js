@@ -23,11 +23,12 @@ class Connection {
     // events, as ws's readyState is: reading it costs no crossing (a chat loop reads it once per
     // delivery). A send the engine refuses meanwhile says so in its status.
     this._state = OPEN;
+    this._id = handle.id;
   }
 
   /** The engine's id of the connection (broadcast and publish take it as `except`). */
   get id() {
-    return this._handle.id;
+    return this._id;
   }
 
   /** OPEN (1), CLOSING (2) or CLOSED (3). */
@@ -56,6 +57,7 @@ class Connection {
 
   /** Bytes queued in Rust and not yet written to the socket. */
   get bufferedAmount() {
+    this._engine.sendPending();
     return this._handle.bufferedAmount;
   }
 
@@ -69,6 +71,16 @@ class Connection {
   }
 
   /**
+   * Queues a text message whose status the caller does not need beyond "not open": a send
+   * loop's text may then go in one batch with the same text to other connections (see
+   * Engine._queueShared). Returns NOT_OPEN when JavaScript knows the connection is not open.
+   */
+  sendTextInBatch(text, compress = true) {
+    if (this._state !== OPEN) return SEND.NOT_OPEN;
+    return this._engine.sendText(this._conn, text, compress, this._id);
+  }
+
+  /**
    * Queues `bytes` as a binary message, or (`asText`) as a text message byte for byte.
    * @returns {number} a `SEND` status
    */
@@ -76,8 +88,15 @@ class Connection {
     return this._engine.sendBytes(this._conn, bytes, asText, compress);
   }
 
+  /** As `sendTextInBatch`, for bytes. */
+  sendBytesInBatch(bytes, asText = false, compress = true) {
+    if (this._state !== OPEN) return SEND.NOT_OPEN;
+    return this._engine.sendBytes(this._conn, bytes, asText, compress, this._id);
+  }
+
   /** Queues a ping or a pong (`kind`) of at most 125 bytes, flushed with this job's sends. */
   control(kind, payload) {
+    this._engine.sendPending();
     const status = this._handle[kind](payload);
     this._engine.scheduleFlush();
     return status;
@@ -85,6 +104,7 @@ class Connection {
 
   /** Starts the closing handshake (no code: an empty close frame). */
   close(code, reason) {
+    this._engine.sendPending();
     this._leaveOpen();
     if (code === undefined) this._handle.close();
     else this._handle.close(code, reason);
@@ -93,6 +113,7 @@ class Connection {
 
   /** Sends a close frame with `code` and destroys the socket without waiting for the peer. */
   drop(code, reason) {
+    this._engine.sendPending();
     this._leaveOpen();
     this._handle.drop(code, reason);
     this._engine.scheduleFlush();
@@ -121,6 +142,7 @@ class Connection {
    * close frame, after what the handlers sent.
    */
   caughtUp() {
+    this._engine.sendPending();
     this._leaveOpen();
     this._handle.caughtUp();
   }
@@ -132,6 +154,7 @@ class Connection {
 
   /** Asks for a DRAIN event once everything queued so far is written. */
   notifyWhenWritten() {
+    this._engine.sendPending();
     this._handle.notifyWhenWritten();
   }
 

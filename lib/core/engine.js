@@ -8,7 +8,7 @@ const native = require('./native');
 const { handOff } = require('./handshake');
 const { protocolError, outOfRange } = require('./errors');
 const { Connection } = require('./connection');
-const { EVENT, ERROR_CODES } = require('./protocol');
+const { EVENT, ERROR_CODES, SEND } = require('./protocol');
 
 const {
   TEXT,
@@ -62,11 +62,14 @@ class Engine {
     this._lastText = undefined;
     this._lastFrame = null;
     this._lastBytes = NO_BYTES;
+    // Connections a shared message is queued on, handed to Rust in one call (see queueShared).
+    this._batch = null;
     this._flush = () => {
       this._flushPending = false;
       this._lastText = undefined;
       this._lastFrame = null;
       this._lastBytes = NO_BYTES;
+      this.sendPending();
       this._native.flush();
     };
   }
@@ -174,15 +177,16 @@ class Engine {
    * the frame stays right.
    * @returns {number} the engine's send status
    */
-  sendText(conn, text, compress = true) {
+  sendText(conn, text, compress = true, id = undefined) {
     let status;
     if (text !== this._lastText) {
+      this.sendPending();
       this._lastText = text;
       this._lastFrame = null;
       status = native.sendText(conn, text, compress);
     } else {
       if (this._lastFrame === null) this._lastFrame = native.encodeText(conn, text);
-      status = native.sendEncoded(conn, this._lastFrame, compress);
+      status = this._queueShared(conn, this._lastFrame, compress, id);
     }
     this.scheduleFlush();
     return status;
@@ -194,23 +198,52 @@ class Engine {
    * hands text out as Buffers) is framed once and shared, as sendText does for strings.
    * @returns {number} the engine's send status
    */
-  sendBytes(conn, bytes, asText, compress = true) {
+  sendBytes(conn, bytes, asText, compress = true, id = undefined) {
     let status;
     const last = this._lastBytes;
     if (bytes !== last.bytes || asText !== last.asText) {
+      this.sendPending();
       this._lastBytes = { bytes, asText, message: null, copy: null };
       status = asText ? native.sendTextBytes(conn, bytes, compress) : native.sendBinary(conn, bytes, compress);
     } else {
       // A Buffer can change between sends: the shared message holds for as long as its bytes
       // are the ones it was made from.
       if (last.message === null || !bytes.equals(last.copy)) {
+        this.sendPending();
         last.message = native.encodeBytes(conn, bytes, asText);
         last.copy = Buffer.from(bytes);
       }
-      status = native.sendEncoded(conn, last.message, compress);
+      status = this._queueShared(conn, last.message, compress, id);
     }
     this.scheduleFlush();
     return status;
+  }
+
+  /**
+   * Queues a shared message on a connection: at once, or, when the caller gives the
+   * connection's `id` (a face whose send ignores the high-water status), in a batch that one
+   * call hands to Rust, so a loop over many connections crosses once per message rather than
+   * once per connection. Every other outbound call sends the batch first (`sendPending`), so
+   * each connection's messages keep their order.
+   */
+  _queueShared(conn, message, compress, id) {
+    if (id === undefined) {
+      this.sendPending();
+      return native.sendEncoded(conn, message, compress);
+    }
+    const batch = this._batch;
+    if (batch !== null && (batch.message !== message || batch.compress !== compress)) this.sendPending();
+    if (this._batch === null) this._batch = { message, compress, ids: [] };
+    this._batch.ids.push(id);
+    return SEND.QUEUED;
+  }
+
+  /** Hands the batch of shared sends to Rust; called before any other outbound operation. */
+  sendPending() {
+    const batch = this._batch;
+    if (batch === null) return;
+    this._batch = null;
+    this._native.sendShared(batch.message, Uint32Array.from(batch.ids), batch.compress);
   }
 
   /** Wakes the writers of everything sent in this tick, once, after the current job. */
@@ -225,6 +258,7 @@ class Engine {
    * @returns {number} how many connections it was queued on
    */
   broadcast(data, isBinary, exceptId) {
+    this.sendPending();
     const count = isBinary ? this._native.broadcastBinary(data, exceptId) : this._native.broadcastText(data, exceptId);
     this.scheduleFlush();
     return count;
@@ -235,6 +269,7 @@ class Engine {
    * @returns {number} how many connections it was queued on
    */
   publish(topic, data, isBinary, exceptId) {
+    this.sendPending();
     const count = isBinary
       ? this._native.publishBinary(topic, data, exceptId)
       : this._native.publishText(topic, data, exceptId);

@@ -292,6 +292,14 @@ unsafe extern "C" fn encode_bytes(env: napi_env, info: napi_callback_info) -> na
   message_handle(env, Outgoing::new(kind, Bytes::copy_from_slice(bytes)))
 }
 
+/// The message behind a handle `encodeText` or `encodeBytes` made.
+///
+/// # Safety
+/// `env` is the current call's.
+pub unsafe fn message_of<'a>(env: napi_env, value: napi_value) -> Option<&'a Arc<Outgoing>> {
+  unwrap::<Arc<Outgoing>>(env, value, &FRAME_TAG)
+}
+
 /// `(connection, message, compress?) => status`: queues a message from `encodeText`, sharing
 /// its frame.
 unsafe extern "C" fn send_encoded(env: napi_env, info: napi_callback_info) -> napi_value {
@@ -299,7 +307,7 @@ unsafe extern "C" fn send_encoded(env: napi_env, info: napi_callback_info) -> na
     return throw(env, "sendEncoded: not a connection");
   };
   let compress = compress(env, conn, third);
-  match unwrap::<Arc<Outgoing>>(env, data, &FRAME_TAG) {
+  match message_of(env, data) {
     Some(message) => status(env, conn, conn.push_outgoing(message, compress)),
     None => throw(
       env,

@@ -2,7 +2,7 @@
 //! `NativeSocket` (socket.rs), the per-message calls (fast_calls.rs), and here the module-level
 //! functions: defaults, handshake checks and the protocol tables JavaScript reads.
 
-mod fast_calls;
+pub(crate) mod fast_calls;
 mod server;
 mod socket;
 

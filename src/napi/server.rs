@@ -7,10 +7,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 use napi::bindgen_prelude::{Buffer, FnArgs, Function, Uint32Array, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::{Env, Error, Result, Status};
+use napi::{Env, Error, JsValue, Result, Status};
 use napi_derive::napi;
 
 use crate::config::{RawConfig, ServerConfig};
+use crate::napi::fast_calls;
 use crate::napi::socket::NativeSocket;
 use crate::napi::{invalid_arg, BindingConfig};
 use crate::protocol::extension::Agreed;
@@ -221,6 +222,23 @@ impl NativeServer {
       Bytes::copy_from_slice(data),
       except,
     )
+  }
+
+  /// Queues `message` (from `encodeText`/`encodeBytes`) on each connection of `ids` still open,
+  /// in order: a send loop's batch, one call for many connections.
+  #[napi]
+  pub fn send_shared(
+    &self,
+    env: Env,
+    message: Unknown<'_>,
+    ids: Uint32Array,
+    compress: bool,
+  ) -> Result<u32> {
+    // SAFETY: called on the JavaScript thread with its env; `message` lives during the call.
+    let message = unsafe { fast_calls::message_of(env.raw(), message.raw()) }.ok_or_else(|| {
+      invalid_arg("sendShared: not a message from encodeText or encodeBytes".into())
+    })?;
+    Ok(self.shared.send_to(&ids, message, compress))
   }
 
   /// Scale-out: messages not handed to Redis (queue full, or Redis down); 0 without `redis`.

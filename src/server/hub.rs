@@ -10,13 +10,14 @@ use std::sync::{Arc, Mutex};
 use crate::conn::deflate::Outgoing;
 use crate::conn::{Conn, SendStatus};
 
-/// Queues `message` on each connection but `except`, corking their writers through `cork`;
-/// returns how many connections took it. Slow receivers are handled by their own backpressure
+/// Queues `message` on each connection but `except` (compressed where agreed, if `compress`),
+/// corking their writers through `cork`; returns how many connections took it. Slow receivers are handled by their own backpressure
 /// limit (`push_frame`), so one of them never holds back the rest.
 pub fn fan_out<'a>(
   conns: impl Iterator<Item = &'a Arc<Conn>>,
   message: &Arc<Outgoing>,
   except: Option<u32>,
+  compress: bool,
   mut cork: impl FnMut(&Arc<Conn>),
 ) -> u32 {
   let mut sent = 0;
@@ -25,7 +26,7 @@ pub fn fan_out<'a>(
       continue;
     }
     if matches!(
-      conn.push_outgoing(message, true),
+      conn.push_outgoing(message, compress),
       SendStatus::Queued | SendStatus::AboveHighWater
     ) {
       sent += 1;
@@ -109,7 +110,7 @@ impl Hub {
   ) -> u32 {
     let topics = self.topics.lock().unwrap();
     match topics.get(topic) {
-      Some(subscribers) => fan_out(subscribers.values(), message, except, cork),
+      Some(subscribers) => fan_out(subscribers.values(), message, except, true, cork),
       None => 0,
     }
   }

@@ -187,7 +187,15 @@ impl Shared {
     wake: impl FnMut(&Arc<Conn>),
   ) -> u32 {
     let conns = self.conns.lock().unwrap();
-    fan_out(conns.values(), message, except, wake)
+    fan_out(conns.values(), message, except, true, wake)
+  }
+
+  /// Queues `message` on each open connection of `ids`, in order (a send loop's batch from
+  /// JavaScript); returns how many took it.
+  pub fn send_to(&self, ids: &[u32], message: &Arc<Outgoing>, compress: bool) -> u32 {
+    let conns = self.conns.lock().unwrap();
+    let targets = ids.iter().filter_map(|id| conns.get(id));
+    fan_out(targets, message, None, compress, |c| self.cork(c))
   }
 
   /// A message from this node's JavaScript, to `topic`'s subscribers or (None) to everyone:

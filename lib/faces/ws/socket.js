@@ -119,11 +119,12 @@ class WsSocket extends EventEmitter {
       binary = options.binary;
       compress = options.compress !== false;
     }
+    // ws's send reports no high-water mark: the engine may batch these (see Engine._queueShared).
     if (typeof data === 'string') {
-      return binary === true ? -1 : this._connection.sendText(data, compress);
+      return binary === true ? -1 : this._connection.sendTextInBatch(data, compress);
     }
     // A Buffer sent with `binary: false` is a text message of those bytes, as in ws.
-    if (Buffer.isBuffer(data)) return this._connection.sendBytes(data, binary === false, compress);
+    if (Buffer.isBuffer(data)) return this._connection.sendBytesInBatch(data, binary === false, compress);
     return -1;
   }
 
