@@ -18,9 +18,24 @@ const DEFLATE_DEFAULTS = Object.freeze(native.defaultDeflate());
 /** The option that enables compression: not a limit, so not in ENGINE_DEFAULTS (it is off). */
 const DEFLATE = 'perMessageDeflate';
 
+/** DEFLATE_DEFAULTS by their full names (`perMessageDeflate.level`), as errors name them. */
+const DEFLATE_SETTINGS = Object.freeze(
+  Object.fromEntries(Object.entries(DEFLATE_DEFAULTS).map(([name, value]) => [`${DEFLATE}.${name}`, value]))
+);
+
 /** Whether `name` is an option the engine takes. */
 function isEngineOption(name) {
   return name in ENGINE_DEFAULTS || name === DEFLATE;
+}
+
+/**
+ * Checks `value` (a setting named `name`) against the type of its default in `defaults`: a
+ * boolean where the default is one, a number elsewhere. An unknown name is a TypeError naming it.
+ */
+function checkType(defaults, name, value) {
+  if (!(name in defaults)) throw unknownOptionError(name);
+  const type = typeof defaults[name];
+  if (typeof value !== type) throw optionTypeError(name, type === 'boolean' ? 'a boolean' : 'a number', value);
 }
 
 /**
@@ -34,19 +49,15 @@ function deflateOption(value) {
   const checked = {};
   for (const [name, setting] of Object.entries(value)) {
     if (setting === undefined) continue;
-    if (!(name in DEFLATE_DEFAULTS)) throw unknownOptionError(`${DEFLATE}.${name}`);
-    const type = typeof DEFLATE_DEFAULTS[name];
-    if (typeof setting !== type) {
-      throw optionTypeError(`${DEFLATE}.${name}`, type === 'boolean' ? 'a boolean' : 'a number', setting);
-    }
+    checkType(DEFLATE_SETTINGS, `${DEFLATE}.${name}`, setting);
     checked[name] = setting;
   }
   return checked;
 }
 
 /**
- * Checks the types of engine limits (booleans where the default is one, numbers elsewhere) and
- * returns those that are set. An unknown name is a TypeError naming it.
+ * Checks the types of engine limits and returns those that are set; `perMessageDeflate` is
+ * checked setting by setting (see deflateOption).
  */
 function checkLimits(limits) {
   const checked = {};
@@ -57,9 +68,7 @@ function checkLimits(limits) {
       if (deflate !== undefined) checked[name] = deflate;
       continue;
     }
-    if (!(name in ENGINE_DEFAULTS)) throw unknownOptionError(name);
-    const type = typeof ENGINE_DEFAULTS[name];
-    if (typeof value !== type) throw optionTypeError(name, type === 'boolean' ? 'a boolean' : 'a number', value);
+    checkType(ENGINE_DEFAULTS, name, value);
     checked[name] = value;
   }
   return checked;
