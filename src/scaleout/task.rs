@@ -193,20 +193,11 @@ impl Task {
       }
     }
     if !join.is_empty() {
-      timeout(RESPONSE_TIMEOUT, sink.subscribe(self.topic_channels(&join)))
-        .await
-        .map_err(|_| {
-          redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut))
-        })??;
+      answered(sink.subscribe(self.topic_channels(&join))).await?;
       subscribed.extend(join);
     }
     if !leave.is_empty() {
-      timeout(
-        RESPONSE_TIMEOUT,
-        sink.unsubscribe(self.topic_channels(&leave)),
-      )
-      .await
-      .map_err(|_| redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut)))??;
+      answered(sink.unsubscribe(self.topic_channels(&leave))).await?;
       for topic in &leave {
         subscribed.remove(topic);
       }
@@ -237,4 +228,14 @@ impl Task {
       }
     }
   }
+}
+
+/// A command's reply, which must come within `RESPONSE_TIMEOUT` (a timeout is an I/O error:
+/// the link reconnects).
+async fn answered<T>(
+  command: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> redis::RedisResult<T> {
+  timeout(RESPONSE_TIMEOUT, command)
+    .await
+    .map_err(|_| redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut)))?
 }
