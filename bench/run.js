@@ -11,6 +11,7 @@ const os = require('os');
 const path = require('path');
 const { SERVERS, SCENARIOS, BUDGETS, loadgenArgs } = require('./lib/plan');
 const { hasTaskset, startServer, stop, runLoadgen, SERVER_CORE, LOADGEN_CORE, runMain, publish } = require('./lib/processes');
+const { parseFlags } = require('./lib/flags');
 const { installBenchDeps, buildLoadgen } = require('./lib/prepare');
 const { tables, machine } = require('./lib/report');
 
@@ -18,18 +19,6 @@ const USAGE = `usage: node bench/run.js [--quick] [--repeats N] [--warmup S] [--
                          [--servers a,b] [--scenarios a,b] [--out FILE]
 servers:   ${SERVERS.join(', ')}
 scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}`;
-
-function parseFlags(argv) {
-  const flags = {};
-  for (let i = 0; i < argv.length; i++) {
-    const name = argv[i].replace(/^--/, '');
-    if (name === 'quick' || name === 'help') flags[name] = true;
-    else if (['repeats', 'warmup', 'duration', 'servers', 'scenarios', 'out'].includes(name) && i + 1 < argv.length)
-      flags[name] = argv[++i];
-    else throw new Error(`unknown or incomplete flag ${argv[i]}\n${USAGE}`);
-  }
-  return flags;
-}
 
 function pick(list, csv, what) {
   if (!csv) return list;
@@ -113,7 +102,7 @@ ${body}
 
 async function main() {
   const argv = process.argv.slice(2);
-  const flags = parseFlags(argv);
+  const flags = parseFlags(argv, ['repeats', 'warmup', 'duration', 'servers', 'scenarios', 'out'], USAGE);
   if (flags.help) return console.log(USAGE);
   const plan = makePlan(flags);
   if (!hasTaskset || os.cpus().length < 2) console.error('bench: WARNING: cannot pin to two cores; numbers will be noisy');

@@ -12,6 +12,7 @@ const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { startServer, stop, runLoadgen, hasTaskset, SERVER_CORE, LOADGEN_CORE, runMain, publish } = require('./lib/processes');
+const { parseFlags } = require('./lib/flags');
 const { installBenchDeps, buildLoadgen } = require('./lib/prepare');
 const { findRedis, startRedis, stopRedis, countingProxy } = require('./lib/redis');
 const { machine, median, packageVersion } = require('./lib/report');
@@ -27,18 +28,6 @@ const BUDGETS = {
 const USAGE = `usage: node bench/scaleout.js [--quick] [--repeats N] [--warmup S] [--duration S]
                               [--servers a,b] [--nodes 2,4] [--out FILE]
 servers: ${SERVERS.join(', ')}`;
-
-function parseFlags(argv) {
-  const flags = {};
-  for (let i = 0; i < argv.length; i++) {
-    const name = argv[i].replace(/^--/, '');
-    if (name === 'quick' || name === 'help') flags[name] = true;
-    else if (['repeats', 'warmup', 'duration', 'servers', 'nodes', 'out'].includes(name) && i + 1 < argv.length)
-      flags[name] = argv[++i];
-    else throw new Error(`unknown or incomplete flag ${argv[i]}\n${USAGE}`);
-  }
-  return flags;
-}
 
 function makePlan(flags) {
   const budget = { ...(flags.quick ? BUDGETS.quick : BUDGETS.full) };
@@ -174,7 +163,7 @@ ${body}
 
 async function main() {
   const argv = process.argv.slice(2);
-  const flags = parseFlags(argv);
+  const flags = parseFlags(argv, ['repeats', 'warmup', 'duration', 'servers', 'nodes', 'out'], USAGE);
   if (flags.help) return console.log(USAGE);
   const plan = makePlan(flags);
   const redis = findRedis();

@@ -8,22 +8,12 @@
 
 const http = require('http');
 const { mode, deflate, listen } = require('../contract');
+const { join } = require('./rooms');
 
 function run(WebSocketServer) {
   const server = http.createServer();
   const wss = new WebSocketServer({ server, ...(deflate && { perMessageDeflate: { threshold: 0 } }) });
   const rooms = new Map();
-
-  function join(room, ws) {
-    let members = rooms.get(room);
-    if (!members) rooms.set(room, (members = new Set()));
-    members.add(ws);
-    ws.on('close', () => {
-      members.delete(ws);
-      if (members.size === 0 && rooms.get(room) === members) rooms.delete(room);
-    });
-    return members;
-  }
 
   wss.on('connection', (ws, req) => {
     ws.on('error', () => {});
@@ -31,7 +21,7 @@ function run(WebSocketServer) {
       ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
       return;
     }
-    const targets = mode === 'rooms' ? join(req.url, ws) : wss.clients;
+    const targets = mode === 'rooms' ? join(rooms, req.url, ws) : wss.clients;
     ws.on('message', (data, isBinary) => {
       for (const client of targets) {
         if (client.readyState === 1) client.send(data, { binary: isBinary });

@@ -15,22 +15,12 @@ const { WebSocketServer } = require('ws');
 const { createClient } = require('redis');
 const { listen } = require('../contract');
 const { redisUrl, redisPrefix } = require('./redis-env');
+const { join } = require('../apps/rooms');
 
 const NODE_ID = crypto.randomBytes(8).toString('hex');
 const ID_LENGTH = NODE_ID.length;
 const CHANNEL = `${redisPrefix}:all`;
 const rooms = new Map();
-
-function join(room, ws) {
-  let members = rooms.get(room);
-  if (!members) rooms.set(room, (members = new Set()));
-  members.add(ws);
-  ws.on('close', () => {
-    members.delete(ws);
-    if (members.size === 0 && rooms.get(room) === members) rooms.delete(room);
-  });
-  return members;
-}
 
 function deliver(members, data, isBinary) {
   for (const client of members) {
@@ -58,7 +48,7 @@ async function main() {
   wss.on('connection', (ws, req) => {
     ws.on('error', () => {});
     const room = req.url;
-    const members = join(room, ws);
+    const members = join(rooms, room, ws);
     ws.on('message', (data, isBinary) => {
       deliver(members, data, isBinary);
       const head = Buffer.from(`${NODE_ID}${isBinary ? 'b' : 't'}${room}\n`);
