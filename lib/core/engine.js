@@ -47,6 +47,8 @@ class Engine {
     if (problem !== null) throw outOfRange(problem);
     this._native = new native.NativeServer(limits, (meta, text, bin) => this._dispatch(meta, text, bin));
     this._noDelay = limits.noDelay !== false;
+    // Without compression no extension is ever agreed, and offers are not read (as in ws).
+    this._compresses = limits.perMessageDeflate !== undefined;
     // A face that wants text as Buffers (ws) gets UTF-8 slices of the batch, not strings.
     this._textAsBuffer = limits.textAsBuffer === true;
     this._onStatus = typeof onStatus === 'function' ? onStatus : null;
@@ -120,6 +122,7 @@ class Engine {
    * be refused with 400 (malformed, or a permessage-deflate offer with a bad parameter).
    */
   negotiate(header) {
+    if (!this._compresses || header === undefined) return null;
     try {
       return this._native.negotiate(header);
     } catch {
