@@ -28,10 +28,16 @@ function nodeListener(httpServer) {
 function install(httpServer, take) {
   const listener = nodeListener(httpServer);
   if (listener === undefined || installed.has(httpServer)) return null;
+  // Connections that have sent nothing yet: when they came, and the listeners waiting for them.
   const silent = new Map();
   let sweep = null;
   const toNode = (socket, first) => {
-    silent.delete(socket);
+    const waiting = silent.get(socket);
+    if (waiting !== undefined) {
+      silent.delete(socket);
+      socket.removeListener('data', waiting.onData);
+      socket.removeListener('end', waiting.onEnd);
+    }
     if (first !== undefined) {
       socket.pause();
       socket.unshift(first);
@@ -42,11 +48,19 @@ function install(httpServer, take) {
   const onConnection = (socket) => {
     const handle = socket._handle;
     if (!handle || typeof handle.fd !== 'number' || handle.fd < 0) return toNode(socket);
-    silent.set(socket, Date.now());
+    const onData = (first) => {
+      silent.delete(socket);
+      socket.removeListener('end', onEnd);
+      if (!take(socket, first)) toNode(socket, first);
+    };
+    const onEnd = () => toNode(socket);
+    silent.set(socket, { since: Date.now(), onData, onEnd });
+    socket.once('data', onData);
+    socket.once('end', onEnd);
     if (sweep === null) {
       sweep = setInterval(() => {
         const now = Date.now();
-        for (const [s, since] of silent) if (now - since >= SILENT_MS) toNode(s);
+        for (const [s, { since }] of silent) if (now - since >= SILENT_MS) toNode(s);
         if (silent.size === 0) {
           clearInterval(sweep);
           sweep = null;
@@ -54,11 +68,6 @@ function install(httpServer, take) {
       }, SWEEP_MS);
       sweep.unref();
     }
-    socket.once('data', (first) => {
-      if (!silent.delete(socket)) return;
-      if (!take(socket, first)) toNode(socket, first);
-    });
-    socket.once('end', () => silent.has(socket) && toNode(socket));
   };
   httpServer.removeListener('connection', listener);
   httpServer.on('connection', onConnection);
