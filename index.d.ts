@@ -88,13 +88,20 @@ export interface AttachOptions {
    */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /**
-   * Scale-out: a Redis URL (`redis://[:password@]host:port/db`). `publish` and `broadcast` then also
-   * reach the clients of every server with the same `redisPrefix`, at most once (see README, "Scaling out").
-   * Redis being unreachable never stops local delivery; the server reports it with 'error'.
+   * Scale-out: a Redis URL (`redis://[:password@]host:port/db`), or `{ cluster }` for a Redis Cluster
+   * (Redis 7+, sharded pub/sub). `publish` and `broadcast` then also reach the clients of every
+   * server with the same `redisPrefix`, at most once (see README, "Scaling out"). Redis being
+   * unreachable never stops local delivery; the server reports it with 'error'.
    */
-  redis?: string;
+  redis?: string | RedisClusterOptions;
   /** Scale-out: the servers sharing this prefix form one application. @default 'ferrows' */
   redisPrefix?: string;
+}
+
+/** A Redis Cluster for scale-out: topics spread over its shards by slot. */
+export interface RedisClusterOptions {
+  /** URLs (`redis://[:password@]host:port`) of some of the cluster's nodes; the rest are discovered. */
+  cluster: string[];
 }
 
 /**

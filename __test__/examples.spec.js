@@ -7,76 +7,12 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const http = require('http');
-const { spawn } = require('child_process');
 const WsClient = require('ws');
 const { once, until } = require('./helpers');
 
-const EXAMPLES = path.join(__dirname, '..', 'examples');
-const WAIT = 10000;
+const { EXAMPLES, runExample, stopExamples, exited, client, nth, WAIT } = require('./fixtures/examples');
 
-const running = new Set();
-
-/** Starts examples/`file` (or `file` itself, when absolute) on a free port; resolves once it printed its URL. */
-function runExample(file, env = {}) {
-  const child = spawn(process.execPath, [path.resolve(EXAMPLES, file)], {
-    env: { ...process.env, ...env, PORT: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  child.output = '';
-  child.stdout.on('data', (d) => (child.output += d));
-  child.stderr.on('data', (d) => (child.output += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`${file} printed no URL within ${WAIT} ms:\n${child.output}`)), WAIT);
-    function fail(err) {
-      clearTimeout(timer);
-      child.stdout.removeListener('data', onData);
-      reject(err);
-    }
-    function onData() {
-      const match = /\b(?:ws|wss|http):\/\/127\.0\.0\.1:(\d+)\//.exec(child.output);
-      if (!match) return;
-      clearTimeout(timer);
-      child.stdout.removeListener('data', onData);
-      child.removeListener('exit', onExit);
-      resolve({ child, port: Number(match[1]), line: match[0] });
-    }
-    function onExit(code, signal) {
-      fail(new Error(`${file} exited early (${code ?? signal}):\n${child.output}`));
-    }
-    child.stdout.on('data', onData);
-    child.once('exit', onExit);
-  });
-}
-
-/** Resolves with [code, signal] when `child` exits; rejects after `ms`. */
-function exited(child, ms = WAIT) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve([child.exitCode, child.signalCode]);
-  return once(child, 'exit', ms);
-}
-
-afterEach(async () => {
-  for (const child of running) {
-    child.kill('SIGKILL');
-    await exited(child).catch(() => {});
-  }
-});
-
-/** A `ws` client that records every message as [text, isBinary]; `args` are ws's (protocols, options). */
-async function client(url, ...args) {
-  const ws = new WsClient(url, ...args);
-  ws.got = [];
-  ws.on('message', (data, isBinary) => ws.got.push([isBinary ? data : data.toString(), isBinary]));
-  await once(ws, 'open', WAIT);
-  return ws;
-}
-
-/** The next message `ws` receives after `count` messages, waiting at most WAIT. */
-async function nth(ws, count) {
-  await until(() => ws.got.length > count, WAIT, `message #${count + 1}`);
-  return ws.got[count];
-}
+afterEach(stopExamples);
 
 function get(port, pathname) {
   return new Promise((resolve, reject) => {

@@ -4,98 +4,17 @@
 // with clients on each. Every delivery is counted; "nothing else arrived" is proven with a
 // marker sent after the message under test (one channel, so a node's messages keep their order).
 
-const path = require('path');
 const http = require('http');
-const { fork } = require('child_process');
 const { attach } = require('..');
 const { connect, once, until } = require('./helpers');
 const redis = require('./fixtures/redis');
+const { Node, client, count, WAIT } = require('./fixtures/scaleout');
 
 const REDIS_SERVER = redis.find();
-const WAIT = 10000;
 const describeRedis = REDIS_SERVER ? describe : describe.skip;
 if (!REDIS_SERVER) {
   console.warn("scaleout.spec: SKIPPED, no redis-server found (apt-get install redis-server, or set REDIS_SERVER)");
 }
-
-/** A scale-out node in a child process, driven over IPC. */
-class Node {
-  constructor(url, prefix) {
-    this.events = [];
-    this.replies = new Map();
-    this.nextId = 1;
-    this.child = fork(path.join(__dirname, 'fixtures', 'scaleout-node.js'), [], {
-      env: { ...process.env, REDIS_URL: url, REDIS_PREFIX: prefix },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.child.on('message', (m) => {
-      if (m.reply !== undefined) this.replies.get(m.reply)(m.count);
-      else this.events.push(m);
-    });
-  }
-
-  /** Resolves with the first event after index `from` matching `name`. */
-  async event(name, from = 0) {
-    const found = () => this.events.slice(from).find((e) => e.event === name);
-    await until(() => found() !== undefined, WAIT, `'${name}' from a node`);
-    return found();
-  }
-
-  /** Runs `publish`/`broadcast` in the child; resolves with its (local) count. */
-  call(op, fields) {
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.replies.set(id, resolve);
-      this.child.send({ id, op, ...fields });
-    });
-  }
-
-  publish(topic, data, except) {
-    const binary = Buffer.isBuffer(data);
-    return this.call('publish', { topic, data: binary ? data.toString('base64') : data, binary, except });
-  }
-
-  broadcast(data, except) {
-    return this.call('broadcast', { data, except });
-  }
-
-  /** How many topics the node receives from Redis (`redisSubscriptions`). */
-  subscriptions() {
-    return this.call('subscriptions', {});
-  }
-
-  /** Resolves once the node receives exactly `n` topics from Redis. */
-  async subscribed(n) {
-    const deadline = Date.now() + WAIT;
-    let last;
-    while ((last = await this.subscriptions()) !== n) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} Redis subscriptions (last ${last})`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  }
-
-  stop() {
-    if (this.child.exitCode === null && this.child.signalCode === null) process.kill(this.child.pid, 'SIGKILL');
-  }
-}
-
-/** A client of `node` named `name`, subscribed to `topics`; `got` holds what it received. */
-async function client(node, name, topics) {
-  const ws = await connect(`ws://127.0.0.1:${node.port}`);
-  const c = { ws, name, got: [], acks: new Set() };
-  ws.on('message', (data, isBinary) => {
-    const text = isBinary ? null : String(data);
-    if (text !== null && text.startsWith('ok:')) c.acks.add(text.slice(3));
-    else c.got.push(isBinary ? Buffer.from(data) : text);
-  });
-  for (const cmd of [`name:${name}`, ...topics.map((t) => `sub:${t}`)]) {
-    ws.send(cmd);
-    await until(() => c.acks.has(cmd), WAIT, `ack of ${cmd}`);
-  }
-  return c;
-}
-
-const count = (c, data) => c.got.filter((g) => g === data).length;
 
 describeRedis('scale-out through Redis', () => {
   let server;

@@ -43,7 +43,7 @@ describe('TypeScript declarations', () => {
     expect(code).toBe(0);
   });
 
-  it('rejects mistakes: wrong option type, unsendable data, a non-socket in except', async () => {
+  it('rejects mistakes: wrong option type, unsendable data, a non-socket in except, a cluster that is no list', async () => {
     const { code, output } = await tsc('types/negative');
     expect(code).not.toBe(0);
     const errors = output.split('\n').filter((line) => line.includes('error TS'));
@@ -52,6 +52,7 @@ describe('TypeScript declarations', () => {
       expect.stringMatching(/bad-usage\.ts\(5,\d+\): error TS2322: Type 'string' is not assignable to type 'number'/),
       expect.stringMatching(/bad-usage\.ts\(6,\d+\): error TS2353: .*'text' does not exist in type/),
       expect.stringMatching(/bad-usage\.ts\(7,\d+\): error TS2322: Type 'string' is not assignable to type 'WebSocket'/),
+      expect.stringMatching(/bad-usage\.ts\(8,\d+\): error TS2322: Type 'string' is not assignable to type 'string\[\]'/),
     ]);
     expect(errors.every((line) => line.startsWith(file))).toBe(true);
   });

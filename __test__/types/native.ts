@@ -29,6 +29,10 @@ const wss: Server = attach(server, options);
 const sameAttach: boolean = ferrows.attach === attach;
 console.log(sameAttach);
 
+// Scale-out through one Redis, or through a Redis Cluster.
+attach(server, { path: '/one-redis', redis: 'redis://127.0.0.1:6379/0', redisPrefix: 'app' });
+attach(server, { path: '/cluster', redis: { cluster: ['redis://127.0.0.1:7000', 'redis://127.0.0.1:7001'] } });
+
 // The callback form of verifyClient, as in ws, and an async one.
 attach(server, {
   path: '/callback',

@@ -5,6 +5,8 @@
 // `broadcast` between them, so a message typed on one worker reaches the tabs of all of them.
 // Run a Redis first, then:
 //   REDIS_URL=redis://127.0.0.1:6379/0 PORT=8080 node examples/cluster/server.js
+// or, with a Redis Cluster (Redis 7+; topics are spread over its shards), some of its nodes:
+//   REDIS_CLUSTER=redis://127.0.0.1:7000,redis://127.0.0.1:7001 PORT=8080 node examples/cluster/server.js
 // Add machines by running the same command elsewhere against the same Redis.
 //
 // What Redis does not share here: each worker keeps its own user list, history and stats (a real
@@ -20,7 +22,10 @@ const { attach } = require('ferrows');
 
 const HOST = '127.0.0.1';
 const PORT = Number(process.env.PORT || 8080);
-const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379/0';
+const REDIS = process.env.REDIS_CLUSTER
+  ? { cluster: process.env.REDIS_CLUSTER.split(',') }
+  : process.env.REDIS_URL || 'redis://127.0.0.1:6379/0';
+const hidePassword = (url) => url.replace(/\/\/[^@/]*@/, '//***@');
 const WORKERS = Number(process.env.WORKERS) || (os.availableParallelism ? os.availableParallelism() : os.cpus().length);
 const ROOM = 'room:lobby';
 const PUBLIC = path.join(__dirname, '..', 'chat', 'public');
@@ -32,7 +37,8 @@ const FILES = {
 };
 
 if (cluster.isPrimary) {
-  console.log(`cluster chat: ${WORKERS} workers, Redis at ${REDIS_URL.replace(/\/\/[^@/]*@/, '//***@')}`);
+  const where = typeof REDIS === 'string' ? `Redis at ${hidePassword(REDIS)}` : `Redis Cluster at ${REDIS.cluster.map(hidePassword).join(', ')}`;
+  console.log(`cluster chat: ${WORKERS} workers, ${where}`);
   for (let i = 0; i < WORKERS; i++) cluster.fork();
   let stopping = false;
   cluster.on('exit', (worker, code, signal) => {
@@ -67,7 +73,7 @@ function runWorker() {
       res.end(req.method === 'HEAD' ? undefined : body);
     });
   });
-  const wss = attach(server, { path: '/ws', maxPayload: 8 * 1024, redis: REDIS_URL, redisPrefix: 'ferrows-chat' });
+  const wss = attach(server, { path: '/ws', maxPayload: 8 * 1024, redis: REDIS, redisPrefix: 'ferrows-chat' });
   // Without Redis each worker still serves its own tabs; say so once per outage.
   wss.on('error', (err) => console.error(`worker ${id}: ${err.message}`));
   wss.on('redisReady', () => console.log(`worker ${id}: Redis ready`));

@@ -36,6 +36,8 @@ pub struct BindingConfig {
   pub per_message_deflate: Option<RawDeflate>,
   /// Scale-out: the Redis URL (not an engine limit, so `defaultConfig()` leaves it out).
   pub redis: Option<String>,
+  /// Scale-out over a Redis Cluster: URLs of some of its nodes (instead of `redis`).
+  pub redis_cluster: Option<Vec<String>>,
   /// Scale-out: the channel prefix shared by the nodes of one application.
   pub redis_prefix: Option<String>,
   /// Deliver text messages as UTF-8 bytes (the `ws` face hands them out as Buffers), not as
@@ -83,6 +85,7 @@ pub fn default_config() -> BindingConfig {
     auto_pong: Some(d.auto_pong),
     per_message_deflate: None,
     redis: None,
+    redis_cluster: None,
     redis_prefix: None,
     text_as_buffer: None,
   }

@@ -53,6 +53,7 @@ impl NativeServer {
     dispatch: Function<BatchArgs, Unknown<'static>>,
   ) -> Result<Self> {
     let redis = config.redis.take();
+    let redis_cluster = config.redis_cluster.take();
     let prefix = config.redis_prefix.take();
     let text_as_buffer = config.text_as_buffer.take().unwrap_or(false);
     let config = ServerConfig::try_from(RawConfig::from(config)).map_err(|e| invalid_arg(e.0))?;
@@ -73,9 +74,14 @@ impl NativeServer {
       tsfn.call((), ThreadsafeFunctionCallMode::NonBlocking);
     }));
     let shared = Arc::new(Shared::new(config, events));
-    if let Some(url) = redis {
+    let deployment = match (&redis, &redis_cluster) {
+      (_, Some(nodes)) => Some(scaleout::Deployment::Cluster(nodes)),
+      (Some(url), None) => Some(scaleout::Deployment::Single(url)),
+      (None, None) => None,
+    };
+    if let Some(deployment) = deployment {
       let prefix = prefix.as_deref().unwrap_or(scaleout::DEFAULT_PREFIX);
-      let link = scaleout::start(&shared, &url, prefix).map_err(invalid_arg)?;
+      let link = scaleout::start(&shared, deployment, prefix).map_err(invalid_arg)?;
       let _ = shared.link.set(Box::new(link));
     }
     Ok(NativeServer { shared, tsfn: raw })

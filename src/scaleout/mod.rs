@@ -13,11 +13,15 @@
 //! when full. Redis pub/sub is at-most-once, and so is this link: nothing is replayed after an
 //! outage, and a node receives a topic's messages from the moment its subscription reaches
 //! Redis (a few milliseconds after the first local subscriber joins). Messages from one node keep
-//! their order. The server sees only the `server::Link` trait, which `Handle` implements.
+//! their order (per topic on a Redis Cluster, whose shards deliver independently). One Redis or a
+//! cluster (`Deployment`) differ only in their session's two connections (`single.rs`,
+//! `cluster.rs`). The server sees only the `server::Link` trait, which `Handle` implements.
 
 pub mod channels;
+mod cluster;
 pub mod envelope;
 pub mod publish_queue;
+mod single;
 mod task;
 
 use std::collections::HashSet;
@@ -30,12 +34,11 @@ use bytes::Bytes;
 use tokio::sync::{watch, Notify};
 
 use crate::conn::deflate::Outgoing;
-use crate::conn::Conn;
 use crate::protocol::frame::Kind;
 use crate::runtime;
 use crate::scaleout::envelope::{Envelope, NodeId};
 use crate::scaleout::publish_queue::PublishQueue;
-use crate::scaleout::task::Task;
+use crate::scaleout::task::{Target, Task};
 use crate::server::{self, Shared};
 
 /// The channel prefix when the application gives none.
@@ -94,14 +97,42 @@ impl server::Link for Handle {
   }
 }
 
-/// Checks `url` and starts the link's task; the first connection is made in the background
-/// (its failure is reported as an event, never thrown).
-pub fn start(shared: &Arc<Shared>, url: &str, prefix: &str) -> Result<Handle, String> {
+/// The Redis deployment the nodes share.
+pub enum Deployment<'a> {
+  /// One Redis (or a primary), by URL.
+  Single(&'a str),
+  /// A Redis Cluster, by the URLs of some of its nodes (the rest are discovered).
+  Cluster(&'a [String]),
+}
+
+/// Checks the deployment and starts the link's task; the first connection is made in the
+/// background (its failure is reported as an event, never thrown).
+pub fn start(shared: &Arc<Shared>, deployment: Deployment, prefix: &str) -> Result<Handle, String> {
   if prefix.is_empty() {
     return Err("The \"redisPrefix\" option must not be empty".into());
   }
-  let client = redis::Client::open(url)
-    .map_err(|e| format!("The \"redis\" option is not a usable Redis URL: {e}"))?;
+  let unusable =
+    |e: redis::RedisError| format!("The \"redis\" option is not a usable Redis URL: {e}");
+  let (target, place) = match deployment {
+    Deployment::Single(url) => (
+      Target::Single(redis::Client::open(url).map_err(unusable)?),
+      redact(url),
+    ),
+    Deployment::Cluster(urls) => {
+      if urls.is_empty() {
+        return Err("The \"redis.cluster\" option must name at least one node".into());
+      }
+      let nodes = urls
+        .iter()
+        .map(|url| redis::IntoConnectionInfo::into_connection_info(url.as_str()).map_err(unusable))
+        .collect::<Result<_, _>>()?;
+      let named: Vec<String> = urls.iter().map(|url| redact(url)).collect();
+      (
+        Target::Cluster(nodes),
+        format!("the cluster of {}", named.join(", ")),
+      )
+    }
+  };
   let link = Arc::new(Link {
     node: random_node_id(),
     prefix: prefix.to_string(),
@@ -115,8 +146,8 @@ pub fn start(shared: &Arc<Shared>, url: &str, prefix: &str) -> Result<Handle, St
     link: link.clone(),
     shared: Arc::downgrade(shared),
     events: shared.events.clone(),
-    client,
-    place: redact(url),
+    target,
+    place,
   };
   runtime::get().spawn(task.supervise(stopped));
   Ok(Handle { link, stop })
@@ -152,8 +183,9 @@ fn backoff(attempt: u32) -> Duration {
     .min(BACKOFF_MAX)
 }
 
-/// Fans out a message from another node to the local connections. Called on the runtime, so the
-/// writers are woken at once rather than corked until JavaScript's next flush.
+/// Queues a message from another node on the local connections it is for, corked: the task
+/// flushes them once per burst from Redis (`Shared::flush`), so a connection receiving several
+/// messages of a burst gets them in one write.
 pub fn deliver(shared: &Shared, node: &NodeId, bytes: &[u8]) -> u32 {
   let Some(message) = Envelope::decode(bytes) else {
     return 0;
@@ -165,10 +197,9 @@ pub fn deliver(shared: &Shared, node: &NodeId, bytes: &[u8]) -> u32 {
     message.kind,
     Bytes::copy_from_slice(message.payload),
   ));
-  let wake = |c: &Arc<Conn>| c.out.wake();
   match message.topic {
-    Some(topic) => shared.hub.publish(topic, &outgoing, None, wake),
-    None => shared.broadcast_with(&outgoing, None, wake),
+    Some(topic) => shared.publish(topic, &outgoing, None),
+    None => shared.broadcast(&outgoing, None),
   }
 }
 

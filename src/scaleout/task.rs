@@ -3,29 +3,62 @@
 //! node's messages, follows the hub's subscriptions, and reconnects with backoff until stopped.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use redis::aio::{MultiplexedConnection, PubSub};
-use redis::AsyncConnectionConfig;
+use futures_util::FutureExt;
+use redis::{ConnectionInfo, RedisResult};
 use tokio::sync::watch;
 use tokio::time::{sleep_until, timeout, Instant};
 
 use crate::scaleout::envelope::Envelope;
-use crate::scaleout::{backoff, channels, deliver, Link};
+use crate::scaleout::{backoff, channels, cluster, deliver, single, Link};
 use crate::server::events::{EventKind, EventQueue};
 use crate::server::Shared;
 
 /// Connecting and subscribing, and any reply, must finish within these or the link reconnects.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+pub(super) const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// A PING on the subscriber connection finds a connection that died without a FIN.
 const PING_INTERVAL: Duration = Duration::from_secs(10);
 /// How long subscription changes gather before one SUBSCRIBE and one UNSUBSCRIBE carry them.
 const BATCH_DELAY: Duration = Duration::from_millis(10);
+/// Messages delivered between two flushes at most, so the first of a long burst is not held.
+const MAX_BURST: usize = 256;
+
+/// The Redis deployment a link talks to.
+pub(super) enum Target {
+  Single(redis::Client),
+  Cluster(Vec<ConnectionInfo>),
+}
+
+/// What the subscriber connection hands the task.
+pub(super) enum Incoming {
+  /// An envelope published by a node.
+  Message(Vec<u8>),
+  /// Redis unsubscribed this connection from the channel by itself (its slot moved).
+  Dropped(Vec<u8>),
+  /// The subscription is gone; the session ends.
+  Lost(String),
+}
+
+/// The receiving side of a session, one implementation per deployment.
+pub(super) trait Subscriber {
+  async fn subscribe(&mut self, channels: Vec<String>) -> RedisResult<()>;
+  async fn unsubscribe(&mut self, channels: Vec<String>) -> RedisResult<()>;
+  async fn ping(&mut self) -> RedisResult<()>;
+  /// Cancel-safe: the task polls it beside its timers.
+  async fn next(&mut self) -> Incoming;
+}
+
+/// The publishing side of a session.
+pub(super) trait Publisher {
+  /// Publishes `(channel, envelope)` pairs, keeping their order per channel.
+  async fn publish(&mut self, batch: Vec<(String, Vec<u8>)>) -> RedisResult<()>;
+}
 
 /// Why a session ended, and whether it had been connected.
 struct Lost {
@@ -37,7 +70,7 @@ pub(super) struct Task {
   pub(super) link: Arc<Link>,
   pub(super) shared: Weak<Shared>,
   pub(super) events: Arc<EventQueue>,
-  pub(super) client: redis::Client,
+  pub(super) target: Target,
   pub(super) place: String,
 }
 
@@ -75,14 +108,49 @@ impl Task {
     }
   }
 
-  /// Connects both connections and subscribes to the broadcast channel and to every topic with
-  /// a local subscriber, which it returns.
-  async fn connect(
+  async fn session(&self) -> Lost {
+    match &self.target {
+      Target::Single(client) => self.serve(single::connect(client)).await,
+      Target::Cluster(nodes) => self.serve(cluster::connect(nodes)).await,
+    }
+  }
+
+  /// Connects, subscribes to the broadcast channel and to every topic with a local subscriber,
+  /// then receives and publishes until the connection is lost.
+  async fn serve<S: Subscriber, P: Publisher>(
     &self,
-  ) -> redis::RedisResult<(PubSub, MultiplexedConnection, HashSet<Box<str>>)> {
-    let mut pubsub = self.client.get_async_pubsub().await?;
-    pubsub
-      .subscribe(channels::broadcast(&self.link.prefix))
+    connect: impl Future<Output = RedisResult<(S, P)>>,
+  ) -> Lost {
+    let before = |reason: String| Lost {
+      connected: false,
+      reason,
+    };
+    let (subscriber, publisher, topics) =
+      match timeout(CONNECT_TIMEOUT, self.subscribed(connect)).await {
+        Ok(Ok(connected)) => connected,
+        Ok(Err(e)) => return before(e.to_string()),
+        Err(_) => return before(format!("no answer within {CONNECT_TIMEOUT:?}")),
+      };
+    self.link.queue.set_open(true);
+    self.link.subscribed.store(topics.len(), Ordering::Relaxed);
+    self.events.server(EventKind::RedisReady, 0, "");
+    let reason = tokio::select! {
+      reason = self.receive(subscriber, topics) => reason,
+      reason = self.send(publisher) => reason,
+    };
+    Lost {
+      connected: true,
+      reason,
+    }
+  }
+
+  async fn subscribed<S: Subscriber, P>(
+    &self,
+    connect: impl Future<Output = RedisResult<(S, P)>>,
+  ) -> RedisResult<(S, P, HashSet<Box<str>>)> {
+    let (mut subscriber, publisher) = connect.await?;
+    subscriber
+      .subscribe(vec![channels::broadcast(&self.link.prefix)])
       .await?;
     // Changes from here on are applied by `receive`, against what this subscribes.
     self.link.changed.lock().unwrap().clear();
@@ -91,16 +159,9 @@ impl Task {
       None => HashSet::new(),
     };
     if !topics.is_empty() {
-      pubsub.subscribe(self.topic_channels(&topics)).await?;
+      subscriber.subscribe(self.topic_channels(&topics)).await?;
     }
-    let config = AsyncConnectionConfig::new()
-      .set_connection_timeout(Some(CONNECT_TIMEOUT))
-      .set_response_timeout(Some(RESPONSE_TIMEOUT));
-    let conn = self
-      .client
-      .get_multiplexed_async_connection_with_config(&config)
-      .await?;
-    Ok((pubsub, conn, topics))
+    Ok((subscriber, publisher, topics))
   }
 
   fn topic_channels<'a>(&self, topics: impl IntoIterator<Item = &'a Box<str>>) -> Vec<String> {
@@ -111,33 +172,13 @@ impl Task {
       .collect()
   }
 
-  async fn session(&self) -> Lost {
-    let before = |reason: String| Lost {
-      connected: false,
-      reason,
-    };
-    let (pubsub, conn, topics) = match timeout(CONNECT_TIMEOUT, self.connect()).await {
-      Ok(Ok(connected)) => connected,
-      Ok(Err(e)) => return before(e.to_string()),
-      Err(_) => return before(format!("no answer within {CONNECT_TIMEOUT:?}")),
-    };
-    self.link.queue.set_open(true);
-    self.link.subscribed.store(topics.len(), Ordering::Relaxed);
-    self.events.server(EventKind::RedisReady, 0, "");
-    let reason = tokio::select! {
-      reason = self.receive(pubsub, topics) => reason,
-      reason = self.send(conn) => reason,
-    };
-    Lost {
-      connected: true,
-      reason,
-    }
-  }
-
   /// Delivers the other nodes' messages, and keeps the topic subscriptions (`subscribed`) in
   /// step with the hub, until the subscriber connection fails.
-  async fn receive(&self, pubsub: PubSub, mut subscribed: HashSet<Box<str>>) -> String {
-    let (mut sink, mut stream) = pubsub.split();
+  async fn receive(
+    &self,
+    mut subscriber: impl Subscriber,
+    mut subscribed: HashSet<Box<str>>,
+  ) -> String {
     let mut ping = tokio::time::interval(PING_INTERVAL);
     ping.tick().await;
     let mut batch_due: Option<Instant> = None;
@@ -150,36 +191,64 @@ impl Task {
         }
         _ = async { sleep_until(batch_due.expect("guarded")).await }, if batch_due.is_some() => {
           batch_due = None;
-          if let Err(e) = self.follow_hub(&mut sink, &mut subscribed).await {
+          if let Err(e) = self.follow_hub(&mut subscriber, &mut subscribed).await {
             return e.to_string();
           }
         }
-        msg = stream.next() => {
-          let Some(msg) = msg else {
-            return "connection closed".into();
-          };
+        incoming = subscriber.next() => {
           let Some(shared) = self.shared.upgrade() else {
             return "server released".into();
           };
-          deliver(&shared, &self.link.node, msg.get_payload_bytes());
+          // What Redis has already sent joins the burst: one flush (one write per connection)
+          // for all of it.
+          let mut next = Some(incoming);
+          let mut taken = 0;
+          let mut ended = None;
+          while let Some(incoming) = next.take() {
+            match incoming {
+              Incoming::Message(bytes) => {
+                deliver(&shared, &self.link.node, &bytes);
+              }
+              Incoming::Dropped(channel) if self.is_ours(&channel, &subscribed) => {
+                ended = Some(format!("Redis dropped the subscription to {}", String::from_utf8_lossy(&channel)));
+              }
+              Incoming::Dropped(_) => {}
+              Incoming::Lost(reason) => ended = Some(reason),
+            }
+            taken += 1;
+            if ended.is_none() && taken < MAX_BURST {
+              next = subscriber.next().now_or_never();
+            }
+          }
+          shared.flush();
+          if let Some(reason) = ended {
+            return reason;
+          }
         }
-        _ = ping.tick() => match timeout(RESPONSE_TIMEOUT, sink.ping::<redis::Value>()).await {
-          Ok(Ok(_)) => {}
-          Ok(Err(e)) => return e.to_string(),
-          Err(_) => return format!("no answer to PING within {RESPONSE_TIMEOUT:?}"),
+        _ = ping.tick() => if let Err(e) = subscriber.ping().await {
+          return e.to_string();
         },
       }
     }
   }
 
+  /// Whether `channel` is one this session still means to receive.
+  fn is_ours(&self, channel: &[u8], subscribed: &HashSet<Box<str>>) -> bool {
+    let prefix = &self.link.prefix;
+    channels::broadcast(prefix).as_bytes() == channel
+      || subscribed
+        .iter()
+        .any(|t| channels::topic(prefix, t).as_bytes() == channel)
+  }
+
   /// Subscribes to the channels of topics that gained local subscribers and unsubscribes from
-  /// those that lost them, in one command each; a topic that came and went meanwhile costs
+  /// those that lost them, in one batch each; a topic that came and went meanwhile costs
   /// nothing.
   async fn follow_hub(
     &self,
-    sink: &mut redis::aio::PubSubSink,
+    subscriber: &mut impl Subscriber,
     subscribed: &mut HashSet<Box<str>>,
-  ) -> redis::RedisResult<()> {
+  ) -> RedisResult<()> {
     let changed = std::mem::take(&mut *self.link.changed.lock().unwrap());
     let Some(shared) = self.shared.upgrade() else {
       return Ok(());
@@ -193,11 +262,11 @@ impl Task {
       }
     }
     if !join.is_empty() {
-      answered(sink.subscribe(self.topic_channels(&join))).await?;
+      subscriber.subscribe(self.topic_channels(&join)).await?;
       subscribed.extend(join);
     }
     if !leave.is_empty() {
-      answered(sink.unsubscribe(self.topic_channels(&leave))).await?;
+      subscriber.unsubscribe(self.topic_channels(&leave)).await?;
       for topic in &leave {
         subscribed.remove(topic);
       }
@@ -209,21 +278,23 @@ impl Task {
     Ok(())
   }
 
-  /// Publishes this node's messages, a pipeline per burst, until the connection fails.
-  async fn send(&self, mut conn: MultiplexedConnection) -> String {
+  /// Publishes this node's messages, a batch per burst, until the connection fails.
+  async fn send(&self, mut publisher: impl Publisher) -> String {
     let mut batch = Vec::new();
     loop {
       self.link.queue.take(&mut batch).await;
-      let mut pipe = redis::pipe();
       let broadcast = channels::broadcast(&self.link.prefix);
-      for envelope in batch.drain(..) {
-        let channel = match Envelope::topic_of(&envelope) {
-          Some(topic) => channels::topic(&self.link.prefix, topic),
-          None => broadcast.clone(),
-        };
-        pipe.cmd("PUBLISH").arg(channel).arg(envelope).ignore();
-      }
-      if let Err(e) = pipe.query_async::<()>(&mut conn).await {
+      let addressed = batch
+        .drain(..)
+        .map(|envelope| {
+          let channel = match Envelope::topic_of(&envelope) {
+            Some(topic) => channels::topic(&self.link.prefix, topic),
+            None => broadcast.clone(),
+          };
+          (channel, envelope)
+        })
+        .collect();
+      if let Err(e) = publisher.publish(addressed).await {
         return e.to_string();
       }
     }
@@ -232,7 +303,7 @@ impl Task {
 
 /// A command's reply, which must come within `RESPONSE_TIMEOUT` (a timeout is an I/O error:
 /// the link reconnects).
-async fn answered<T>(
+pub(super) async fn answered<T>(
   command: impl std::future::Future<Output = redis::RedisResult<T>>,
 ) -> redis::RedisResult<T> {
   timeout(RESPONSE_TIMEOUT, command)

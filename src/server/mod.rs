@@ -176,18 +176,8 @@ impl Shared {
 
   /// Queues `message` on every open connection but `except`; returns how many got it.
   pub fn broadcast(&self, message: &Arc<Outgoing>, except: Option<u32>) -> u32 {
-    self.broadcast_with(message, except, |c| self.cork(c))
-  }
-
-  /// As `broadcast`, waking writers through `wake` (the scale-out task wakes them at once).
-  pub fn broadcast_with(
-    &self,
-    message: &Arc<Outgoing>,
-    except: Option<u32>,
-    wake: impl FnMut(&Arc<Conn>),
-  ) -> u32 {
     let conns = self.conns.lock().unwrap();
-    fan_out(conns.values(), message, except, true, wake)
+    fan_out(conns.values(), message, except, true, |c| self.cork(c))
   }
 
   /// Queues `message` on each open connection of `ids`, in order (a send loop's batch from

@@ -26,14 +26,36 @@ const SERVER_DEFAULTS = Object.freeze({
 /** Scale-out options: passed to the engine, but not limits (so not in ENGINE_DEFAULTS). */
 const SCALEOUT_OPTIONS = Object.freeze(['redis', 'redisPrefix']);
 // rediss:// (TLS) is refused: the engine is built without a TLS stack for Redis.
-const REDIS_URL = /^(redis|redis\+unix|unix):\/\//;
+const REDIS_URL = { form: /^(redis|redis\+unix|unix):\/\//, expected: 'a redis:// or redis+unix:// URL (no rediss://)' };
+// A cluster's nodes announce TCP addresses, so its seeds are TCP too.
+const CLUSTER_URL = { form: /^redis:\/\//, expected: 'a list of redis:// URLs (no rediss://, no Unix sockets)' };
 
-function checkScaleout(name, value) {
-  if (typeof value !== 'string') throw optionTypeError(name, 'a string', value);
-  if (name === 'redis' && !REDIS_URL.test(value)) {
-    throw rangeError(`The "redis" option`, `must be a redis:// or redis+unix:// URL (no rediss://); received ${JSON.stringify(value.slice(0, 60))}`);
-  }
+/**
+ * Checks a scale-out option and returns what the engine takes for it: `redis` is a URL, or
+ * `{ cluster: [url, ...] }` for a Redis Cluster (sharded pub/sub, Redis 7 or later).
+ */
+function scaleoutOption(name, value) {
+  if (name === 'redis' && value !== null && typeof value === 'object') return { redisCluster: clusterNodes(value) };
+  if (typeof value !== 'string') throw optionTypeError(name, name === 'redis' ? 'a string or { cluster }' : 'a string', value);
+  if (name === 'redis') checkRedisUrl('redis', value, REDIS_URL);
   if (name === 'redisPrefix' && value.length === 0) throw rangeError('The "redisPrefix" option', 'must not be empty');
+  return { [name]: value };
+}
+
+function clusterNodes(value) {
+  const { cluster } = value;
+  const extra = Object.keys(value).find((key) => key !== 'cluster');
+  if (extra !== undefined) throw unknownOptionError(`redis.${extra}`);
+  if (!Array.isArray(cluster) || cluster.length === 0) throw optionTypeError('redis.cluster', 'a non-empty array of redis:// URLs', cluster);
+  for (const url of cluster) {
+    if (typeof url !== 'string') throw optionTypeError('redis.cluster', 'a non-empty array of redis:// URLs', url);
+    checkRedisUrl('redis.cluster', url, CLUSTER_URL);
+  }
+  return [...cluster];
+}
+
+function checkRedisUrl(name, url, { form, expected }) {
+  if (!form.test(url)) throw rangeError(`The "${name}" option`, `must be ${expected}; received ${JSON.stringify(url.slice(0, 60))}`);
 }
 
 function checkServerOption(name, value) {
@@ -55,10 +77,7 @@ function normalize(options = {}) {
   for (const [name, value] of Object.entries(options)) {
     if (value === undefined) continue;
     if (isEngineOption(name)) limits[name] = value;
-    else if (SCALEOUT_OPTIONS.includes(name)) {
-      checkScaleout(name, value);
-      scaleout[name] = value;
-    } else if (name in SERVER_OPTIONS) {
+    else if (SCALEOUT_OPTIONS.includes(name)) Object.assign(scaleout, scaleoutOption(name, value)); else if (name in SERVER_OPTIONS) {
       checkServerOption(name, value);
       server[name] = value;
     } else throw unknownOptionError(name);
