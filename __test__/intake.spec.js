@@ -9,6 +9,7 @@ const net = require('net');
 const express = require('express');
 const { attach } = require('..');
 const { connect, once, until, rawClient, upgradeRequest, readResponse, parseFrames, frame } = require('./helpers');
+const { earlyClient } = require('./fixtures/early-client');
 
 let httpServer = null;
 let wss = null;
@@ -150,5 +151,66 @@ describe('the Rust-first intake', () => {
       await wss.close();
       await new Promise((resolve) => httpServer.close(resolve));
     }
+  });
+});
+
+// Connections whose request is in the socket before Node accepts them: the intake looks at it
+// there, before any net.Socket exists (core/intake.js, "early").
+describe('the Rust-first intake, when the request comes before the accept', () => {
+  const frames = (received) => parseFrames(received.subarray(received.indexOf('\r\n\r\n') + 4));
+
+  it('answers the upgrade and takes the frames sent with it', async () => {
+    const port = await start();
+    const seen = new Promise((resolve) => wss.on('connection', (ws, req) => resolve(req)));
+    const client = await earlyClient(port, Buffer.concat([Buffer.from(upgradeRequest('/ws?early=1')), frame(1, 'early')]));
+    await until(() => client.received.includes('\r\n\r\n') && frames(client.received).length === 1, 5000, 'the 101 and the echo');
+    expect(client.received.toString('latin1')).toMatch(/^HTTP\/1.1 101 Switching Protocols\r\n/);
+    expect(frames(client.received)[0].payload.toString()).toBe('re: early');
+    const req = await seen;
+    expect(req instanceof http.IncomingMessage).toBe(false);
+    expect([req.url, req.socket.remoteAddress]).toEqual(['/ws?early=1', '127.0.0.1']);
+    client.write(frame(1, 'then'));
+    await until(() => frames(client.received).length === 2, 5000, 'the second echo');
+    expect(frames(client.received)[1].payload.toString()).toBe('re: then');
+    client.destroy();
+  });
+
+  it('leaves HTTP requests, their bodies and pipelining to Node, byte for byte', async () => {
+    const port = await start();
+    const client = await earlyClient(
+      port,
+      Buffer.from(
+        'GET /hello?name=1 HTTP/1.1\r\nHost: x\r\n\r\n' +
+          'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nabcde' +
+          'GET /hello?name=2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+      )
+    );
+    await until(() => client.closed, 5000, 'the three replies');
+    const text = client.received.toString('latin1');
+    expect(count(text, 'HTTP/1.1 200 OK')).toBe(3);
+    expect(text.indexOf('hello 1')).toBeLessThan(text.indexOf('got abcde'));
+    expect(text.indexOf('got abcde')).toBeLessThan(text.indexOf('hello 2'));
+  });
+
+  it("leaves other paths to their 'upgrade' listener", async () => {
+    const port = await start();
+    httpServer.on('upgrade', (req, socket) => {
+      if (req.url === '/other') socket.end('HTTP/1.1 418 I am a teapot\r\nConnection: close\r\n\r\n');
+    });
+    const client = await earlyClient(port, Buffer.from(upgradeRequest('/other')));
+    await until(() => client.closed, 5000, 'the answer');
+    expect(client.received.toString('latin1')).toMatch(/^HTTP\/1.1 418/);
+  });
+
+  it("lets an application listening to 'connection' see every socket, upgrades included", async () => {
+    const port = await start();
+    const sockets = [];
+    httpServer.on('connection', (socket) => sockets.push(socket));
+    const client = await earlyClient(port, Buffer.concat([Buffer.from(upgradeRequest('/ws')), frame(1, 'seen')]));
+    await until(() => frames(client.received).length === 1, 5000, 'the echo');
+    expect(frames(client.received)[0].payload.toString()).toBe('re: seen');
+    expect(sockets).toHaveLength(1);
+    expect(sockets[0] instanceof net.Socket).toBe(true);
+    client.destroy();
   });
 });

@@ -94,26 +94,19 @@ class Engine {
   }
 
   /**
-   * The Rust-first intake: gives the new connection `socket` to Rust when `first`, the first
-   * bytes its client sent, is a plain upgrade the engine answers itself. Returns the
-   * `Connection`, or null when Node keeps the socket (reading again, `first` not consumed).
+   * The Rust-first intake: gives the new connection `fd` to Rust when `first`, the first bytes
+   * its client sent, is a plain upgrade the engine answers itself (`peeked`: they are still in
+   * the socket). Returns the `Connection`, or null when Node keeps the connection (`first`
+   * not consumed).
    */
-  acceptHead(socket, first) {
-    const handle = socket._handle;
-    handle.readStop();
+  acceptHead(fd, first, peeked) {
     let nativeSocket = null;
     try {
-      nativeSocket = this._native.acceptHead(handle.fd, first);
+      nativeSocket = this._native.acceptHead(fd, first, peeked);
     } catch {
       // Out of descriptors, say: Node's path still works.
     }
-    if (nativeSocket === null) {
-      handle.readStart();
-      return null;
-    }
-    // Rust holds a duplicate of the descriptor: closing Node's copy does not touch the socket.
-    socket.destroy();
-    return new Connection(this, nativeSocket);
+    return nativeSocket === null ? null : new Connection(this, nativeSocket);
   }
 
   /**

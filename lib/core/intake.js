@@ -7,6 +7,16 @@
 // connection, and every upgrade the engine leaves, goes to Node's own connection listener with
 // its bytes put back, so HTTP, keep-alive, pipelining and other libraries' 'upgrade' listeners
 // see exactly what they saw before.
+//
+// A connection arrives one of two ways. Early: when Node accepts it and its request head is
+// already in the socket, the intake looks at it there (`peekHead`) before Node makes a
+// net.Socket; a connection the engine takes never becomes one, and one it leaves goes on to
+// Node with its bytes unread. This is skipped while the application listens to the server's
+// 'connection' event or caps `maxConnections`, which must see every socket. Otherwise, at the
+// 'connection' event: the socket's first chunk of data is looked at, and put back when the
+// engine leaves it.
+
+const { peekHead } = require('./native');
 
 /** How long a connection may stay silent before it goes to Node (and Node's timeouts). */
 const SILENT_MS = 2000;
@@ -21,9 +31,29 @@ function nodeListener(httpServer) {
 }
 
 /**
- * Puts the intake in front of `httpServer`'s connections; `take(socket, first)` returns true
- * when it took the connection. Returns the function that removes it; null when the server is
- * not a plain TCP http.Server (its upgrades keep the usual path).
+ * The addresses of a connection, read from its libuv handle (a net.Socket's, or one Node has
+ * just accepted); all undefined for a Unix socket, as net.Socket reports them.
+ */
+function addressesOf(handle) {
+  const peer = {};
+  const local = {};
+  if (typeof handle.getpeername === 'function') handle.getpeername(peer);
+  if (typeof handle.getsockname === 'function') handle.getsockname(local);
+  return {
+    remoteAddress: peer.address,
+    remotePort: peer.port,
+    remoteFamily: peer.family,
+    localAddress: local.address,
+    localPort: local.port,
+    encrypted: false,
+  };
+}
+
+/**
+ * Puts the intake in front of `httpServer`'s connections. `take(arrival)` returns true when a
+ * server took the connection; an arrival is `{ fd, first, peeked, addresses() }`, `peeked` when
+ * `first` is still in the socket. Returns the function that removes the intake; null when the
+ * server is not a plain TCP http.Server (its upgrades keep the usual path).
  */
 function install(httpServer, take) {
   const listener = nodeListener(httpServer);
@@ -51,7 +81,15 @@ function install(httpServer, take) {
     const onData = (first) => {
       silent.delete(socket);
       socket.removeListener('end', onEnd);
-      if (!take(socket, first)) toNode(socket, first);
+      // Nothing more is read while the engine decides, so that `first` is all it has to take.
+      handle.readStop();
+      if (take({ fd: handle.fd, first, peeked: false, addresses: () => addressesOf(handle) })) {
+        // Rust holds a duplicate of the descriptor: closing Node's copy does not touch the socket.
+        socket.destroy();
+      } else {
+        handle.readStart();
+        toNode(socket, first);
+      }
     };
     const onEnd = () => toNode(socket);
     silent.set(socket, { since: Date.now(), onData, onEnd });
@@ -69,11 +107,42 @@ function install(httpServer, take) {
       sweep.unref();
     }
   };
+  // Early arrivals, at the listening handle (a new one on every listen()).
+  const early = (clientHandle) => {
+    if (httpServer.listenerCount('connection') !== 1 || httpServer.maxConnections !== undefined) return false;
+    const fd = clientHandle.fd;
+    if (typeof fd !== 'number' || fd < 0) return false;
+    const first = peekHead(fd);
+    if (first === null || !take({ fd, first, peeked: true, addresses: () => addressesOf(clientHandle) })) return false;
+    clientHandle.close();
+    return true;
+  };
+  let hooked = null;
+  const unhook = () => {
+    if (hooked !== null && hooked.handle.onconnection === hooked.onconnection) hooked.handle.onconnection = hooked.original;
+    hooked = null;
+  };
+  const hook = () => {
+    unhook();
+    const handle = httpServer._handle;
+    if (!handle || typeof handle.onconnection !== 'function') return;
+    const original = handle.onconnection;
+    const onconnection = function (err, clientHandle) {
+      if (!err && clientHandle && early(clientHandle)) return undefined;
+      return original.call(this, err, clientHandle);
+    };
+    handle.onconnection = onconnection;
+    hooked = { handle, original, onconnection };
+  };
   httpServer.removeListener('connection', listener);
   httpServer.on('connection', onConnection);
+  httpServer.on('listening', hook);
+  if (httpServer.listening) hook();
   installed.set(httpServer, onConnection);
   return () => {
     httpServer.removeListener('connection', onConnection);
+    httpServer.removeListener('listening', hook);
+    unhook();
     httpServer.on('connection', listener);
     installed.delete(httpServer);
     for (const socket of silent.keys()) toNode(socket);

@@ -29,11 +29,11 @@ function route(httpServer, wss) {
     // A connection goes to the first server whose path matches, as upgrades do; that server
     // takes it, or leaves it to Node's parser and the 'upgrade' event (always, for a face whose
     // application decides on every request: the websocket package's 'request').
-    servers.removeIntake = intake.install(httpServer, (socket, first) => {
-      const url = intake.getTarget(first);
+    servers.removeIntake = intake.install(httpServer, (arrival) => {
+      const url = intake.getTarget(arrival.first);
       if (url === undefined) return false;
       for (const s of servers) {
-        if (s.shouldHandle({ url })) return typeof s._intake === 'function' && s._intake(socket, first);
+        if (s.shouldHandle({ url })) return typeof s._intake === 'function' && s._intake(arrival);
       }
       return false;
     });

@@ -6,7 +6,7 @@ pub(crate) mod fast_calls;
 mod server;
 mod socket;
 
-use napi::bindgen_prelude::Object;
+use napi::bindgen_prelude::{Buffer, Object};
 use napi::{Env, Error, JsValue, Result, Status};
 use napi_derive::napi;
 
@@ -113,6 +113,13 @@ pub fn check_limits(config: BindingConfig) -> Option<String> {
   ServerConfig::try_from(RawConfig::from(config))
     .err()
     .map(|e| e.0)
+}
+
+/// What a new connection's client has sent so far, when it holds a whole request head; the
+/// bytes stay in the socket (see `NativeServer.acceptHead`'s `peeked`).
+#[napi]
+pub fn peek_head(fd: i32) -> Option<Buffer> {
+  crate::io::peek::request_head(fd).map(Buffer::from)
 }
 
 /// The `Sec-WebSocket-Accept` value for `key`, for a face that shows the 101's lines to the

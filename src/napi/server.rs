@@ -142,7 +142,7 @@ impl NativeServer {
     let _enter = runtime::get().enter();
     let conn = self
       .shared
-      .accept_fd(fd, head.to_vec(), response, agreed)
+      .accept_fd(fd, 0, head.to_vec(), response, agreed)
       .map_err(|e| {
         Error::new(
           Status::GenericFailure,
@@ -155,9 +155,16 @@ impl NativeServer {
   /// The Rust-first intake: takes the new connection `fd` when `first` (the first bytes the
   /// client sent) is a plain, valid WebSocket upgrade, and answers it with the `101` (the first
   /// offered subprotocol, the agreed extension). Null when Node should have the connection
-  /// after all (its parser then reads `first` as if nothing had happened).
+  /// after all (its parser then reads `first` as if nothing had happened). `peeked`: `first` is
+  /// still in the socket (`peekHead`), and is taken out of it only when the engine takes the
+  /// connection.
   #[napi]
-  pub fn accept_head(&self, fd: i32, first: &[u8]) -> Result<Option<NativeSocket>> {
+  pub fn accept_head(
+    &self,
+    fd: i32,
+    first: &[u8],
+    peeked: Option<bool>,
+  ) -> Result<Option<NativeSocket>> {
     let Some(upgrade) = request::parse(first) else {
       return Ok(None);
     };
@@ -174,7 +181,8 @@ impl NativeServer {
     };
     let _enter = runtime::get().enter();
     let head = first[upgrade.len..].to_vec();
-    let Ok(conn) = self.shared.accept_fd(fd, head, response, agreed) else {
+    let peeked = if peeked == Some(true) { first.len() } else { 0 };
+    let Ok(conn) = self.shared.accept_fd(fd, peeked, head, response, agreed) else {
       return Ok(None);
     };
     let socket = NativeSocket::new(conn, self.shared.clone(), None);

@@ -17,7 +17,7 @@ use crate::conn::deflate::{ConnDeflate, Outgoing};
 use crate::conn::writer::WriteSide;
 use crate::conn::{session, Conn, Event, Host, Inbound};
 use crate::io::bridge::Bridge;
-use crate::io::handoff;
+use crate::io::{handoff, peek};
 use crate::protocol::extension::{self, Agreed, Malformed};
 use crate::protocol::frame::Kind;
 use crate::server::events::{EventKind, EventQueue};
@@ -134,15 +134,21 @@ impl Shared {
 
   /// Takes over the upgraded socket `fd` (TCP or Unix): runs a connection over `head` (the bytes
   /// already read past the request) and the socket, and writes its `response` at once from the
-  /// calling thread unless the socket cannot take it. Must run inside the runtime's context.
+  /// calling thread unless the socket cannot take it. `peeked` bytes the client sent are still
+  /// in the socket (the intake looked without taking them) and are dropped first: they are the
+  /// request and `head`. Must run inside the runtime's context.
   pub fn accept_fd(
     self: &Arc<Self>,
     fd: i32,
+    peeked: usize,
     head: Vec<u8>,
     response: Vec<u8>,
     agreed: Option<Agreed>,
   ) -> io::Result<Arc<Conn>> {
     let socket = handoff::adopt(fd, self.config.no_delay)?;
+    if peeked > 0 {
+      peek::discard(fd, peeked)?;
+    }
     let conn = self.open(response, agreed);
     session::start(conn.clone(), socket, head);
     conn.flush();

@@ -96,22 +96,15 @@ class Server extends EventEmitter {
    * upgrade to this server, when nothing needs JavaScript's say before the 101 (no verifyClient,
    * no handleProtocols). False leaves it to Node's parser and `handleUpgrade`.
    */
-  _intake(socket, first) {
+  _intake(arrival) {
     if (this._closing || this.options.intake === false || this.options.verifyClient || this.options.handleProtocols) {
       return false;
     }
-    const addresses = {
-      remoteAddress: socket.remoteAddress,
-      remotePort: socket.remotePort,
-      remoteFamily: socket.remoteFamily,
-      localAddress: socket.localAddress,
-      localPort: socket.localPort,
-      encrypted: false,
-    };
-    const connection = this._engine.acceptHead(socket, first);
+    const connection = this._engine.acceptHead(arrival.fd, arrival.first, arrival.peeked);
     if (connection === null) return false;
+    const addresses = arrival.addresses();
     const info = { remoteAddress: addresses.remoteAddress, remotePort: addresses.remotePort, protocol: connection.protocol };
-    this._open(connection, info, new IntakeRequest(first, addresses));
+    this._open(connection, info, new IntakeRequest(arrival.first, addresses));
     return true;
   }
 
