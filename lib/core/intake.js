@@ -8,13 +8,13 @@
 // its bytes put back, so HTTP, keep-alive, pipelining and other libraries' 'upgrade' listeners
 // see exactly what they saw before.
 //
-// A connection arrives one of two ways. Early: when Node accepts it and its request head is
-// already in the socket, the intake looks at it there (`peekHead`) before Node makes a
-// net.Socket; a connection the engine takes never becomes one, and one it leaves goes on to
-// Node with its bytes unread. This is skipped while the application listens to the server's
-// 'connection' event or caps `maxConnections`, which must see every socket. Otherwise, at the
-// 'connection' event: the socket's first chunk of data is looked at, and put back when the
-// engine leaves it.
+// A connection arrives one of two ways. Early: when Node accepts it and its request head is in
+// the socket then or by the end of that event-loop turn, the intake looks at it there
+// (`peekHead`) before Node makes a net.Socket; a connection the engine takes never becomes one,
+// and one it leaves goes on to Node with its bytes unread. This is skipped while the
+// application listens to the server's 'connection' event or caps `maxConnections`, which must
+// see every socket. Otherwise, at the 'connection' event: the socket's first chunk of data is
+// looked at, and put back when the engine leaves it.
 
 const { peekHead } = require('./native');
 
@@ -107,13 +107,15 @@ function install(httpServer, take) {
       sweep.unref();
     }
   };
-  // Early arrivals, at the listening handle (a new one on every listen()).
+  // Early arrivals, at the listening handle (a new one on every listen()): true when a server
+  // took the connection, false when it goes to Node, null when its request head is not in yet.
   const early = (clientHandle) => {
     if (httpServer.listenerCount('connection') !== 1 || httpServer.maxConnections !== undefined) return false;
     const fd = clientHandle.fd;
     if (typeof fd !== 'number' || fd < 0) return false;
     const first = peekHead(fd);
-    if (first === null || !take({ fd, first, peeked: true, addresses: () => addressesOf(clientHandle) })) return false;
+    if (first === null) return null;
+    if (!take({ fd, first, peeked: true, addresses: () => addressesOf(clientHandle) })) return false;
     clientHandle.close();
     return true;
   };
@@ -128,8 +130,17 @@ function install(httpServer, take) {
     if (!handle || typeof handle.onconnection !== 'function') return;
     const original = handle.onconnection;
     const onconnection = function (err, clientHandle) {
-      if (!err && clientHandle && early(clientHandle)) return undefined;
-      return original.call(this, err, clientHandle);
+      if (err || !clientHandle) return original.call(this, err, clientHandle);
+      const taken = early(clientHandle);
+      if (taken === null) {
+        // The client writes its request as soon as it is connected: by the end of this turn of
+        // the event loop it is usually in (under churn, most of the misses). One more look
+        // then, and the connection goes on to Node either way.
+        setImmediate(() => early(clientHandle) === true || original.call(this, 0, clientHandle));
+      } else if (!taken) {
+        original.call(this, err, clientHandle);
+      }
+      return undefined;
     };
     handle.onconnection = onconnection;
     hooked = { handle, original, onconnection };
