@@ -39,7 +39,9 @@ export interface AttachOptions {
   /**
    * Answer plain upgrades before Node's HTTP parser (no IncomingMessage; the 'connection' `req`
    * is a light object parsed when read). Applies to plain TCP servers without `verifyClient` or
-   * `handleProtocols`; every other request reaches Node as before. @default true
+   * `handleProtocols`; every other request reaches Node as before. While the application does not
+   * listen to the http server's 'connection' event (nor sets `maxConnections`), such upgrades
+   * never become a `net.Socket`. @default true
    */
   intake?: boolean;
   /**
