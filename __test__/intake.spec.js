@@ -6,6 +6,8 @@
 
 const http = require('http');
 const net = require('net');
+const path = require('path');
+const { execFile } = require('child_process');
 const express = require('express');
 const { attach } = require('..');
 const { connect, once, until, rawClient, upgradeRequest, readResponse, parseFrames, frame } = require('./helpers');
@@ -212,5 +214,15 @@ describe('the Rust-first intake, when the request comes before the accept', () =
     expect(sockets).toHaveLength(1);
     expect(sockets[0] instanceof net.Socket).toBe(true);
     client.destroy();
+  });
+
+  it("closes Node's descriptor of a connection whose 'connection' listener throws", async () => {
+    // In a child process: the exceptions are uncaught there, as any listener's would be.
+    const out = await new Promise((resolve, reject) => {
+      execFile(process.execPath, [path.join(__dirname, 'fixtures', 'throwing-connection.js')], { timeout: 20000 }, (err, stdout) =>
+        err ? reject(err) : resolve(stdout)
+      );
+    });
+    expect(JSON.parse(out)).toEqual({ clients: 20, thrown: 20, leaked: 0 });
   });
 });

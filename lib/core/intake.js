@@ -83,7 +83,14 @@ function install(httpServer, take) {
       socket.removeListener('end', onEnd);
       // Nothing more is read while the engine decides, so that `first` is all it has to take.
       handle.readStop();
-      if (take({ fd: handle.fd, first, peeked: false, addresses: () => addressesOf(handle) })) {
+      let taken;
+      try {
+        taken = take({ fd: handle.fd, first, peeked: false, addresses: () => addressesOf(handle) });
+      } catch (err) {
+        socket.destroy();
+        throw err;
+      }
+      if (taken) {
         // Rust holds a duplicate of the descriptor: closing Node's copy does not touch the socket.
         socket.destroy();
       } else {
@@ -115,9 +122,16 @@ function install(httpServer, take) {
     if (typeof fd !== 'number' || fd < 0) return false;
     const first = peekHead(fd);
     if (first === null) return null;
-    if (!take({ fd, first, peeked: true, addresses: () => addressesOf(clientHandle) })) return false;
-    clientHandle.close();
-    return true;
+    let taken;
+    try {
+      taken = take({ fd, first, peeked: true, addresses: () => addressesOf(clientHandle) });
+    } catch (err) {
+      // A 'connection' listener threw: Node's copy of the descriptor must not stay open.
+      clientHandle.close();
+      throw err;
+    }
+    if (taken) clientHandle.close();
+    return taken;
   };
   let hooked = null;
   const unhook = () => {
