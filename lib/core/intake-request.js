@@ -4,6 +4,9 @@
 // upgrade request (method, url, httpVersion, headers, rawHeaders, socket addresses), parsed from
 // the request's bytes only when read, so that connections whose handlers never look cost nothing.
 
+const http = require('http');
+const net = require('net');
+
 /** Headers Node keeps only the first of (net/http's "discardable duplicates"). */
 const SINGLE = new Set([
   'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host',
@@ -68,4 +71,41 @@ class IntakeRequest {
   }
 }
 
-module.exports = { IntakeRequest };
+/**
+ * The request of a connection the intake took, as an `http.IncomingMessage` (for a face whose
+ * `req` must be one): method, url, version and headers from the request's bytes. Its `socket`,
+ * made when first read, is a `net.Socket` with no connection behind it (the connection belongs
+ * to the engine) that shows the connection's addresses, as a socket Node handed over does.
+ */
+function incomingMessage(first, addresses) {
+  const light = new IntakeRequest(first, addresses);
+  const req = new http.IncomingMessage(undefined);
+  let socket = null;
+  Object.defineProperty(req, 'socket', {
+    configurable: true,
+    enumerable: true,
+    get() {
+      if (socket === null) {
+        socket = new net.Socket();
+        for (const [name, value] of Object.entries(addresses)) {
+          Object.defineProperty(socket, name, { value, configurable: true });
+        }
+      }
+      return socket;
+    },
+    set(value) {
+      socket = value;
+    },
+  });
+  const raw = light.rawHeaders;
+  req._addHeaderLines(raw, raw.length);
+  req.method = light.method;
+  req.url = light.url;
+  req.httpVersion = light.httpVersion;
+  req.httpVersionMajor = light.httpVersionMajor;
+  req.httpVersionMinor = light.httpVersionMinor;
+  req.upgrade = true;
+  return req;
+}
+
+module.exports = { IntakeRequest, incomingMessage };

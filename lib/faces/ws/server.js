@@ -9,6 +9,8 @@ const { Engine } = require('../../core/engine');
 const native = require('../../core/native');
 const { resolve, engineLimits } = require('./options');
 const { check, parseProtocols, abortHandshake, isSafeHeaderLine } = require('./handshake');
+const { offer } = require('../../core/upgrade-router');
+const { incomingMessage } = require('../../core/intake-request');
 
 const RUNNING = 0;
 const CLOSING = 1;
@@ -47,11 +49,16 @@ class WebSocketServer extends EventEmitter {
 
     if (this._server) {
       const emitConnection = this.emit.bind(this, 'connection');
-      this._removeListeners = addListeners(this._server, {
+      const removeListeners = addListeners(this._server, {
         listening: this.emit.bind(this, 'listening'),
         error: this.emit.bind(this, 'error'),
         upgrade: (req, socket, head) => this.handleUpgrade(req, socket, head, emitConnection),
       });
+      const stopOffers = offer(this._server, this);
+      this._removeListeners = () => {
+        removeListeners();
+        stopOffers();
+      };
     }
 
     if (options.clientTracking) {
@@ -117,6 +124,27 @@ class WebSocketServer extends EventEmitter {
       const pathname = index !== -1 ? req.url.slice(0, index) : req.url;
       if (pathname !== this.options.path) return false;
     }
+    return true;
+  }
+
+  /**
+   * The Rust-first intake's offer of a new connection (core/intake.js): taken when its request
+   * is one `handleUpgrade` would accept with nothing for JavaScript to decide (no
+   * `verifyClient`, no `handleProtocols`, no 'headers' listener), so the 101 is the one ws
+   * would send. Anything else is left to Node and this server's 'upgrade' listener.
+   * @returns {boolean} whether it took the connection
+   */
+  _intake(arrival) {
+    if (this._state !== RUNNING || this.options.verifyClient || this.options.handleProtocols) return false;
+    if (this.listenerCount('headers') > 0) return false;
+    const addresses = arrival.addresses();
+    const req = incomingMessage(arrival.first, addresses);
+    if (!this.shouldHandle(req) || check(req) !== null) return false;
+    if (parseProtocols(req.headers['sec-websocket-protocol']) === undefined) return false;
+    if (this._engine.negotiate(req.headers['sec-websocket-extensions']) === undefined) return false;
+    const connection = this._engine.acceptHead(arrival.fd, arrival.first, arrival.peeked);
+    if (connection === null) return false;
+    this._adopt(connection, connection.protocol, req, this.emit.bind(this, 'connection'));
     return true;
   }
 
@@ -226,6 +254,11 @@ class WebSocketServer extends EventEmitter {
       if (this.listenerCount('error') > 0) this.emit('error', err);
       return;
     }
+    this._adopt(connection, protocol, req, cb);
+  }
+
+  /** Makes the socket of an engine connection whose 101 is out, and calls `cb(ws, req)`. */
+  _adopt(connection, protocol, req, cb) {
     let ws;
     try {
       // The WebSocket option: WsSocket or an application's subclass of it.
