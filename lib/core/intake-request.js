@@ -17,7 +17,7 @@ const SINGLE = new Set([
 class IntakeRequest {
   /**
    * @param {Buffer} first the bytes the request came in (the request first)
-   * @param {object} socket the remote and local addresses, as `req.socket` shows them
+   * @param {object} [socket] the remote and local addresses, as `req.socket` shows them
    */
   constructor(first, socket) {
     this._first = first;
@@ -72,13 +72,12 @@ class IntakeRequest {
 }
 
 /**
- * The request of a connection the intake took, as an `http.IncomingMessage` (for a face whose
- * `req` must be one): method, url, version and headers from the request's bytes. Its `socket`,
- * made when first read, is a `net.Socket` with no connection behind it (the connection belongs
- * to the engine) that shows the connection's addresses, as a socket Node handed over does.
+ * `light` (an IntakeRequest) as an `http.IncomingMessage`, for a face whose `req` must be one:
+ * method, url, version and headers from the request's bytes. Its `socket`, made when first
+ * read, is a `net.Socket` with no connection behind it (the connection belongs to the engine)
+ * that shows `addresses`, as a socket Node handed over does.
  */
-function incomingMessage(first, addresses) {
-  const light = new IntakeRequest(first, addresses);
+function incomingMessage(light, addresses) {
   const req = new http.IncomingMessage(undefined);
   let socket = null;
   Object.defineProperty(req, 'socket', {

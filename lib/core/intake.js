@@ -58,6 +58,22 @@ function addressesOf(handle) {
 function install(httpServer, take) {
   const listener = nodeListener(httpServer);
   if (listener === undefined || installed.has(httpServer)) return null;
+  /**
+   * Offers `arrival` to the servers; `closeNodeCopy` closes Node's side of the connection when
+   * one took it (Rust holds a duplicate of the descriptor, so the socket itself stays open), and
+   * also when a 'connection' listener threw, so that no descriptor is left behind.
+   */
+  const offer = (arrival, closeNodeCopy) => {
+    let taken;
+    try {
+      taken = take(arrival);
+    } catch (err) {
+      closeNodeCopy();
+      throw err;
+    }
+    if (taken) closeNodeCopy();
+    return taken;
+  };
   // Connections that have sent nothing yet: when they came, and the listeners waiting for them.
   const silent = new Map();
   let sweep = null;
@@ -83,17 +99,8 @@ function install(httpServer, take) {
       socket.removeListener('end', onEnd);
       // Nothing more is read while the engine decides, so that `first` is all it has to take.
       handle.readStop();
-      let taken;
-      try {
-        taken = take({ fd: handle.fd, first, peeked: false, addresses: () => addressesOf(handle) });
-      } catch (err) {
-        socket.destroy();
-        throw err;
-      }
-      if (taken) {
-        // Rust holds a duplicate of the descriptor: closing Node's copy does not touch the socket.
-        socket.destroy();
-      } else {
+      const arrival = { fd: handle.fd, first, peeked: false, addresses: () => addressesOf(handle) };
+      if (!offer(arrival, () => socket.destroy())) {
         handle.readStart();
         toNode(socket, first);
       }
@@ -122,16 +129,7 @@ function install(httpServer, take) {
     if (typeof fd !== 'number' || fd < 0) return false;
     const first = peekHead(fd);
     if (first === null) return null;
-    let taken;
-    try {
-      taken = take({ fd, first, peeked: true, addresses: () => addressesOf(clientHandle) });
-    } catch (err) {
-      // A 'connection' listener threw: Node's copy of the descriptor must not stay open.
-      clientHandle.close();
-      throw err;
-    }
-    if (taken) clientHandle.close();
-    return taken;
+    return offer({ fd, first, peeked: true, addresses: () => addressesOf(clientHandle) }, () => clientHandle.close());
   };
   let hooked = null;
   const unhook = () => {

@@ -199,29 +199,7 @@ impl Task {
           let Some(shared) = self.shared.upgrade() else {
             return "server released".into();
           };
-          // What Redis has already sent joins the burst: one flush (one write per connection)
-          // for all of it.
-          let mut next = Some(incoming);
-          let mut taken = 0;
-          let mut ended = None;
-          while let Some(incoming) = next.take() {
-            match incoming {
-              Incoming::Message(bytes) => {
-                deliver(&shared, &self.link.node, &bytes);
-              }
-              Incoming::Dropped(channel) if self.is_ours(&channel, &subscribed) => {
-                ended = Some(format!("Redis dropped the subscription to {}", String::from_utf8_lossy(&channel)));
-              }
-              Incoming::Dropped(_) => {}
-              Incoming::Lost(reason) => ended = Some(reason),
-            }
-            taken += 1;
-            if ended.is_none() && taken < MAX_BURST {
-              next = subscriber.next().now_or_never();
-            }
-          }
-          shared.flush();
-          if let Some(reason) = ended {
+          if let Some(reason) = self.burst(&shared, incoming, &mut subscriber, &subscribed) {
             return reason;
           }
         }
@@ -230,6 +208,47 @@ impl Task {
         },
       }
     }
+  }
+
+  /// Delivers `first` and what Redis has already sent after it (at most `MAX_BURST` in all), then
+  /// flushes once: one write per receiving connection for the whole burst. Returns why the
+  /// session ends, when one of them ends it.
+  fn burst(
+    &self,
+    shared: &Shared,
+    first: Incoming,
+    subscriber: &mut impl Subscriber,
+    subscribed: &HashSet<Box<str>>,
+  ) -> Option<String> {
+    let mut incoming = first;
+    let mut ended = None;
+    for taken in 1..=MAX_BURST {
+      match incoming {
+        Incoming::Message(bytes) => {
+          deliver(shared, &self.link.node, &bytes);
+        }
+        Incoming::Dropped(channel) if self.is_ours(&channel, subscribed) => {
+          let channel = String::from_utf8_lossy(&channel);
+          ended = Some(format!("Redis dropped the subscription to {channel}"));
+          break;
+        }
+        Incoming::Dropped(_) => {}
+        Incoming::Lost(reason) => {
+          ended = Some(reason);
+          break;
+        }
+      }
+      // Only what this burst delivers is taken from Redis.
+      if taken == MAX_BURST {
+        break;
+      }
+      match subscriber.next().now_or_never() {
+        Some(more) => incoming = more,
+        None => break,
+      }
+    }
+    shared.flush();
+    ended
   }
 
   /// Whether `channel` is one this session still means to receive.

@@ -77,7 +77,8 @@ function normalize(options = {}) {
   for (const [name, value] of Object.entries(options)) {
     if (value === undefined) continue;
     if (isEngineOption(name)) limits[name] = value;
-    else if (SCALEOUT_OPTIONS.includes(name)) Object.assign(scaleout, scaleoutOption(name, value)); else if (name in SERVER_OPTIONS) {
+    else if (SCALEOUT_OPTIONS.includes(name)) Object.assign(scaleout, scaleoutOption(name, value));
+    else if (name in SERVER_OPTIONS) {
       checkServerOption(name, value);
       server[name] = value;
     } else throw unknownOptionError(name);

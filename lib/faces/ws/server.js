@@ -10,7 +10,7 @@ const native = require('../../core/native');
 const { resolve, engineLimits } = require('./options');
 const { check, parseProtocols, abortHandshake, isSafeHeaderLine } = require('./handshake');
 const { offer } = require('../../core/upgrade-router');
-const { incomingMessage } = require('../../core/intake-request');
+const { IntakeRequest, incomingMessage } = require('../../core/intake-request');
 
 const RUNNING = 0;
 const CLOSING = 1;
@@ -137,10 +137,12 @@ class WebSocketServer extends EventEmitter {
   _intake(arrival) {
     if (this._state !== RUNNING || this.options.verifyClient || this.options.handleProtocols) return false;
     if (this.listenerCount('headers') > 0) return false;
-    const addresses = arrival.addresses();
-    const req = incomingMessage(arrival.first, addresses);
-    if (!this.shouldHandle(req) || check(req) !== null) return false;
-    if (parseProtocols(req.headers['sec-websocket-protocol']) === undefined) return false;
+    // ws's checks first, on the request's bytes: the HTTP requests offered here stop at them,
+    // before any IncomingMessage is made or any address read.
+    const light = new IntakeRequest(arrival.first);
+    if (check(light) !== null || parseProtocols(light.headers['sec-websocket-protocol']) === undefined) return false;
+    const req = incomingMessage(light, arrival.addresses());
+    if (!this.shouldHandle(req)) return false;
     if (this._engine.negotiate(req.headers['sec-websocket-extensions']) === undefined) return false;
     const connection = this._engine.acceptHead(arrival.fd, arrival.first, arrival.peeked);
     if (connection === null) return false;
