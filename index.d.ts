@@ -56,7 +56,7 @@ export interface AttachOptions {
   maxFrame?: number;
   /** Milliseconds between server pings; 0 disables. @default 30000 */
   pingInterval?: number;
-  /** Drop a connection silent for this many milliseconds (checked at each ping), with 1006; 0 disables. @default 60000 */
+  /** Drop a connection silent for this many milliseconds (at most a quarter `pingInterval` later, or a quarter of itself without pings), with 1006; 0 disables. @default 60000 */
   idleTimeout?: number;
   /** Milliseconds to wait for the peer's close frame and for queued bytes to drain. @default 5000 */
   closeTimeout?: number;

@@ -4,7 +4,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawn } = require('child_process');
-const { startServer, connect, once, closed, until, rawClient, upgradeRequest, readResponse, frame, closeFrame, socketClosed, SCHEMES, useScheme } = require('./helpers');
+const { startServer, connect, once, closed, until, rawClient, upgradeRequest, readResponse, frame, parseFrames, closeFrame, socketClosed, SCHEMES, useScheme } = require('./helpers');
 
 /** Opens a raw upgraded socket and returns it with the server-side socket. */
 async function rawPair(env) {
@@ -127,6 +127,46 @@ describe.each(SCHEMES)('limits and protocol errors over %s', (scheme) => {
     expect(ws.bufferedAmount).toBe(0);
     await until(() => received === sent + 1, 5000, 'every message');
     client.close();
+  });
+
+  it('pings every pingInterval and drops a peer silent for idleTimeout with 1006, keeping one that answers', async () => {
+    env = await startServer({ pingInterval: 100, idleTimeout: 300 });
+    const answering = await connect(env.url); // ws answers each ping with a pong
+    let answered = 0;
+    answering.on('ping', () => answered++);
+    const { raw, closeEvent } = await rawPair(env); // never answers
+    const opened = Date.now();
+    const [code] = await closeEvent;
+    const silentFor = Date.now() - opened;
+    expect(code).toBe(1006);
+    expect(silentFor).toBeGreaterThanOrEqual(250);
+    expect(silentFor).toBeLessThan(2000);
+    await socketClosed(raw);
+    const { rest } = await readResponse(raw);
+    expect(parseFrames(rest).filter((f) => f.opcode === 9).length).toBeGreaterThanOrEqual(2);
+    // Pinged past twice the idle timeout, and still open.
+    await until(() => answered >= 6, 5000, 'six pings');
+    expect(answering.readyState).toBe(answering.OPEN);
+    answering.close();
+  });
+
+  it('drops a silent peer on idleTimeout alone (pingInterval 0), keeping one that talks', async () => {
+    env = await startServer({ pingInterval: 0, idleTimeout: 200 });
+    env.wss.on('connection', (ws) => ws.on('message', (d) => ws.send(d)));
+    const talking = await connect(env.url);
+    let echoes = 0;
+    talking.on('message', () => {
+      echoes++;
+      if (echoes < 12) setTimeout(() => talking.send('still here'), 50);
+    });
+    talking.send('hello');
+    const { raw, closeEvent } = await rawPair(env);
+    expect((await closeEvent)[0]).toBe(1006);
+    await socketClosed(raw);
+    expect(parseFrames((await readResponse(raw)).rest)).toEqual([]);
+    await until(() => echoes >= 12, 5000, 'twelve echoes');
+    expect(talking.readyState).toBe(talking.OPEN);
+    talking.close();
   });
 
   it('cuts a client that stops reading with 1008 once its queue is past maxBackpressure for sendTimeout, others unaffected', async () => {

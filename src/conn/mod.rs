@@ -9,11 +9,11 @@ pub mod session;
 pub mod writer;
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 
 use crate::config::ServerConfig;
 use crate::conn::deflate::{ConnDeflate, Outgoing};
@@ -106,15 +106,21 @@ pub struct Conn {
   pub out: Outbox,
   state: AtomicU8,
   request: Mutex<Option<Request>>,
-  pub request_wake: Notify,
+  /// Wakes the read loop: a request, a pause or resume, credit given back after it ran out,
+  /// the queue passing `maxBackpressure`. One waiter for all of them keeps the task small.
+  pub reader_wake: Notify,
   /// Bytes this connection may still hand to JavaScript before its socket stops being read.
-  pub credit: Semaphore,
+  credit: AtomicUsize,
   /// `send` returned "above high-water"; the writer emits `drain` once the buffer is empty.
   need_drain: AtomicBool,
   /// In the server's cork list: the writer will be woken at the next flush.
   pub corked: AtomicBool,
   /// JavaScript paused reading (`ws.pause()`): the socket is not read until `resume`.
   paused: AtomicBool,
+  /// A frame came in since the keepalive sweep's last visit (`server::keepalive`).
+  heard: AtomicBool,
+  /// When the sweep last found `heard` set, on the sweep's millisecond clock.
+  last_heard: AtomicU32,
   /// Topics this connection subscribes to (the hub holds the other direction).
   topics: Mutex<HashSet<Box<str>>>,
   /// permessage-deflate, when agreed in the handshake.
@@ -130,11 +136,14 @@ impl Conn {
       out: Outbox::default(),
       state: AtomicU8::new(OPEN),
       request: Mutex::new(None),
-      request_wake: Notify::new(),
-      credit: Semaphore::new(credit),
+      reader_wake: Notify::new(),
+      credit: AtomicUsize::new(credit),
       need_drain: AtomicBool::new(false),
       corked: AtomicBool::new(false),
       paused: AtomicBool::new(false),
+      // Heard at the first visit: the silence is counted from then.
+      heard: AtomicBool::new(true),
+      last_heard: AtomicU32::new(0),
       topics: Mutex::default(),
       deflate: deflate.map(Box::new),
     }
@@ -169,7 +178,7 @@ impl Conn {
   /// sent in answer: sends stop, and the session goes on to its close frame.
   pub fn caught_up(&self) {
     self.set_closing();
-    self.request_wake.notify_one();
+    self.reader_wake.notify_one();
   }
 
   pub fn set_closed(&self) {
@@ -252,7 +261,7 @@ impl Conn {
     }
     if before <= limits.max_backpressure && buffered > limits.max_backpressure {
       // The reader stops reading this peer and starts the stall clock.
-      self.request_wake.notify_one();
+      self.reader_wake.notify_one();
     }
     // The writer task may have emptied the queue since the push (woken by another thread's
     // frame) and found no drain to emit: check once more.
@@ -286,9 +295,13 @@ impl Conn {
     }
   }
 
-  /// Called by the writer after a burst: emits `drain` when the buffer emptied after `send`
-  /// reported it above the high-water mark.
+  /// Called after every write to the socket: wakes a read loop stopped by backpressure once
+  /// the queue is back within `maxBackpressure`, and emits `drain` when the buffer emptied after
+  /// `send` reported it above the high-water mark.
   pub fn after_write(&self, still_buffered: usize) {
+    if self.out.is_watched() && still_buffered <= self.config().max_backpressure {
+      self.reader_wake.notify_one();
+    }
     if still_buffered == 0 && self.need_drain.swap(false, Ordering::AcqRel) {
       self.host.event(self, Event::Drain);
     }
@@ -318,7 +331,7 @@ impl Conn {
   /// socket must re-check before it reads (and delivers) one more message.
   pub fn set_paused(&self, paused: bool) {
     self.paused.store(paused, Ordering::Release);
-    self.request_wake.notify_one();
+    self.reader_wake.notify_one();
   }
 
   pub fn is_paused(&self) -> bool {
@@ -350,7 +363,7 @@ impl Conn {
       *slot = Some(request);
     }
     drop(slot);
-    self.request_wake.notify_one();
+    self.reader_wake.notify_one();
   }
 
   pub fn take_request(&self) -> Option<Request> {
@@ -359,14 +372,39 @@ impl Conn {
 
   /// Takes up to `n` bytes of inbound credit (all that is left if less); returns what it took.
   pub fn take_credit(&self, n: usize) -> u32 {
-    self.credit.forget_permits(n) as u32
+    let before = self
+      .credit
+      .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
+        Some(c.saturating_sub(n))
+      })
+      .expect("the update always succeeds");
+    before.min(n) as u32
   }
 
+  /// Gives back credit JavaScript no longer holds; the reader, stopped when it ran out, reads on.
   pub fn return_credit(&self, n: u32) {
-    self.credit.add_permits(n as usize);
+    if self.credit.fetch_add(n as usize, Ordering::AcqRel) == 0 {
+      self.reader_wake.notify_one();
+    }
   }
 
   pub fn has_credit(&self) -> bool {
-    self.credit.available_permits() > 0
+    self.credit.load(Ordering::Acquire) > 0
+  }
+
+  /// A frame came in: the peer is alive.
+  pub fn heard(&self) {
+    self.heard.store(true, Ordering::Relaxed);
+  }
+
+  /// The keepalive sweep's visit at `now` (milliseconds on its clock, which may wrap): how long
+  /// the peer has been silent, counted from the last visit that found a frame had come in.
+  pub fn silent_for(&self, now: u32) -> u32 {
+    if self.heard.swap(false, Ordering::Relaxed) {
+      self.last_heard.store(now, Ordering::Relaxed);
+      0
+    } else {
+      now.wrapping_sub(self.last_heard.load(Ordering::Relaxed))
+    }
   }
 }

@@ -5,11 +5,13 @@
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, IoSlice};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use crate::conn::deflate::Outgoing;
 use crate::io::direct::{self, Fd};
@@ -119,9 +121,13 @@ pub struct Outbox {
   wake: Notify,
   /// Set while the reader waits to see whether a backed-up socket still takes bytes.
   watching: AtomicBool,
-  /// Signalled by every write while `watching`.
-  progress: Notify,
+  /// When the last write while `watching` took bytes: milliseconds since `EPOCH`, plus one (0:
+  /// never).
+  last_progress: AtomicU64,
 }
+
+/// The clock `last_progress` counts from.
+static EPOCH: OnceLock<Instant> = OnceLock::new();
 
 impl Outbox {
   /// Queues `frame` unless the outbox is finished; returns the bytes buffered after it.
@@ -143,7 +149,9 @@ impl Outbox {
   }
 
   pub fn buffered(&self) -> usize {
-    self.buffered.load(Ordering::Acquire)
+    // Sequentially consistent with `written` and `watch`: a write and the reader's watch
+    // beginning each see the other's change (see `session::Stall::update`).
+    self.buffered.load(Ordering::SeqCst)
   }
 
   /// Lets the writer run.
@@ -215,57 +223,76 @@ impl Outbox {
     compress: impl Fn(&Outgoing) -> Bytes,
   ) -> bool {
     loop {
-      let taken = {
-        let mut queue = self.queue.lock().unwrap();
-        queue.writer_busy = !queue.frames.is_empty();
-        if queue.finished && !queue.writer_busy {
-          return false;
-        }
-        // A frame started by `write_now` is the writer's to finish now.
-        queue.front_started = false;
-        std::mem::take(&mut queue.frames)
-      };
-      if taken.is_empty() {
-        self.wake.notified().await;
-        continue;
+      // Nothing but the wait is held across it: this future is in every idle connection.
+      if let Some(more) = self.take_queued(into, &compress) {
+        return more;
       }
-      for item in taken {
-        into.push_back(match item {
-          Item::Frame(frame) => frame,
-          Item::Compress(message) => {
-            let frame = compress(&message);
-            // Added before the estimate goes, so the count never dips below what is queued.
-            self.buffered.fetch_add(frame.len(), Ordering::AcqRel);
-            self
-              .buffered
-              .fetch_sub(message.payload.len(), Ordering::AcqRel);
-            frame
-          }
-        });
-      }
-      return true;
+      self.wake.notified().await;
     }
+  }
+
+  /// `take` without the wait: None when the queue is empty and not finished.
+  fn take_queued(
+    &self,
+    into: &mut VecDeque<Bytes>,
+    compress: impl Fn(&Outgoing) -> Bytes,
+  ) -> Option<bool> {
+    let taken = {
+      let mut queue = self.queue.lock().unwrap();
+      queue.writer_busy = !queue.frames.is_empty();
+      if queue.finished && !queue.writer_busy {
+        return Some(false);
+      }
+      // A frame started by `write_now` is the writer's to finish now.
+      queue.front_started = false;
+      std::mem::take(&mut queue.frames)
+    };
+    if taken.is_empty() {
+      return None;
+    }
+    for item in taken {
+      into.push_back(match item {
+        Item::Frame(frame) => frame,
+        Item::Compress(message) => {
+          let frame = compress(&message);
+          // Added before the estimate goes, so the count never dips below what is queued.
+          self.buffered.fetch_add(frame.len(), Ordering::AcqRel);
+          self
+            .buffered
+            .fetch_sub(message.payload.len(), Ordering::AcqRel);
+          frame
+        }
+      });
+    }
+    Some(true)
   }
 
   /// Records that `n` bytes reached the socket; returns the bytes still buffered.
   pub fn written(&self, n: usize) -> usize {
-    let left = self.buffered.fetch_sub(n, Ordering::AcqRel) - n;
-    if self.watching.load(Ordering::Acquire) {
-      self.progress.notify_one();
+    let left = self.buffered.fetch_sub(n, Ordering::SeqCst) - n;
+    if self.watching.load(Ordering::SeqCst) {
+      let since = EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64;
+      self.last_progress.store(since + 1, Ordering::Release);
     }
     left
   }
 
-  /// Resolves at the next write to the socket (or at once if one happened since the last call),
-  /// while `watch(true)` is in force.
-  pub async fn progressed(&self) {
-    self.progress.notified().await;
+  /// When a write last took bytes while `watch(true)` was in force.
+  pub fn last_progress(&self) -> Option<Instant> {
+    match self.last_progress.load(Ordering::Acquire) {
+      0 => None,
+      since => Some(*EPOCH.get()? + Duration::from_millis(since - 1)),
+    }
   }
 
-  /// Turns the `progressed` signal on or off (off for a connection that is not backed up, so
-  /// that writes cost nothing extra).
+  pub fn is_watched(&self) -> bool {
+    self.watching.load(Ordering::SeqCst)
+  }
+
+  /// Turns the `last_progress` record on or off (off for a connection that is not backed up,
+  /// so that writes cost nothing extra).
   pub fn watch(&self, on: bool) {
-    self.watching.store(on, Ordering::Release);
+    self.watching.store(on, Ordering::SeqCst);
   }
 }
 
@@ -370,15 +397,16 @@ mod tests {
   }
 
   #[tokio::test]
-  async fn progress_is_signalled_only_while_watched() {
+  async fn progress_is_recorded_only_while_watched() {
     let out = Outbox::default();
     out.push(Bytes::from_static(b"abcd"));
     out.written(1);
-    let quiet = tokio::time::timeout(std::time::Duration::from_millis(20), out.progressed());
-    assert!(quiet.await.is_err(), "no signal while not watching");
+    assert_eq!(out.last_progress(), None, "not recorded while not watching");
     out.watch(true);
+    let before = Instant::now();
     out.written(1);
-    out.progressed().await;
+    let at = out.last_progress().expect("recorded while watching");
+    assert!(at + Duration::from_millis(1) >= before && at <= Instant::now());
   }
 
   #[test]

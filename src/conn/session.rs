@@ -1,13 +1,14 @@
-//! A connection's life after the handshake: the read loop (messages, pings, keepalive, requests
+//! A connection's life after the handshake: the read loop (messages, pings, requests
 //! from JavaScript, the closing handshake) and the ending (close frame, writer drain, `close`).
 
 use std::future::Future;
 use std::pin::{pin, Pin};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
-use tokio::time::{interval_at, sleep, Instant, Interval, MissedTickBehavior, Sleep};
+use tokio::time::{sleep, Instant, Sleep};
 
 use crate::conn::writer::{self, WriteSide};
 use crate::conn::{Conn, Event, Inbound, Request, OPEN};
@@ -28,51 +29,6 @@ enum End {
   Failed(Failure),
   /// The socket is gone, timed out or was terminated: 1006, nothing more is sent.
   Abnormal,
-}
-
-/// Server pings and the idle cut-off. One timer per connection; idleness is checked at each tick.
-struct Keepalive {
-  ticker: Option<Interval>,
-  ping: bool,
-  idle: Duration,
-  heard: bool,
-  last_heard: Instant,
-}
-
-impl Keepalive {
-  fn new(ping: Duration, idle: Duration) -> Self {
-    let period = if ping.is_zero() { idle } else { ping };
-    let ticker = (!period.is_zero()).then(|| {
-      let mut t = interval_at(Instant::now() + period, period);
-      t.set_missed_tick_behavior(MissedTickBehavior::Delay);
-      t
-    });
-    Keepalive {
-      ticker,
-      ping: !ping.is_zero(),
-      idle,
-      heard: false,
-      last_heard: Instant::now(),
-    }
-  }
-
-  async fn tick(&mut self) {
-    match self.ticker.as_mut() {
-      Some(t) => {
-        t.tick().await;
-      }
-      None => std::future::pending().await,
-    }
-  }
-
-  /// At a tick: true when the peer has been silent past the idle timeout.
-  fn is_idle(&mut self) -> bool {
-    let now = Instant::now();
-    if std::mem::take(&mut self.heard) {
-      self.last_heard = now;
-    }
-    !self.idle.is_zero() && now.duration_since(self.last_heard) >= self.idle
-  }
 }
 
 /// Why reading stopped before a frame was complete.
@@ -107,97 +63,99 @@ fn close_reply(code: u16, reason: &str) -> bytes::Bytes {
   }
 }
 
-async fn read_loop<R: AsyncRead + Unpin>(conn: &Arc<Conn>, reader: &mut Reader, io: &mut R) -> End {
-  let limits = conn.config();
-  let host = conn.host();
-  let mut keepalive = Keepalive::new(limits.ping_interval, limits.idle_timeout);
-  let mut closing_deadline: Option<Pin<Box<Sleep>>> = None;
-  let mut stall = Stall::new(limits.send_timeout);
-  let mut peer_close: Option<(u16, String)> = None;
-  let mut close_sent = false;
-  // One waiter registration for as long as no request comes: a fresh `notified()` per loop
-  // would take the Notify's lock twice for every message.
-  let mut request = pin!(conn.request_wake.notified());
-  loop {
-    if let Some((code, reason)) = peer_close.take_if(|_| conn.ready_state() != OPEN) {
-      // JavaScript has handled everything before the peer's close frame (or the server is
-      // closing anyway): answer it, unless our own close frame went first, and end.
-      if !close_sent {
-        let _ = conn.out.push(close_reply(code, &reason));
-      }
-      return End::Closed(code, reason);
-    }
-    let has_credit = conn.has_credit();
-    let backed_up = stall.update(conn);
-    // Until JavaScript has seen the peer's close, nothing more is read, and the close reply
-    // waits: it must follow whatever JavaScript sends in answer to the messages before it.
-    let readable = has_credit && !conn.is_paused() && !backed_up && peer_close.is_none();
-    tokio::select! {
-      biased;
-      _ = &mut request => {
-        request.set(conn.request_wake.notified());
-        match conn.take_request() {
-        Some(Request::Terminate) => return End::Abnormal,
-        Some(Request::Fail(failure)) => return End::Failed(failure),
-        Some(Request::Close(status)) => {
-          let frame = match status {
-            Some((code, reason)) => frame::close(code, &reason),
-            None => frame::encode(Kind::Close, b"", 0),
-          };
-          if !close_sent && conn.out.push(frame).is_some() {
-            conn.out.wake();
-            close_sent = true;
-          }
-          closing_deadline.get_or_insert_with(|| Box::pin(sleep(limits.close_timeout)));
+#[allow(
+  clippy::manual_async_fn,
+  reason = "an async fn keeps its arguments twice"
+)]
+fn read_loop<'a, R: AsyncRead + Unpin>(
+  conn: &'a Arc<Conn>,
+  reader: &'a mut Reader,
+  io: &'a mut R,
+) -> impl Future<Output = End> + 'a {
+  // An async block, not an `async fn`, for the reason `run` gives.
+  async move {
+    let limits = conn.config();
+    let mut closing_deadline: Option<Pin<Box<Sleep>>> = None;
+    let mut stall = Stall::new(limits.send_timeout);
+    let mut peer_close: Option<(u16, String)> = None;
+    let mut close_sent = false;
+    // One waiter registration for as long as no request comes: a fresh `notified()` per loop
+    // would take the Notify's lock twice for every message.
+    let mut request = pin!(conn.reader_wake.notified());
+    loop {
+      if let Some((code, reason)) = peer_close.take_if(|_| conn.ready_state() != OPEN) {
+        // JavaScript has handled everything before the peer's close frame (or the server is
+        // closing anyway): answer it, unless our own close frame went first, and end.
+        if !close_sent {
+          let _ = conn.out.push(close_reply(code, &reason));
         }
-        None => {}
-      }},
-      // Waiting for a permit (and giving it straight back) parks the loop until JavaScript
-      // has taken some of this connection's pending payloads: the socket is not read meanwhile.
-      permit = conn.credit.acquire(), if !has_credit => drop(permit),
-      _ = conn.out.progressed(), if backed_up => stall.progressed(),
-      _ = stall.expired(), if backed_up => return End::Failed(Failure::backpressure()),
-      read = fill(reader, io), if readable => {
-        keepalive.heard = true;
-        match read {
-          Err(ReadError::Failed(failure)) => return End::Broken(failure),
-          Err(ReadError::Lost) => return End::Abnormal,
-          Ok(()) => match reader.incoming() {
-            Incoming::Close(code, reason) => {
-              if close_sent {
-                return End::Closed(code, reason.to_string());
-              }
-              peer_close = Some((code, reason.to_string()));
-              if conn.ready_state() == OPEN {
-                // The peer started the closing handshake: JavaScript answers `caughtUp()`
-                // once the messages before it are handled.
-                host.event(conn, Event::PeerClose);
-                closing_deadline.get_or_insert_with(|| Box::pin(sleep(limits.close_timeout)));
-              }
+        return End::Closed(code, reason);
+      }
+      let has_credit = conn.has_credit();
+      let backed_up = stall.update(conn);
+      // Until JavaScript has seen the peer's close, nothing more is read, and the close reply
+      // waits: it must follow whatever JavaScript sends in answer to the messages before it.
+      let readable = has_credit && !conn.is_paused() && !backed_up && peer_close.is_none();
+      tokio::select! {
+        biased;
+        _ = &mut request => {
+          request.set(conn.reader_wake.notified());
+          match conn.take_request() {
+          Some(Request::Terminate) => return End::Abnormal,
+          Some(Request::Fail(failure)) => return End::Failed(failure),
+          Some(Request::Close(status)) => {
+            let frame = match status {
+              Some((code, reason)) => frame::close(code, &reason),
+              None => frame::encode(Kind::Close, b"", 0),
+            };
+            if !close_sent && conn.out.push(frame).is_some() {
+              conn.out.wake();
+              close_sent = true;
             }
-            Incoming::Message(message) => {
-              if let Inbound::Ping(data) = message {
-                if limits.auto_pong && conn.ready_state() == OPEN {
-                  let _ = conn.out.push(frame::encode(Kind::Pong, data, 0));
-                  conn.out.wake();
+            closing_deadline.get_or_insert_with(|| Box::pin(sleep(limits.close_timeout)));
+          }
+          None => {}
+        }},
+        // Without credit the loop waits on `reader_wake`, which `return_credit` signals: the
+        // socket is not read until JavaScript has taken some of the pending payloads.
+        _ = stall.expired(), if backed_up => {
+          if !stall.extend(conn) {
+            return End::Failed(Failure::backpressure());
+          }
+        }
+        read = fill(reader, io), if readable => {
+          conn.heard();
+          match read {
+            Err(ReadError::Failed(failure)) => return End::Broken(failure),
+            Err(ReadError::Lost) => return End::Abnormal,
+            Ok(()) => match reader.incoming() {
+              Incoming::Close(code, reason) => {
+                if close_sent {
+                  return End::Closed(code, reason.to_string());
+                }
+                peer_close = Some((code, reason.to_string()));
+                if conn.ready_state() == OPEN {
+                  // The peer started the closing handshake: JavaScript answers `caughtUp()`
+                  // once the messages before it are handled.
+                  conn.host().event(conn, Event::PeerClose);
+                  closing_deadline.get_or_insert_with(|| Box::pin(sleep(limits.close_timeout)));
                 }
               }
-              deliver(conn, message);
-            }
-          },
-        }
-      },
-      _ = keepalive.tick() => {
-        if keepalive.is_idle() {
+              Incoming::Message(message) => {
+                if let Inbound::Ping(data) = message {
+                  if limits.auto_pong && conn.ready_state() == OPEN {
+                    let _ = conn.out.push(frame::encode(Kind::Pong, data, 0));
+                    conn.out.wake();
+                  }
+                }
+                deliver(conn, message);
+              }
+            },
+          }
+        },
+        _ = async { closing_deadline.as_mut().expect("guarded").await }, if closing_deadline.is_some() => {
           return End::Abnormal;
         }
-        if keepalive.ping {
-          let _ = conn.out.push(frame::encode(Kind::Ping, b"", 0));
-          conn.out.wake();
-        }
-      },
-      _ = async { closing_deadline.as_mut().expect("guarded").await }, if closing_deadline.is_some() => {
-        return End::Abnormal;
       }
     }
   }
@@ -227,17 +185,32 @@ impl Stall {
   /// Starts or stops the clock as the queue is past the bound or not; true while it is.
   fn update(&mut self, conn: &Conn) -> bool {
     let backed_up = conn.is_backed_up();
-    if backed_up != self.deadline.is_some() {
-      conn.out.watch(backed_up);
-      self.deadline = backed_up.then(|| Box::pin(sleep(self.timeout)));
+    if backed_up && self.deadline.is_none() {
+      // Watch first, then look again: a write that brought the queue back within the bound
+      // before the watch began would wake no one.
+      conn.out.watch(true);
+      if !conn.is_backed_up() {
+        conn.out.watch(false);
+        return false;
+      }
+      self.deadline = Some(Box::pin(sleep(self.timeout)));
+    } else if !backed_up && self.deadline.is_some() {
+      conn.out.watch(false);
+      self.deadline = None;
     }
     backed_up
   }
 
-  /// The socket took bytes: the peer reads, however slowly, so the clock starts over.
-  fn progressed(&mut self) {
-    if let Some(deadline) = self.deadline.as_mut() {
-      deadline.as_mut().reset(Instant::now() + self.timeout);
+  /// At the deadline: when the socket took bytes meanwhile, the peer reads, however slowly, and
+  /// the clock runs on from its last write; false when it took none for the whole timeout.
+  fn extend(&mut self, conn: &Conn) -> bool {
+    let due = conn.out.last_progress().map(|at| at + self.timeout);
+    match (due, self.deadline.as_mut()) {
+      (Some(due), Some(deadline)) if due > Instant::now() => {
+        deadline.as_mut().reset(due);
+        true
+      }
+      _ => false,
     }
   }
 
@@ -259,7 +232,7 @@ async fn wait_caught_up(conn: &Conn) -> bool {
       if conn.ready_state() != OPEN {
         return false;
       }
-      conn.request_wake.notified().await;
+      conn.reader_wake.notified().await;
     }
   };
   tokio::time::timeout(conn.config().close_timeout, wait)
@@ -302,49 +275,72 @@ pub fn start(conn: Arc<Conn>, socket: Adopted, head: Vec<u8>) {
 
 /// Runs a connection whose `101` is already queued in its outbox, until it has closed and
 /// JavaScript has been told.
-pub async fn run<R, W>(conn: Arc<Conn>, mut read: R, write: WriteSide<W>, head: Vec<u8>)
+#[allow(
+  clippy::manual_async_fn,
+  reason = "an async fn keeps its arguments twice"
+)]
+pub fn run<R, W>(
+  conn: Arc<Conn>,
+  mut read: R,
+  write: WriteSide<W>,
+  head: Vec<u8>,
+) -> impl Future<Output = ()> + Send + 'static
 where
   R: AsyncRead + Unpin + Send + 'static,
   W: AsyncWrite + Unpin + Send + 'static,
 {
-  // The writer runs in this task, beside whatever the session awaits: one task per connection.
-  let mut writer = pin!(Some(writer::run(write)));
-  let limits = conn.config();
-  let inflation = conn.deflate.as_ref().map(|d| d.inflation());
-  let mut reader = Reader::new(head, limits.max_frame, limits.max_payload, inflation);
-  let end = beside(
-    writer.as_mut(),
-    pin!(read_loop(&conn, &mut reader, &mut read)),
-  )
-  .await;
-  drop(reader);
+  // An async block rather than an `async fn`: an async fn's arguments would stay in the task
+  // beside their moved copies, for the connection's whole life.
+  async move {
+    // The writer runs in this task, beside whatever the session awaits: one task per connection.
+    let mut writer = pin!(Some(writer::run(write)));
+    let end = {
+      let limits = conn.config();
+      let inflation = conn.deflate.as_ref().map(|d| d.inflation());
+      let mut reader = Reader::new(head, limits.max_frame, limits.max_payload, inflation);
+      let reading = pin!(read_loop(&conn, &mut reader, &mut read));
+      beside(writer.as_mut(), reading).await
+    };
+    // The ending is a future of its own, so that its state shares the task's bytes with the
+    // read loop's instead of adding to them.
+    finish(&conn, end, writer, read).await;
+  }
+}
 
+/// The ending after the read loop: the close frame, the writer's drain, the socket closed, and
+/// JavaScript told.
+async fn finish<R: AsyncRead + Unpin>(
+  conn: &Arc<Conn>,
+  end: End,
+  mut writer: Pin<&mut Option<impl Future<Output = ()>>>,
+  mut read: R,
+) {
   let host = conn.host();
-  let limit = limits.close_timeout;
+  let limit = conn.config().close_timeout;
   let (code, reason) = match end {
     End::Closed(code, reason) => {
       conn.out.finish();
       (code, reason)
     }
     End::Broken(failure) => {
-      host.event(&conn, Event::Error(&failure));
-      if beside(writer.as_mut(), pin!(wait_caught_up(&conn))).await {
+      host.event(conn, Event::Error(&failure));
+      if beside(writer.as_mut(), pin!(wait_caught_up(conn))).await {
         writer.set(None);
         (1006, String::new())
       } else {
         // The close frame carries the code only, as `ws` sends it; the `close` event keeps the
         // engine's description.
-        send_close(&conn, failure.close_code, "");
+        send_close(conn, failure.close_code, "");
         (failure.close_code, failure.message)
       }
     }
     End::Failed(failure) => {
       // The queue is moot (for backpressure, the reason itself): only the close frame goes.
       conn.out.clear();
-      send_close(&conn, failure.close_code, &failure.message);
+      send_close(conn, failure.close_code, &failure.message);
       // An application's `drop` is no error; a limit the engine enforced is.
       if failure.code.is_some() {
-        host.event(&conn, Event::Error(&failure));
+        host.event(conn, Event::Error(&failure));
       }
       (failure.close_code, failure.message)
     }
@@ -368,23 +364,33 @@ where
     drain(&mut read, limit).await;
   }
   drop(read);
-  host.closed(&conn, code, &reason);
+  host.closed(conn, code, &reason);
 }
 
 /// Awaits `work` while the connection's writer (`writer::run`, polled by this same task) keeps
 /// writing; a writer that ends (a write error, which also asks the session to terminate) is
 /// dropped, and with it the socket's write side.
-async fn beside<T>(
-  mut writer: Pin<&mut Option<impl Future<Output = ()>>>,
-  mut work: Pin<&mut impl Future<Output = T>>,
-) -> T {
-  loop {
-    let running = writer.is_some();
-    tokio::select! {
-      out = work.as_mut() => return out,
-      () = async { writer.as_mut().as_pin_mut().expect("guarded").await }, if running => writer.set(None),
+fn beside<'a, T, W, F>(
+  mut writer: Pin<&'a mut Option<W>>,
+  mut work: Pin<&'a mut F>,
+) -> impl Future<Output = T> + 'a
+where
+  W: Future<Output = ()>,
+  F: Future<Output = T>,
+{
+  // A plain poll function: an `async fn` with `select!` here would keep its own state in every
+  // connection's task.
+  std::future::poll_fn(move |cx| {
+    if let Poll::Ready(out) = work.as_mut().poll(cx) {
+      return Poll::Ready(out);
     }
-  }
+    if let Some(running) = writer.as_mut().as_pin_mut() {
+      if running.poll(cx).is_ready() {
+        writer.set(None);
+      }
+    }
+    Poll::Pending
+  })
 }
 
 /// Reads and discards until EOF, an error or `limit`.
@@ -404,6 +410,8 @@ mod tests {
 
   /// What every connection, idle or not, holds natively: these budgets fail the build's tests
   /// when a per-connection structure grows (bench/ measures the total per idle connection).
+  /// tokio puts the task's future in a cell with 104 bytes of its own, aligned to 128: a
+  /// future of 768 bytes takes 896, one of 800 would take 1,024.
   #[tokio::test]
   async fn per_connection_structures_stay_within_their_budgets() {
     let server = Arc::new(Shared::new(
@@ -420,12 +428,12 @@ mod tests {
       Vec::new(),
     );
     let sizes = [
-      ("Conn", std::mem::size_of::<Conn>(), 352),
+      ("Conn", std::mem::size_of::<Conn>(), 296),
       ("Reader", std::mem::size_of::<Reader>(), 160),
       (
         "the connection's task, its writer included",
         std::mem::size_of_val(&task),
-        1344,
+        768,
       ),
     ];
     for (what, size, budget) in sizes {

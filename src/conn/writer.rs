@@ -2,7 +2,7 @@
 //! vectored bursts (many frames per syscall), then shuts the write side down.
 
 use std::collections::VecDeque;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io::IoSlice;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -59,27 +59,33 @@ async fn write_all<W: AsyncWrite + Unpin>(
     let remaining = conn.out.written(written);
     // The writer's own frames are never cleared, so a partly written one needs no record.
     let _ = consume(frames, written);
-    if frames.is_empty() {
-      conn.after_write(remaining);
-    }
+    conn.after_write(remaining);
   }
   Ok(())
 }
 
 /// Runs until the outbox is finished and written, or the socket fails.
-pub async fn run<W: AsyncWrite + Unpin>(mut side: WriteSide<W>) {
-  let conn = side.conn.clone();
-  let mut frames = VecDeque::new();
-  while conn
-    .out
-    .take(&mut frames, |message| conn.compress(message))
-    .await
-  {
-    if write_all(&mut side.io, &mut frames, &conn).await.is_err() {
-      // The peer is gone; the reader sees it too, but may be waiting for credit.
-      conn.request(Request::Terminate);
-      return;
+#[allow(
+  clippy::manual_async_fn,
+  reason = "an async fn keeps its arguments twice"
+)]
+pub fn run<W: AsyncWrite + Unpin>(mut side: WriteSide<W>) -> impl Future<Output = ()> {
+  // An async block rather than an `async fn`, whose argument would stay in every connection's
+  // task beside its moved copy.
+  async move {
+    let conn = side.conn.clone();
+    let mut frames = VecDeque::new();
+    while conn
+      .out
+      .take(&mut frames, |message| conn.compress(message))
+      .await
+    {
+      if write_all(&mut side.io, &mut frames, &conn).await.is_err() {
+        // The peer is gone; the reader sees it too, but may be waiting for credit.
+        conn.request(Request::Terminate);
+        return;
+      }
     }
+    let _ = side.io.shutdown().await;
   }
-  let _ = side.io.shutdown().await;
 }

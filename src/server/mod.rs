@@ -4,11 +4,12 @@
 
 pub mod events;
 pub mod hub;
+pub mod keepalive;
 
 use std::collections::HashMap;
 use std::io;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, Once, OnceLock};
 
 use bytes::Bytes;
 
@@ -45,6 +46,8 @@ pub struct Shared {
   /// Connections whose writer is woken at the next `flush` (JavaScript thread only).
   corked: Mutex<Vec<Arc<Conn>>>,
   next_id: AtomicU32,
+  /// Starts the keepalive sweep with the first connection.
+  keepalive: Once,
   /// The link to the other nodes, with the `redis` option (set once, after construction).
   pub link: OnceLock<Box<dyn Link>>,
 }
@@ -99,6 +102,7 @@ impl Shared {
       conns: Mutex::default(),
       corked: Mutex::default(),
       next_id: AtomicU32::new(1),
+      keepalive: Once::new(),
       link: OnceLock::new(),
     }
   }
@@ -129,7 +133,19 @@ impl Shared {
       let _ = conn.out.push(Bytes::from(response));
     }
     self.conns.lock().unwrap().insert(id, conn.clone());
+    self.keepalive.call_once(|| {
+      if let Some(period) = keepalive::period(&self.config) {
+        crate::runtime::get().spawn(keepalive::sweep(Arc::downgrade(self), period));
+      }
+    });
     conn
+  }
+
+  /// Calls `f` with every open connection, under the registry's lock.
+  pub fn for_each_conn(&self, mut f: impl FnMut(&Arc<Conn>)) {
+    for conn in self.conns.lock().unwrap().values() {
+      f(conn);
+    }
   }
 
   /// Takes over the upgraded socket `fd` (TCP or Unix): runs a connection over `head` (the bytes
