@@ -4,6 +4,7 @@
 // connection (core/connection.js).
 
 const EventEmitter = require('events');
+const { compactListeners } = require('../../core/listeners');
 const native = require('../../core/native');
 const { argTypeError, rangeError, stateError } = require('../../core/errors');
 const { toBuffer } = require('../../core/payload');
@@ -37,6 +38,7 @@ class WebSocket extends EventEmitter {
    */
   constructor(server, connection, info) {
     super();
+    compactListeners(this);
     this._server = server;
     this._connection = connection;
     this._closed = false;

@@ -5,6 +5,7 @@
 // itself lives in Rust; this object receives the engine's events (see lib/core/engine.js).
 
 const EventEmitter = require('events');
+const { compactListeners } = require('../../core/listeners');
 const { CLOSE_REASONS, CLOSE_DESCRIPTIONS, isValidCloseReason } = require('./constants');
 const { failureDescription } = require('./failures');
 const { SocketFacade } = require('./socket-facade');
@@ -55,6 +56,7 @@ class WebSocketConnection extends EventEmitter {
    */
   constructor(socket, extensions, protocol, maskOutgoingPackets, config) {
     super();
+    compactListeners(this);
     this.config = config;
     this.socket = new SocketFacade(socket, this);
     this.protocol = protocol;

@@ -3,6 +3,7 @@
 // A server-side connection with ws's WebSocket API, over a socket the Rust engine owns.
 
 const EventEmitter = require('events');
+const { compactListeners } = require('../../core/listeners');
 const { mixin } = require('./events');
 const { SEND } = require('../../core/protocol');
 const { READY_STATE, defineReadyStates } = require('../../core/ready-state');
@@ -20,6 +21,7 @@ class WsSocket extends EventEmitter {
    */
   constructor(server, connection, protocol) {
     super();
+    compactListeners(this);
     this._server = server;
     this._connection = connection;
     this._protocol = protocol;
