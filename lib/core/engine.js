@@ -94,15 +94,15 @@ class Engine {
   }
 
   /**
-   * The Rust-first intake: gives the new connection `fd` to Rust when `first`, the first bytes
-   * its client sent, is a plain upgrade the engine answers itself (`peeked`: they are still in
-   * the socket). Returns the `Connection`, or null when Node keeps the connection (`first`
-   * not consumed).
+   * The Rust-first intake: gives an arrival's connection `fd` to Rust when `first`, the first
+   * bytes its client sent, is a plain upgrade the engine answers itself (`peeked`: they are
+   * still in the socket; `accepted`: the listener's family, see core/intake.js). Returns the
+   * `Connection`, or null when Node keeps the connection (`first` not consumed).
    */
-  acceptHead(fd, first, peeked) {
+  acceptHead({ fd, first, peeked, accepted }) {
     let nativeSocket = null;
     try {
-      nativeSocket = this._native.acceptHead(fd, first, peeked);
+      nativeSocket = this._native.acceptHead(fd, first, peeked, accepted);
     } catch {
       // Out of descriptors, say: Node's path still works.
     }

@@ -49,10 +49,16 @@ function addressesOf(handle) {
   };
 }
 
+/** The family of a socket the listener accepted: a Pipe handle (a Unix socket's) has no getpeername. */
+function familyOf(handle) {
+  return typeof handle.getpeername === 'function' ? 'tcp' : 'unix';
+}
+
 /**
  * Puts the intake in front of `httpServer`'s connections. `take(arrival)` returns true when a
- * server took the connection; an arrival is `{ fd, first, peeked, addresses() }`, `peeked` when
- * `first` is still in the socket. Returns the function that removes the intake; null when the
+ * server took the connection; an arrival is `{ fd, first, peeked, accepted, addresses() }`,
+ * `peeked` when `first` is still in the socket, `accepted` ('tcp' or 'unix') when the listener
+ * has just accepted it (a 'connection' event's socket may come from anywhere). Returns the function that removes the intake; null when the
  * server is not a plain TCP http.Server (its upgrades keep the usual path).
  */
 function install(httpServer, take) {
@@ -76,6 +82,9 @@ function install(httpServer, take) {
   };
   // Connections that have sent nothing yet: when they came, and the listeners waiting for them.
   const silent = new Map();
+  // Handles the listener accepted that went on to Node before their request came: their
+  // 'connection' event is the listener's own, not any socket an application emits.
+  const accepted = new WeakMap();
   let sweep = null;
   const toNode = (socket, first) => {
     const waiting = silent.get(socket);
@@ -99,7 +108,7 @@ function install(httpServer, take) {
       socket.removeListener('end', onEnd);
       // Nothing more is read while the engine decides, so that `first` is all it has to take.
       handle.readStop();
-      const arrival = { fd: handle.fd, first, peeked: false, addresses: () => addressesOf(handle) };
+      const arrival = { fd: handle.fd, first, peeked: false, accepted: accepted.get(handle), addresses: () => addressesOf(handle) };
       if (!offer(arrival, () => socket.destroy())) {
         handle.readStart();
         toNode(socket, first);
@@ -129,7 +138,8 @@ function install(httpServer, take) {
     if (typeof fd !== 'number' || fd < 0) return false;
     const first = peekHead(fd);
     if (first === null) return null;
-    return offer({ fd, first, peeked: true, addresses: () => addressesOf(clientHandle) }, () => clientHandle.close());
+    const arrival = { fd, first, peeked: true, accepted: familyOf(clientHandle), addresses: () => addressesOf(clientHandle) };
+    return offer(arrival, () => clientHandle.close());
   };
   let hooked = null;
   const unhook = () => {
@@ -143,14 +153,18 @@ function install(httpServer, take) {
     const original = handle.onconnection;
     const onconnection = function (err, clientHandle) {
       if (err || !clientHandle) return original.call(this, err, clientHandle);
+      const toNodeSocket = () => {
+        accepted.set(clientHandle, familyOf(clientHandle));
+        original.call(this, 0, clientHandle);
+      };
       const taken = early(clientHandle);
       if (taken === null) {
         // The client writes its request as soon as it is connected: by the end of this turn of
         // the event loop it is usually in (under churn, most of the misses). One more look
         // then, and the connection goes on to Node either way.
-        setImmediate(() => early(clientHandle) === true || original.call(this, 0, clientHandle));
+        setImmediate(() => early(clientHandle) === true || toNodeSocket());
       } else if (!taken) {
-        original.call(this, err, clientHandle);
+        toNodeSocket();
       }
       return undefined;
     };

@@ -11,6 +11,7 @@ use napi::{Env, Error, JsValue, Result, Status};
 use napi_derive::napi;
 
 use crate::config::{RawConfig, ServerConfig};
+use crate::io::handoff::{Family, Known};
 use crate::napi::fast_calls;
 use crate::napi::socket::NativeSocket;
 use crate::napi::{invalid_arg, BindingConfig};
@@ -142,7 +143,7 @@ impl NativeServer {
     let _enter = runtime::get().enter();
     let conn = self
       .shared
-      .accept_fd(fd, 0, head.to_vec(), response, agreed)
+      .accept_fd(fd, Known::Nothing, 0, head.to_vec(), response, agreed)
       .map_err(|e| {
         Error::new(
           Status::GenericFailure,
@@ -157,13 +158,15 @@ impl NativeServer {
   /// offered subprotocol, the agreed extension). Null when Node should have the connection
   /// after all (its parser then reads `first` as if nothing had happened). `peeked`: `first` is
   /// still in the socket (`peekHead`), and is taken out of it only when the engine takes the
-  /// connection.
+  /// connection. `accepted`: "tcp" or "unix" when the server's own listener has just accepted
+  /// `fd` (nothing to check about it then), else unknown.
   #[napi]
   pub fn accept_head(
     &self,
     fd: i32,
     first: &[u8],
     peeked: Option<bool>,
+    accepted: Option<String>,
   ) -> Result<Option<NativeSocket>> {
     let Some(upgrade) = request::parse(first) else {
       return Ok(None);
@@ -182,7 +185,15 @@ impl NativeServer {
     let _enter = runtime::get().enter();
     let head = first[upgrade.len..].to_vec();
     let peeked = if peeked == Some(true) { first.len() } else { 0 };
-    let Ok(conn) = self.shared.accept_fd(fd, peeked, head, response, agreed) else {
+    let known = match accepted.as_deref() {
+      Some("tcp") => Known::Accepted(Family::Tcp),
+      Some("unix") => Known::Accepted(Family::Unix),
+      _ => Known::Nothing,
+    };
+    let Ok(conn) = self
+      .shared
+      .accept_fd(fd, known, peeked, head, response, agreed)
+    else {
       return Ok(None);
     };
     let socket = NativeSocket::new(conn, self.shared.clone(), None);

@@ -18,7 +18,8 @@ use crate::conn::deflate::{ConnDeflate, Outgoing};
 use crate::conn::writer::WriteSide;
 use crate::conn::{session, Conn, Event, Host, Inbound};
 use crate::io::bridge::Bridge;
-use crate::io::{handoff, peek};
+use crate::io::handoff::{self, Known};
+use crate::io::peek;
 use crate::protocol::extension::{self, Agreed, Malformed};
 use crate::protocol::frame::Kind;
 use crate::server::events::{EventKind, EventQueue};
@@ -156,12 +157,13 @@ impl Shared {
   pub fn accept_fd(
     self: &Arc<Self>,
     fd: i32,
+    known: Known,
     peeked: usize,
     head: Vec<u8>,
     response: Vec<u8>,
     agreed: Option<Agreed>,
   ) -> io::Result<Arc<Conn>> {
-    let socket = handoff::adopt(fd, self.config.no_delay)?;
+    let socket = handoff::adopt(fd, known, self.config.no_delay)?;
     if peeked > 0 {
       peek::discard(fd, peeked)?;
     }

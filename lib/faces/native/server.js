@@ -100,7 +100,7 @@ class Server extends EventEmitter {
     if (this._closing || this.options.intake === false || this.options.verifyClient || this.options.handleProtocols) {
       return false;
     }
-    const connection = this._engine.acceptHead(arrival.fd, arrival.first, arrival.peeked);
+    const connection = this._engine.acceptHead(arrival);
     if (connection === null) return false;
     const addresses = arrival.addresses();
     const info = { remoteAddress: addresses.remoteAddress, remotePort: addresses.remotePort, protocol: connection.protocol };

@@ -144,7 +144,7 @@ class WebSocketServer extends EventEmitter {
     const req = incomingMessage(light, arrival.addresses());
     if (!this.shouldHandle(req)) return false;
     if (this._engine.negotiate(req.headers['sec-websocket-extensions']) === undefined) return false;
-    const connection = this._engine.acceptHead(arrival.fd, arrival.first, arrival.peeked);
+    const connection = this._engine.acceptHead(arrival);
     if (connection === null) return false;
     this._adopt(connection, connection.protocol, req, this.emit.bind(this, 'connection'));
     return true;
