@@ -96,13 +96,18 @@ class Engine {
   /**
    * The Rust-first intake: gives an arrival's connection `fd` to Rust when `first`, the first
    * bytes its client sent, is a plain upgrade the engine answers itself (`peeked`: they are
-   * still in the socket; `accepted`: the listener's family, see core/intake.js). Returns the
-   * `Connection`, or null when Node keeps the connection (`first` not consumed).
+   * still in the socket; `accepted`: the listener's family, see core/intake.js). The 101 names
+   * the first offered subprotocol, or, given the application's `answer`, `answer.protocol`
+   * (none when undefined) and carries `answer.lines`. Returns the `Connection`, or null when the
+   * engine does not take it (`first` not consumed).
    */
-  acceptHead({ fd, first, peeked, accepted }) {
+  acceptHead({ fd, first, peeked, accepted }, answer) {
     let nativeSocket = null;
     try {
-      nativeSocket = this._native.acceptHead(fd, first, peeked, accepted);
+      nativeSocket =
+        answer === undefined
+          ? this._native.acceptHead(fd, first, peeked, accepted)
+          : this._native.acceptUpgrade(fd, first, peeked, accepted, answer.protocol, answer.lines);
     } catch {
       // Out of descriptors, say: Node's path still works.
     }

@@ -61,6 +61,19 @@ function check(req) {
 }
 
 /**
+ * After the handoff Node's socket has no handle to ask for its addresses, and applications read
+ * them after (ws's `req.socket.remoteAddress` in 'connection', the websocket package's
+ * `request.socket`): Node caches the peer's once read, and the local ones are pinned here.
+ */
+function keepAddresses(socket) {
+  void socket.remoteAddress;
+  for (const name of ['localAddress', 'localPort', 'localFamily']) {
+    const value = socket[name];
+    if (value !== undefined) Object.defineProperty(socket, name, { value, configurable: true });
+  }
+}
+
+/**
  * Moves an upgraded socket into the engine: stops Node reading it, gathers every byte Node has
  * read past the request, lets Rust duplicate the descriptor and write the 101 (`answer`: the
  * key, protocol, extra header lines and the client's extension offers), then closes
@@ -89,6 +102,7 @@ function handOff(engine, socket, head, { key, protocol, headers, extensions }) {
     handle.readStart();
     return { handle: null, head: pending };
   }
+  keepAddresses(socket);
   socket.destroy();
   return { handle: nativeSocket };
 }

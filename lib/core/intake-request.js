@@ -72,24 +72,30 @@ class IntakeRequest {
 }
 
 /**
- * `light` (an IntakeRequest) as an `http.IncomingMessage`, for a face whose `req` must be one:
- * method, url, version and headers from the request's bytes. Its `socket`, made when first
- * read, is a `net.Socket` with no connection behind it (the connection belongs to the engine)
- * that shows `addresses`, as a socket Node handed over does.
+ * A `net.Socket` with no connection behind it that shows `addresses`, as a socket Node handed
+ * over does (the connection belongs to the engine).
  */
-function incomingMessage(light, addresses) {
+function addressSocket(addresses) {
+  const socket = new net.Socket();
+  for (const [name, value] of Object.entries(addresses)) {
+    Object.defineProperty(socket, name, { value, configurable: true });
+  }
+  return socket;
+}
+
+/**
+ * `light` (an IntakeRequest) as an `http.IncomingMessage`, for a face whose `req` must be one:
+ * method, url, version and headers from the request's bytes. Its `socket` is `makeSocket()`,
+ * made when first read.
+ */
+function incomingMessage(light, makeSocket) {
   const req = new http.IncomingMessage(undefined);
   let socket = null;
   Object.defineProperty(req, 'socket', {
     configurable: true,
     enumerable: true,
     get() {
-      if (socket === null) {
-        socket = new net.Socket();
-        for (const [name, value] of Object.entries(addresses)) {
-          Object.defineProperty(socket, name, { value, configurable: true });
-        }
-      }
+      if (socket === null) socket = makeSocket();
       return socket;
     },
     set(value) {
@@ -107,4 +113,4 @@ function incomingMessage(light, addresses) {
   return req;
 }
 
-module.exports = { IntakeRequest, incomingMessage };
+module.exports = { IntakeRequest, incomingMessage, addressSocket };

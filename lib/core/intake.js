@@ -16,7 +16,8 @@
 // see every socket. Otherwise, at the 'connection' event: the socket's first chunk of data is
 // looked at, and put back when the engine leaves it.
 
-const { peekHead } = require('./native');
+const net = require('net');
+const { peekHead, dropPeeked } = require('./native');
 
 /** How long a connection may stay silent before it goes to Node (and Node's timeouts). */
 const SILENT_MS = 2000;
@@ -49,6 +50,16 @@ function addressesOf(handle) {
   };
 }
 
+/** `make`, called at most once; `.made` is its result (null until called). */
+function lazily(make) {
+  const get = () => {
+    if (get.made === null) get.made = make();
+    return get.made;
+  };
+  get.made = null;
+  return get;
+}
+
 /** The family of a socket the listener accepted: a Pipe handle (a Unix socket's) has no getpeername. */
 function familyOf(handle) {
   return typeof handle.getpeername === 'function' ? 'tcp' : 'unix';
@@ -56,9 +67,11 @@ function familyOf(handle) {
 
 /**
  * Puts the intake in front of `httpServer`'s connections. `take(arrival)` returns true when a
- * server took the connection; an arrival is `{ fd, first, peeked, accepted, addresses() }`,
- * `peeked` when `first` is still in the socket, `accepted` ('tcp' or 'unix') when the listener
- * has just accepted it (a 'connection' event's socket may come from anywhere). Returns the function that removes the intake; null when the
+ * server took the connection; an arrival is `{ fd, first, peeked, accepted, addresses(),
+ * socket() }`, `peeked` when `first` is still in the socket, `accepted` ('tcp' or 'unix') when
+ * the listener has just accepted it (a 'connection' event's socket may come from anywhere).
+ * `socket()` makes the connection a net.Socket after all, past the request head (a face whose
+ * application needs one: it then owns the connection, and takes it). Returns the function that removes the intake; null when the
  * server is not a plain TCP http.Server (its upgrades keep the usual path).
  */
 function install(httpServer, take) {
@@ -74,10 +87,10 @@ function install(httpServer, take) {
     try {
       taken = take(arrival);
     } catch (err) {
-      closeNodeCopy();
+      if (arrival.socket.made === null) closeNodeCopy();
       throw err;
     }
-    if (taken) closeNodeCopy();
+    if (taken && arrival.socket.made === null) closeNodeCopy();
     return taken;
   };
   // Connections that have sent nothing yet: when they came, and the listeners waiting for them.
@@ -108,7 +121,14 @@ function install(httpServer, take) {
       socket.removeListener('end', onEnd);
       // Nothing more is read while the engine decides, so that `first` is all it has to take.
       handle.readStop();
-      const arrival = { fd: handle.fd, first, peeked: false, accepted: accepted.get(handle), addresses: () => addressesOf(handle) };
+      const arrival = {
+        fd: handle.fd,
+        first,
+        peeked: false,
+        accepted: accepted.get(handle),
+        addresses: () => addressesOf(handle),
+        socket: lazily(() => socket),
+      };
       if (!offer(arrival, () => socket.destroy())) {
         handle.readStart();
         toNode(socket, first);
@@ -138,7 +158,22 @@ function install(httpServer, take) {
     if (typeof fd !== 'number' || fd < 0) return false;
     const first = peekHead(fd);
     if (first === null) return null;
-    const arrival = { fd, first, peeked: true, accepted: familyOf(clientHandle), addresses: () => addressesOf(clientHandle) };
+    const arrival = {
+      fd,
+      first,
+      peeked: true,
+      accepted: familyOf(clientHandle),
+      addresses: () => addressesOf(clientHandle),
+      // As Node's own onconnection makes it, without the 'connection' event (the request is read).
+      socket: lazily(() => {
+        try {
+          dropPeeked(fd, first.length);
+        } catch {
+          // The client is gone: the socket will show it.
+        }
+        return new net.Socket({ handle: clientHandle, readable: true, writable: true });
+      }),
+    };
     return offer(arrival, () => clientHandle.close());
   };
   let hooked = null;

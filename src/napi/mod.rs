@@ -122,6 +122,21 @@ pub fn peek_head(fd: i32) -> Option<Buffer> {
   crate::io::peek::request_head(fd).map(Buffer::from)
 }
 
+/// Removes the `len` bytes `peekHead` saw from socket `fd`: the request of a connection that
+/// becomes a `net.Socket` after all, so that Node reads only what came after it.
+#[napi]
+pub fn drop_peeked(fd: i32, len: u32) -> Result<()> {
+  crate::io::peek::discard(fd, len as usize)
+    .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))
+}
+
+/// The length of the request head in `first` when it is a plain WebSocket upgrade the engine
+/// can answer (see `NativeServer.acceptUpgrade`), else null.
+#[napi]
+pub fn plain_upgrade(first: &[u8]) -> Option<u32> {
+  crate::protocol::request::parse(first).map(|upgrade| upgrade.len as u32)
+}
+
 /// The `Sec-WebSocket-Accept` value for `key`, for a face that shows the 101's lines to the
 /// application before the engine writes them (`ws`'s 'headers' event).
 #[napi]

@@ -22,6 +22,14 @@ use crate::server::events::{Batch, EventQueue};
 use crate::server::Shared;
 use crate::{runtime, scaleout};
 
+/// The subprotocol a taken upgrade's 101 names.
+enum Choice<'a> {
+  /// The client's first (the native and `ws` faces, when nothing decides in JavaScript).
+  FirstOffered,
+  /// The application's answer (the `websocket` face's `accept`).
+  Chosen(Option<&'a str>),
+}
+
 /// The arguments of one call into JavaScript, spread as `(meta, text, binary)`.
 type BatchArgs = FnArgs<(Uint32Array, String, Buffer)>;
 
@@ -168,20 +176,59 @@ impl NativeServer {
     peeked: Option<bool>,
     accepted: Option<String>,
   ) -> Result<Option<NativeSocket>> {
-    let Some(upgrade) = request::parse(first) else {
-      return Ok(None);
-    };
-    let Ok(agreed) = self.shared.negotiate(upgrade.extensions.as_deref()) else {
-      return Ok(None);
-    };
-    let mut headers = Vec::new();
+    Ok(self.take_upgrade(
+      fd,
+      first,
+      peeked,
+      accepted,
+      Choice::FirstOffered,
+      Vec::new(),
+    ))
+  }
+
+  /// `acceptHead` for a face whose application chose the answer: the 101 carries `protocol`
+  /// (none when absent) and the extra header `lines`.
+  #[napi]
+  pub fn accept_upgrade(
+    &self,
+    fd: i32,
+    first: &[u8],
+    peeked: Option<bool>,
+    accepted: Option<String>,
+    protocol: Option<String>,
+    lines: Option<Vec<String>>,
+  ) -> Result<Option<NativeSocket>> {
+    let choice = Choice::Chosen(protocol.as_deref());
+    Ok(self.take_upgrade(
+      fd,
+      first,
+      peeked,
+      accepted,
+      choice,
+      lines.unwrap_or_default(),
+    ))
+  }
+
+  fn take_upgrade(
+    &self,
+    fd: i32,
+    first: &[u8],
+    peeked: Option<bool>,
+    accepted: Option<String>,
+    choice: Choice<'_>,
+    mut headers: Vec<String>,
+  ) -> Option<NativeSocket> {
+    let upgrade = request::parse(first)?;
+    let agreed = self.shared.negotiate(upgrade.extensions.as_deref()).ok()?;
     let agreed = agreed.map(|(agreed, response)| {
       headers.push(format!("Sec-WebSocket-Extensions: {response}"));
       agreed
     });
-    let Ok(response) = handshake::response(upgrade.key, upgrade.protocol, &headers) else {
-      return Ok(None);
+    let protocol = match choice {
+      Choice::FirstOffered => upgrade.protocol,
+      Choice::Chosen(protocol) => protocol,
     };
+    let response = handshake::response(upgrade.key, protocol, &headers).ok()?;
     let _enter = runtime::get().enter();
     let head = first[upgrade.len..].to_vec();
     let peeked = if peeked == Some(true) { first.len() } else { 0 };
@@ -190,14 +237,12 @@ impl NativeServer {
       Some("unix") => Known::Accepted(Family::Unix),
       _ => Known::Nothing,
     };
-    let Ok(conn) = self
+    let conn = self
       .shared
       .accept_fd(fd, known, peeked, head, response, agreed)
-    else {
-      return Ok(None);
-    };
+      .ok()?;
     let socket = NativeSocket::new(conn, self.shared.clone(), None);
-    Ok(Some(socket.with_protocol(upgrade.protocol)))
+    Some(socket.with_protocol(protocol))
   }
 
   /// Runs a connection over a socket Node keeps (TLS, any Duplex): JavaScript feeds its bytes

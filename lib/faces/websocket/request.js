@@ -6,6 +6,7 @@
 const EventEmitter = require('events');
 const url = require('url');
 const { WebSocketConnection } = require('./connection');
+const { addressSocket } = require('../../core/intake-request');
 const {
   headerValueSplit,
   sanitize,
@@ -21,17 +22,19 @@ const xForwardedForSeparator = /,\s*/;
 
 class WebSocketRequest extends EventEmitter {
   /**
-   * @param {import('net').Socket} socket the upgraded socket
-   * @param {import('http').IncomingMessage} httpRequest
+   * @param {import('net').Socket | null} socket the upgraded socket (null with `early`)
+   * @param {import('http').IncomingMessage | null} httpRequest (null with `early`)
    * @param {object} serverConfig the server's merged config
+   * @param {object} [early] a connection the Rust-first intake offered (core/intake.js):
+   *   `{ arrival, light, httpRequest(), onSocket(socket) }`. Its request is read from `light`
+   *   (an IntakeRequest); `httpRequest()` makes the IncomingMessage when the application first
+   *   reads it, and the connection becomes a net.Socket only when `socket` is first read
+   *   (`onSocket` is then called with it).
    */
-  constructor(socket, httpRequest, serverConfig) {
+  constructor(socket, httpRequest, serverConfig, early) {
     super();
-    this.socket = socket;
-    this.httpRequest = httpRequest;
-    this.resource = httpRequest.url;
-    this.remoteAddress = socket.remoteAddress;
-    this.remoteAddresses = [this.remoteAddress];
+    this._httpRequest = httpRequest;
+    this.resource = (httpRequest ?? early.light).url;
     this.serverConfig = serverConfig;
     /** Set by the server: the engine that takes the socket, and the bytes read past the request. */
     this._engine = null;
@@ -44,13 +47,58 @@ class WebSocketRequest extends EventEmitter {
       this._socketIsClosing = true;
       this._removeSocketCloseListeners();
     };
+    this._socket = null;
+    this._early = early ?? null;
+    /** The engine took the intake's connection as it was (never a net.Socket). */
+    this._handedOff = false;
+    /** The addresses the connection shows: the socket's, or the intake's arrival's. */
+    this._addresses = early === undefined ? socket : early.arrival.addresses();
+    if (early === undefined) this._own(socket);
+    this.remoteAddress = this._addresses.remoteAddress;
+    this.remoteAddresses = [this.remoteAddress];
+  }
+
+  /**
+   * The upgraded socket. For a connection the intake offered, made when first read: a net.Socket
+   * over the connection while the request is pending, and after the engine took the connection,
+   * one with no connection behind it that shows its addresses (as a socket handed over does).
+   */
+  get socket() {
+    if (this._socket === null && this._early !== null) {
+      if (this._handedOff) {
+        this._socket = addressSocket(this._addresses);
+      } else {
+        const socket = this._early.arrival.socket();
+        this._own(socket);
+        this._early.onSocket(socket);
+      }
+    }
+    return this._socket;
+  }
+
+  set socket(socket) {
+    this._socket = socket;
+  }
+
+  /** The upgrade request: for a connection the intake offered, made when first read. */
+  get httpRequest() {
+    if (this._httpRequest === null) this._httpRequest = this._early.httpRequest();
+    return this._httpRequest;
+  }
+
+  set httpRequest(httpRequest) {
+    this._httpRequest = httpRequest;
+  }
+
+  _own(socket) {
+    this._socket = socket;
     socket.on('end', this._socketCloseHandler);
     socket.on('close', this._socketCloseHandler);
   }
 
   /** Reads the handshake headers; throws (with `httpCode`) when the request must be refused. */
   readHandshake() {
-    const headers = this.httpRequest.headers;
+    const headers = (this._httpRequest ?? this._early.light).headers;
     this.resourceURL = url.parse(this.resource, true);
     this.host = headers.host;
     if (!this.host) throw handshakeError('Client must provide a Host header.');
@@ -118,12 +166,12 @@ class WebSocketRequest extends EventEmitter {
     this._resolved = true;
     this.emit('requestResolved', this);
 
-    const connection = new WebSocketConnection(this.socket, [], acceptedProtocol, false, this.serverConfig);
+    const connection = new WebSocketConnection(this._addresses, [], acceptedProtocol, false, this.serverConfig);
     connection.webSocketVersion = this.webSocketVersion;
     connection.remoteAddress = this.remoteAddress;
     connection.remoteAddresses = this.remoteAddresses;
     this._removeSocketCloseListeners();
-    if (this._socketIsClosing) this.socket.destroy();
+    if (this._socketIsClosing) this._socket.destroy();
     const engineConnection = this._socketIsClosing ? null : this._handOff(lines.protocol, lines.headers);
     if (engineConnection) {
       connection._attach(this._engine, engineConnection);
@@ -165,9 +213,16 @@ class WebSocketRequest extends EventEmitter {
     return { protocol: protocol || undefined, headers };
   }
 
-  /** Moves the socket into the engine; null when that is impossible (the socket is gone). */
+  /**
+   * Moves the connection into the engine (the intake's descriptor as it is, while it has no
+   * net.Socket); null when that is impossible (the socket is gone).
+   */
   _handOff(protocol, headers) {
-    const socket = this.socket;
+    if (this._socket === null) {
+      this._handedOff = true;
+      return this._engine.acceptHead(this._early.arrival, { protocol, lines: headers });
+    }
+    const socket = this._socket;
     if (socket.destroyed) return null;
     try {
       return this._engine.accept(socket, this._head, this.key, protocol, headers);
@@ -194,8 +249,9 @@ class WebSocketRequest extends EventEmitter {
   }
 
   _removeSocketCloseListeners() {
-    this.socket.removeListener('end', this._socketCloseHandler);
-    this.socket.removeListener('close', this._socketCloseHandler);
+    if (this._socket === null) return;
+    this._socket.removeListener('end', this._socketCloseHandler);
+    this._socket.removeListener('close', this._socketCloseHandler);
   }
 
   _verifyResolution() {

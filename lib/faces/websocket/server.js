@@ -9,6 +9,8 @@ const { Engine } = require('../../core/engine');
 const { route } = require('../../core/upgrade-router');
 const { withDefaults, engineLimits } = require('./config');
 const { WebSocketRequest } = require('./request');
+const { plainUpgrade } = require('../../core/native');
+const { IntakeRequest, incomingMessage } = require('../../core/intake-request');
 
 function ignoreHandshakeSocketError() {
   // A client that resets during the handshake must not crash the server; its request then
@@ -99,8 +101,8 @@ class WebSocketServer extends EventEmitter {
    * @param {Buffer} [head] bytes the client sent after the request
    */
   handleUpgrade(request, socket, head) {
-    socket.on('error', ignoreHandshakeSocketError);
     const wsRequest = new WebSocketRequest(socket, request, this.config);
+    this._watch(wsRequest, socket);
     wsRequest._engine = this._engine;
     if (head) wsRequest._head = head;
     try {
@@ -110,11 +112,56 @@ class WebSocketServer extends EventEmitter {
       this.emit('upgradeError', e);
       return;
     }
+    this._present(wsRequest);
+  }
+
+  /**
+   * The Rust-first intake's offer of a new connection (core/intake.js): a plain upgrade becomes
+   * a 'request' before Node parses it. Accepted in the handler, the connection goes to the
+   * engine as it is, never a net.Socket; a request rejected, or left for later, gets its
+   * net.Socket then. Anything this server would refuse is left to Node and `handleUpgrade`.
+   * @returns {boolean} whether it took the connection
+   */
+  _intake(arrival) {
+    if (this._engine === null) return false;
+    if (!this.config.autoAcceptConnections && this.listenerCount('request') === 0) return false;
+    const length = plainUpgrade(arrival.first);
+    if (length === null) return false;
+    const light = new IntakeRequest(arrival.first);
+    const early = {
+      arrival,
+      light,
+      httpRequest: () => incomingMessage(light, () => wsRequest.socket),
+      onSocket: (socket) => this._watch(wsRequest, socket),
+    };
+    const wsRequest = new WebSocketRequest(null, null, this.config, early);
+    wsRequest._engine = this._engine;
+    wsRequest._head = arrival.first.subarray(length);
+    try {
+      wsRequest.readHandshake();
+    } catch {
+      return false;
+    }
+    try {
+      this._present(wsRequest);
+    } finally {
+      // A decision still to come needs the connection as a net.Socket, as Node would have made it.
+      if (!wsRequest._resolved) void wsRequest.socket;
+    }
+    return true;
+  }
+
+  /** Keeps a socket's errors from crashing the server while its request is pending. */
+  _watch(wsRequest, socket) {
+    socket.on('error', ignoreHandshakeSocketError);
+    socket.once('close', () => this._handlers.requestResolved(wsRequest));
+  }
+
+  /** Hands a valid request to the application ('request'), or answers it as configured. */
+  _present(wsRequest) {
     this.pendingRequests.push(wsRequest);
     wsRequest.once('requestAccepted', this._handlers.requestAccepted);
     wsRequest.once('requestResolved', this._handlers.requestResolved);
-    socket.once('close', () => this._handlers.requestResolved(wsRequest));
-
     if (!this.config.autoAcceptConnections && this.listenerCount('request') > 0) {
       this.emit('request', wsRequest);
     } else if (this.config.autoAcceptConnections) {

@@ -10,7 +10,7 @@ const native = require('../../core/native');
 const { resolve, engineLimits } = require('./options');
 const { check, parseProtocols, abortHandshake, isSafeHeaderLine } = require('./handshake');
 const { offer } = require('../../core/upgrade-router');
-const { IntakeRequest, incomingMessage } = require('../../core/intake-request');
+const { IntakeRequest, incomingMessage, addressSocket } = require('../../core/intake-request');
 
 const RUNNING = 0;
 const CLOSING = 1;
@@ -141,7 +141,8 @@ class WebSocketServer extends EventEmitter {
     // before any IncomingMessage is made or any address read.
     const light = new IntakeRequest(arrival.first);
     if (check(light) !== null || parseProtocols(light.headers['sec-websocket-protocol']) === undefined) return false;
-    const req = incomingMessage(light, arrival.addresses());
+    const addresses = arrival.addresses();
+    const req = incomingMessage(light, () => addressSocket(addresses));
     if (!this.shouldHandle(req)) return false;
     if (this._engine.negotiate(req.headers['sec-websocket-extensions']) === undefined) return false;
     const connection = this._engine.acceptHead(arrival);
@@ -239,7 +240,6 @@ class WebSocketServer extends EventEmitter {
     }
 
     upgraded.add(socket);
-    keepAddresses(socket);
     let connection;
     try {
       connection = this._engine.accept(
@@ -320,19 +320,6 @@ function emitClose(server) {
     engine.whenIdle().then(() => engine.release());
   }
   server.emit('close');
-}
-
-/**
- * After the handoff Node's socket has no handle to ask for its addresses, and ws applications
- * read `req.socket.remoteAddress` in 'connection': Node caches the peer's once read, and the
- * local ones are pinned on the socket here.
- */
-function keepAddresses(socket) {
-  void socket.remoteAddress;
-  for (const name of ['localAddress', 'localPort', 'localFamily']) {
-    const value = socket[name];
-    if (value !== undefined) Object.defineProperty(socket, name, { value, configurable: true });
-  }
 }
 
 function socketOnError() {

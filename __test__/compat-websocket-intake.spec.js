@@ -1,0 +1,117 @@
+'use strict';
+
+// The `websocket` face and the Rust-first intake (lib/core/intake.js): a plain upgrade becomes a
+// 'request' before Node's HTTP parser sees it. Whatever the application does with it (accept
+// at once, later, reject, read `request.socket`), what it and the client observe must be the
+// package's; only a connection accepted in the handler skips the net.Socket.
+
+const net = require('net');
+const { parseFrames, frame, upgradeRequest, until } = require('./helpers');
+const { earlyClient } = require('./fixtures/early-client');
+const ferrows = require('..');
+const { stopAll, start, same, both, wsOpen, wsRefusal, next } = require('./compat-websocket-helpers');
+
+afterEach(stopAll);
+
+/** What the application reads off a request and the connection it accepts. */
+function describeRequest(request) {
+  const req = request.httpRequest;
+  return {
+    request: [request.resource, request.origin, request.remoteAddress, request.requestedProtocols, request.webSocketVersion],
+    httpRequest: [req.method, req.url, req.httpVersion, req.headers.cookie, req.rawHeaders.length],
+  };
+}
+
+/** How many sockets the http.Server holds: the intake's connections never become one. */
+function socketCount(env) {
+  return new Promise((resolve, reject) => env.httpServer.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+}
+
+describe('websocket face: requests the intake sees first', () => {
+  it('are the requests the package shows, and an accepted one never becomes a net.Socket', async () => {
+    const results = await both(async (impl) => {
+      const env = await start(impl);
+      const seen = next(env.wsServer, 'request');
+      const connected = next(env.wsServer, 'connect');
+      let afterAccept;
+      env.wsServer.on('request', (request) => {
+        const connection = request.accept('chat', request.origin);
+        afterAccept = [request.socket.remoteAddress, request.socket.localPort === env.port];
+        connection.on('message', (m) => connection.sendUTF(`re: ${m.utf8Data}`));
+      });
+      const client = await wsOpen(env.url + '/room?id=7', ['chat', 'other'], { headers: { Cookie: 'a=1' }, origin: 'http://here' });
+      const request = await seen;
+      const connection = await connected;
+      client.send('hi');
+      await until(() => client.got.length === 1, 5000, 'the echo');
+      const observed = {
+        ...describeRequest(request),
+        protocol: [client.protocol, connection.protocol],
+        addresses: [connection.remoteAddress, connection.socket.remoteAddress, afterAccept],
+        echo: client.got,
+        sockets: await socketCount(env),
+      };
+      client.close();
+      return observed;
+    });
+    const { sockets: packageSockets, ...pkg } = results.websocket;
+    const { sockets: faceSockets, ...face } = results.ferrows;
+    expect(face).toEqual(pkg);
+    expect([packageSockets, faceSockets]).toEqual([1, 0]);
+  });
+
+  it('can be accepted later, with request.socket a net.Socket until then', async () => {
+    await same(async (impl) => {
+      const env = await start(impl);
+      let socket = null;
+      env.wsServer.on('request', (request) => {
+        setTimeout(() => {
+          socket = request.socket;
+          const connection = request.accept(null, request.origin);
+          connection.on('message', (m) => connection.sendUTF(`later: ${m.utf8Data}`));
+        }, 20);
+      });
+      const client = await wsOpen(env.url + '/');
+      client.send('hi');
+      await until(() => client.got.length === 1, 5000, 'the echo');
+      client.close();
+      return { socket: socket instanceof net.Socket, remote: socket.remoteAddress, echo: client.got };
+    });
+  });
+
+  it('answer a rejection as the package does, read request.socket or not', async () => {
+    await same(async (impl) => {
+      const env = await start(impl);
+      const touched = [];
+      env.wsServer.on('request', (request) => {
+        if (request.resource === '/touched') touched.push(request.socket.remoteAddress);
+        request.reject(403, 'Not here', { 'X-Why': 'test' });
+      });
+      return { plain: await wsRefusal(env.url + '/plain'), touched: await wsRefusal(env.url + '/touched'), addresses: touched };
+    });
+  });
+
+  // The package reads nothing past the request (its handleUpgrade takes no `head`); the face,
+  // like its other paths and ws, keeps frames a client sent before the 101.
+  it('take the frames a client sends with the request, accepted at once or later', async () => {
+    const env = await start(ferrows);
+    env.wsServer.on('request', (request) => {
+      const accept = () => {
+        const connection = request.accept(null, request.origin);
+        connection.on('message', (m) => connection.sendUTF(`re: ${m.utf8Data}`));
+      };
+      if (request.resource === '/later') setTimeout(accept, 20);
+      else accept();
+    });
+    for (const path of ['/now', '/later']) {
+      const client = await earlyClient(env.port, Buffer.concat([Buffer.from(upgradeRequest(path)), frame(1, path)]));
+      const frames = () => parseFrames(client.received.subarray(client.received.indexOf('\r\n\r\n') + 4));
+      await until(() => client.received.includes('\r\n\r\n') && frames().length === 1, 5000, 'the echo');
+      expect(frames()[0].payload.toString()).toBe(`re: ${path}`);
+      client.write(frame(1, 'more'));
+      await until(() => frames().length === 2, 5000, 'the second echo');
+      expect(frames()[1].payload.toString()).toBe('re: more');
+      client.destroy();
+    }
+  });
+});
