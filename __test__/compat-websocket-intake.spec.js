@@ -6,7 +6,7 @@
 // package's; only a connection accepted in the handler skips the net.Socket.
 
 const net = require('net');
-const { parseFrames, frame, upgradeRequest, until } = require('./helpers');
+const { parseFrames, frame, upgradeRequest, until, once, rawClient, socketClosed } = require('./helpers');
 const { earlyClient } = require('./fixtures/early-client');
 const ferrows = require('..');
 const { stopAll, start, same, both, wsOpen, wsRefusal, next } = require('./compat-websocket-helpers');
@@ -88,6 +88,47 @@ describe('websocket face: requests the intake sees first', () => {
         request.reject(403, 'Not here', { 'X-Why': 'test' });
       });
       return { plain: await wsRefusal(env.url + '/plain'), touched: await wsRefusal(env.url + '/touched'), addresses: touched };
+    });
+  });
+
+  it('see a client leave while the application decides, whenever its request came', async () => {
+    await same(async (impl) => {
+      const env = await start(impl);
+      const closes = [];
+      env.wsServer.on('request', (request) => {
+        request.once('requestResolved', () => closes.push('resolved'));
+        setTimeout(() => {
+          const connection = request.accept(null, request.origin);
+          connection.on('close', (code, description) => closes.push([code, description]));
+        }, 150);
+      });
+      // The request written with the connect (the intake reads it before Node makes a socket),
+      // just after it, and late (a 'connection' event's socket).
+      for (const delay of [null, 0, 60]) {
+        const socket = rawClient(env);
+        if (delay !== null) {
+          await once(socket, 'connect');
+          await new Promise((resolve) => setTimeout(resolve, delay));
+        }
+        socket.write(upgradeRequest('/'));
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        const before = closes.length;
+        socket.destroy();
+        await until(() => closes.length === before + 2, 5000, 'the close after the late accept');
+      }
+      return closes;
+    });
+  });
+
+  it('answer a client that half-closed after its request', async () => {
+    await same(async (impl) => {
+      const env = await start(impl);
+      env.wsServer.on('request', (request) => setTimeout(() => request.reject(403, 'Later'), 50));
+      const socket = rawClient(env);
+      socket.write(upgradeRequest('/'));
+      socket.end();
+      await socketClosed(socket);
+      return socket.received.toString('latin1').split('\r\n')[0];
     });
   });
 

@@ -60,6 +60,27 @@ function lazily(make) {
   return get;
 }
 
+/**
+ * A net.Socket over a handle `httpServer`'s listener accepted, as Node's own onconnection makes
+ * it (the server's socket options, counted in its connections), without the 'connection' event:
+ * its request has been read.
+ */
+function serverSocket(httpServer, clientHandle) {
+  const socket = new net.Socket({
+    handle: clientHandle,
+    allowHalfOpen: httpServer.allowHalfOpen,
+    readable: true,
+    writable: true,
+    keepAlive: httpServer.keepAlive,
+    keepAliveInitialDelay: httpServer.keepAliveInitialDelay,
+    noDelay: httpServer.noDelay,
+  });
+  httpServer._connections++;
+  socket.server = httpServer;
+  socket._server = httpServer;
+  return socket;
+}
+
 /** The family of a socket the listener accepted: a Pipe handle (a Unix socket's) has no getpeername. */
 function familyOf(handle) {
   return typeof handle.getpeername === 'function' ? 'tcp' : 'unix';
@@ -127,7 +148,13 @@ function install(httpServer, take) {
         peeked: false,
         accepted: accepted.get(handle),
         addresses: () => addressesOf(handle),
-        socket: lazily(() => socket),
+        // Reading again, as Node leaves an upgrade's socket: a client leaving is seen, and
+        // what it sends waits in the socket's buffer.
+        socket: lazily(() => {
+          socket.readableFlowing = null;
+          handle.readStart();
+          return socket;
+        }),
       };
       if (!offer(arrival, () => socket.destroy())) {
         handle.readStart();
@@ -164,14 +191,13 @@ function install(httpServer, take) {
       peeked: true,
       accepted: familyOf(clientHandle),
       addresses: () => addressesOf(clientHandle),
-      // As Node's own onconnection makes it, without the 'connection' event (the request is read).
       socket: lazily(() => {
         try {
           dropPeeked(fd, first.length);
         } catch {
           // The client is gone: the socket will show it.
         }
-        return new net.Socket({ handle: clientHandle, readable: true, writable: true });
+        return serverSocket(httpServer, clientHandle);
       }),
     };
     return offer(arrival, () => clientHandle.close());

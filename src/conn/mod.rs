@@ -121,6 +121,8 @@ pub struct Conn {
   heard: AtomicBool,
   /// When the sweep last found `heard` set, on the sweep's millisecond clock.
   last_heard: AtomicU32,
+  /// The read loop has ended: the session is closing the connection its own way.
+  ending: AtomicBool,
   /// Topics this connection subscribes to (the hub holds the other direction).
   topics: Mutex<HashSet<Box<str>>>,
   /// permessage-deflate, when agreed in the handshake.
@@ -144,6 +146,7 @@ impl Conn {
       // Heard at the first visit: the silence is counted from then.
       heard: AtomicBool::new(true),
       last_heard: AtomicU32::new(0),
+      ending: AtomicBool::new(false),
       topics: Mutex::default(),
       deflate: deflate.map(Box::new),
     }
@@ -291,17 +294,26 @@ impl Conn {
   pub fn flush(&self) {
     match self.out.write_now() {
       Some(still_buffered) => self.after_write(still_buffered),
-      None => self.out.wake(),
+      None => {
+        // Part may have been written before the socket filled up.
+        self.shrunk(self.out.buffered());
+        self.out.wake();
+      }
     }
   }
 
-  /// Called after every write to the socket: wakes a read loop stopped by backpressure once
-  /// the queue is back within `maxBackpressure`, and emits `drain` when the buffer emptied after
-  /// `send` reported it above the high-water mark.
-  pub fn after_write(&self, still_buffered: usize) {
+  /// The queue got smaller (a write, or a message compressed): wakes a read loop stopped by
+  /// backpressure once it is back within `maxBackpressure`.
+  pub fn shrunk(&self, still_buffered: usize) {
     if self.out.is_watched() && still_buffered <= self.config().max_backpressure {
       self.reader_wake.notify_one();
     }
+  }
+
+  /// Called after every write to the socket: `shrunk`, and `drain` when the buffer emptied after
+  /// `send` reported it above the high-water mark.
+  pub fn after_write(&self, still_buffered: usize) {
+    self.shrunk(still_buffered);
     if still_buffered == 0 && self.need_drain.swap(false, Ordering::AcqRel) {
       self.host.event(self, Event::Drain);
     }
@@ -390,6 +402,15 @@ impl Conn {
 
   pub fn has_credit(&self) -> bool {
     self.credit.load(Ordering::Acquire) > 0
+  }
+
+  /// The read loop has ended; keepalive leaves the connection to the session's ending.
+  pub fn set_ending(&self) {
+    self.ending.store(true, Ordering::Release);
+  }
+
+  pub fn is_ending(&self) -> bool {
+    self.ending.load(Ordering::Acquire)
   }
 
   /// A frame came in: the peer is alive.

@@ -201,9 +201,14 @@ impl Stall {
     backed_up
   }
 
-  /// At the deadline: when the socket took bytes meanwhile, the peer reads, however slowly, and
-  /// the clock runs on from its last write; false when it took none for the whole timeout.
+  /// At the deadline: when the queue is back within the bound (by a write no one was woken for,
+  /// or by compression), nothing is due; when the socket took bytes meanwhile, the peer reads,
+  /// however slowly, and the clock runs on from its last write; false when it took none for the
+  /// whole timeout.
   fn extend(&mut self, conn: &Conn) -> bool {
+    if !conn.is_backed_up() {
+      return true;
+    }
     let due = conn.out.last_progress().map(|at| at + self.timeout);
     match (due, self.deadline.as_mut()) {
       (Some(due), Some(deadline)) if due > Instant::now() => {
@@ -315,6 +320,7 @@ async fn finish<R: AsyncRead + Unpin>(
   mut writer: Pin<&mut Option<impl Future<Output = ()>>>,
   mut read: R,
 ) {
+  conn.set_ending();
   let host = conn.host();
   let limit = conn.config().close_timeout;
   let (code, reason) = match end {

@@ -53,8 +53,13 @@ pub async fn sweep(server: Weak<Shared>, period: Duration) {
   }
 }
 
-/// Cuts `conn` if it has been silent past the idle timeout, else sends it `ping` if given.
+/// Cuts `conn` if it has been silent past the idle timeout, else sends it `ping` if given. A
+/// connection whose read loop has ended is left alone: its ending has its own timeouts, and a
+/// cut there would replace the close code of a failure with 1006.
 fn visit(conn: &Arc<Conn>, now: u32, ping: Option<&Bytes>, config: &ServerConfig) {
+  if conn.is_ending() {
+    return;
+  }
   let idle = config.idle_timeout.as_millis().min(u32::MAX as u128) as u32;
   if idle > 0 && conn.silent_for(now) >= idle {
     conn.terminate();

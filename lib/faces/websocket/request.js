@@ -219,10 +219,12 @@ class WebSocketRequest extends EventEmitter {
    */
   _handOff(protocol, headers) {
     if (this._socket === null) {
-      this._handedOff = true;
-      return this._engine.acceptHead(this._early.arrival, { protocol, lines: headers });
+      const connection = this._engine.acceptHead(this._early.arrival, { protocol, lines: headers });
+      this._handedOff = connection !== null;
+      // Not taken as it is (out of descriptors, say): the usual handoff, or the bridge.
+      if (connection !== null) return connection;
     }
-    const socket = this._socket;
+    const socket = this.socket;
     if (socket.destroyed) return null;
     try {
       return this._engine.accept(socket, this._head, this.key, protocol, headers);
