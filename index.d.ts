@@ -38,10 +38,11 @@ export interface AttachOptions {
   handleProtocols?: (protocols: Set<string>, req: IncomingMessage) => string | false | Promise<string | false>;
   /**
    * Answer plain upgrades before Node's HTTP parser (no IncomingMessage; the 'connection' `req`
-   * is a light object parsed when read). Applies to plain TCP servers without `verifyClient` or
-   * `handleProtocols`; every other request reaches Node as before. While the application does not
-   * listen to the http server's 'connection' event (nor sets `maxConnections`), such upgrades
-   * never become a `net.Socket`. @default true
+   * is a light object parsed when read), on plain TCP servers; every other request reaches Node
+   * as before. With `verifyClient` or `handleProtocols` they run first, on the same light
+   * request; decided later than at once, the connection becomes a `net.Socket` then. While the application does not listen to the http server's 'connection'
+   * event (nor sets `maxConnections`), upgrades decided at once never become a `net.Socket`.
+   * @default true
    */
   intake?: boolean;
   /**

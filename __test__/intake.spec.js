@@ -143,16 +143,69 @@ describe('the Rust-first intake', () => {
     socket.destroy();
   });
 
-  it('can be turned off, and steps aside for verifyClient', async () => {
-    for (const options of [{ intake: false }, { verifyClient: () => true }]) {
-      const port = await start(options);
-      const seen = new Promise((resolve) => wss.on('connection', (ws, req) => resolve(req)));
-      const client = await connect(`ws://127.0.0.1:${port}/ws`);
-      expect((await seen) instanceof http.IncomingMessage).toBe(true);
-      client.close();
-      await wss.close();
-      await new Promise((resolve) => httpServer.close(resolve));
-    }
+  it('can be turned off', async () => {
+    const port = await start({ intake: false, verifyClient: () => true });
+    const seen = new Promise((resolve) => wss.on('connection', (ws, req) => resolve(req)));
+    const client = await connect(`ws://127.0.0.1:${port}/ws`);
+    expect((await seen) instanceof http.IncomingMessage).toBe(true);
+    client.close();
+  });
+
+  it('runs verifyClient and handleProtocols on the request it read', async () => {
+    const calls = [];
+    const reqs = [];
+    const port = await start({
+      verifyClient: (info) => {
+        reqs.push(info.req);
+        return calls.push(['verify', info.origin, info.secure, info.req.headers.cookie, info.req.socket.remoteAddress]) > 0;
+      },
+      handleProtocols: (protocols, req) => {
+        reqs.push(req);
+        calls.push(['protocols', [...protocols], req.url]);
+        return 'second';
+      },
+    });
+    const seen = new Promise((resolve) => wss.on('connection', (ws, req) => resolve({ ws, req })));
+    const client = await connect(`ws://127.0.0.1:${port}/ws?x=1`, ['first', 'second'], { origin: 'http://here', headers: { Cookie: 'a=1' } });
+    const { ws, req } = await seen;
+    expect(calls).toEqual([
+      ['verify', 'http://here', false, 'a=1', '127.0.0.1'],
+      ['protocols', ['first', 'second'], '/ws?x=1'],
+    ]);
+    expect([client.protocol, ws.protocol]).toEqual(['second', 'second']);
+    // The same light request throughout: the engine took the upgrade, not Node's parser.
+    expect(reqs.length === 2 && reqs.every((r) => r === req)).toBe(true);
+    expect(req instanceof http.IncomingMessage).toBe(false);
+    const echoed = once(client, 'message');
+    client.send('hi');
+    expect(String((await echoed)[0])).toBe('re: hi');
+    client.close();
+  });
+
+  it('answers verifyClient\'s refusals and later decisions as on Node\'s path', async () => {
+    const port = await start({
+      verifyClient: (info, cb) => {
+        const url = info.req.url;
+        if (url === '/ws?now=no') cb(false);
+        else if (url === '/ws?later=no') setTimeout(() => cb(false, 418, 'Not today', { 'X-Why': 'test' }), 20);
+        else setTimeout(() => cb(true), 20);
+      },
+    });
+    const status = async (path) => {
+      const raw = rawClient({ port });
+      raw.write(upgradeRequest(path));
+      const { head } = await readResponse(raw);
+      raw.destroy();
+      return head.split('\r\n').filter((line) => /^HTTP|^X-Why/.test(line));
+    };
+    expect(await status('/ws?now=no')).toEqual(['HTTP/1.1 401 Unauthorized']);
+    expect(await status('/ws?later=no')).toEqual(['HTTP/1.1 418 I\'m a Teapot', 'X-Why: test']);
+    // Accepted later, with the frames the client sent along with its request.
+    const client = await earlyClient(port, Buffer.concat([Buffer.from(upgradeRequest('/ws?later=yes')), frame(1, 'early')]));
+    const replies = () => parseFrames(client.received.subarray(client.received.indexOf('\r\n\r\n') + 4));
+    await until(() => client.received.includes('\r\n\r\n') && replies().length === 1, 5000, 'the echo');
+    expect(replies()[0].payload.toString()).toBe('re: early');
+    client.destroy();
   });
 });
 

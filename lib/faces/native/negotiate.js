@@ -37,16 +37,18 @@ function selectProtocol(handleProtocols, req, protocols, accept, fail) {
  * @param {{ verifyClient?: Function, handleProtocols?: Function, handshakeTimeout?: number }} options
  *   `handshakeTimeout` (ms) bounds how long the user's callbacks may keep the client waiting; it
  *   is answered with 408
+ * @param {{ secure: boolean, socketOf: () => import('stream').Duplex }} client whether the
+ *   connection is TLS, and its socket, asked for only to refuse
  * @param {(protocol: string | undefined) => void} accept called when the upgrade may proceed
  * @param {(err: Error) => void} onError called (after a 500) when a user callback failed
  */
-function negotiate(engine, options, req, socket, accept, onError) {
+function negotiate(engine, options, req, { secure, socketOf }, accept, onError) {
   const refusal = check(req);
-  if (refusal) return reject(socket, refusal.status, refusal.message, refusal.headers);
+  if (refusal) return reject(socketOf(), refusal.status, refusal.message, refusal.headers);
   const protocols = parseProtocols(req.headers['sec-websocket-protocol']);
-  if (protocols === undefined) return reject(socket, 400, 'Invalid Sec-WebSocket-Protocol header');
+  if (protocols === undefined) return reject(socketOf(), 400, 'Invalid Sec-WebSocket-Protocol header');
   if (engine.negotiate(req.headers['sec-websocket-extensions']) === undefined) {
-    return reject(socket, 400, 'Invalid or unacceptable Sec-WebSocket-Extensions header');
+    return reject(socketOf(), 400, 'Invalid or unacceptable Sec-WebSocket-Extensions header');
   }
   // Exactly one outcome: the first of accept, refusal, failure or the deadline.
   let timer = null;
@@ -58,9 +60,9 @@ function negotiate(engine, options, req, socket, accept, onError) {
     fn(...args);
   };
   const proceed = once(accept);
-  const refuse = once((status, message, headers) => reject(socket, status, message, headers));
+  const refuse = once((status, message, headers) => reject(socketOf(), status, message, headers));
   const fail = once((err) => {
-    reject(socket, 500);
+    reject(socketOf(), 500);
     onError(err);
   });
   const waits = options.verifyClient || (options.handleProtocols && protocols.size > 0);
@@ -70,7 +72,7 @@ function negotiate(engine, options, req, socket, accept, onError) {
   }
   const choose = () => selectProtocol(options.handleProtocols, req, protocols, proceed, fail);
   if (!options.verifyClient) return choose();
-  const info = { origin: req.headers.origin, secure: Boolean(req.socket.encrypted), req };
+  const info = { origin: req.headers.origin, secure, req };
   let answered = false;
   const done = (err, ok, code = 401, message, headers) => {
     if (answered) return;
