@@ -50,10 +50,16 @@ function addressesOf(handle) {
   };
 }
 
-/** `make`, called at most once; `.made` is its result (null until called). */
+/**
+ * A connection's `socket()`: `make`, called at most once (`.made` is its result, null until
+ * then), with `onError` listening to the socket it makes.
+ */
 function lazily(make) {
-  const get = () => {
-    if (get.made === null) get.made = make();
+  const get = (onError) => {
+    if (get.made === null) {
+      get.made = make();
+      if (onError) get.made.on('error', onError);
+    }
     return get.made;
   };
   get.made = null;
@@ -91,8 +97,8 @@ function familyOf(handle) {
  * server took the connection; an arrival is `{ fd, first, peeked, accepted, addresses(),
  * socket() }`, `peeked` when `first` is still in the socket, `accepted` ('tcp' or 'unix') when
  * the listener has just accepted it (a 'connection' event's socket may come from anywhere).
- * `socket()` makes the connection a net.Socket after all, past the request head (a face whose
- * application needs one: it then owns the connection, and takes it). Returns the function that removes the intake; null when the
+ * `socket(onError)` makes the connection a net.Socket after all, past the request head (a face
+ * whose application needs one: it then owns the connection, and takes it). Returns the function that removes the intake; null when the
  * server is not a plain TCP http.Server (its upgrades keep the usual path).
  */
 function install(httpServer, take) {

@@ -116,12 +116,7 @@ class Server extends EventEmitter {
     // (V8's young generation) at 10,000.
     const addresses = arrival.addresses();
     const req = new IntakeRequest(arrival.first, addresses);
-    const socketOf = () => {
-      const made = arrival.socket.made;
-      const socket = arrival.socket();
-      if (made === null) socket.on('error', onHandshakeSocketError);
-      return socket;
-    };
+    const socketOf = () => arrival.socket(onHandshakeSocketError);
     let decided = false;
     const accept = (protocol) => {
       decided = true;
