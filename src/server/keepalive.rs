@@ -35,38 +35,41 @@ pub async fn sweep(server: Weak<Shared>, period: Duration) {
   let mut ticker = interval_at(Instant::now() + tick, tick);
   ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
   let epoch = Instant::now();
-  // One frame, shared by every ping.
-  let ping = frame::encode(Kind::Ping, b"", 0);
+  // Silences are counted in milliseconds, which wrap after 49 days: they are differences,
+  // taken wrapping. Pings share one frame.
+  let (idle, ping) = match server.upgrade() {
+    Some(server) => (
+      server.config.idle_timeout.as_millis().min(u32::MAX as u128) as u32,
+      (!server.config.ping_interval.is_zero()).then(|| frame::encode(Kind::Ping, b"", 0)),
+    ),
+    None => return,
+  };
   let mut slice = 0;
   loop {
     ticker.tick().await;
     let Some(server) = server.upgrade() else {
       return;
     };
-    // Milliseconds wrap after 49 days; silences are differences, taken wrapping.
     let now = epoch.elapsed().as_millis() as u32;
     server.for_each_conn(|conn| {
-      let ping = (conn.id % SLICES == slice).then_some(&ping);
-      visit(conn, now, ping, &server.config);
+      let ping = ping.as_ref().filter(|_| conn.id % SLICES == slice);
+      visit(conn, now, idle, ping);
     });
     slice = (slice + 1) % SLICES;
   }
 }
 
-/// Cuts `conn` if it has been silent past the idle timeout, else sends it `ping` if given. A
-/// connection whose read loop has ended is left alone: its ending has its own timeouts, and a
-/// cut there would replace the close code of a failure with 1006.
-fn visit(conn: &Arc<Conn>, now: u32, ping: Option<&Bytes>, config: &ServerConfig) {
+/// Cuts `conn` if it has been silent for `idle` milliseconds (0: never), else sends it `ping`
+/// if given. A connection whose read loop has ended is left alone: its ending has its own
+/// timeouts, and a cut there would replace the close code of a failure with 1006.
+fn visit(conn: &Arc<Conn>, now: u32, idle: u32, ping: Option<&Bytes>) {
   if conn.is_ending() {
     return;
   }
-  let idle = config.idle_timeout.as_millis().min(u32::MAX as u128) as u32;
   if idle > 0 && conn.silent_for(now) >= idle {
     conn.terminate();
-  } else if let Some(ping) = ping.filter(|_| !config.ping_interval.is_zero()) {
-    if conn.ready_state() == OPEN {
-      let _ = conn.out.push(ping.clone());
-      conn.out.wake();
-    }
+  } else if let Some(ping) = ping.filter(|_| conn.ready_state() == OPEN) {
+    let _ = conn.out.push(ping.clone());
+    conn.out.wake();
   }
 }
