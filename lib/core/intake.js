@@ -87,6 +87,14 @@ function serverSocket(httpServer, clientHandle) {
   return socket;
 }
 
+/**
+ * An arrival (see `install`) on libuv handle `handle`, whose client sent `first`; `makeSocket`
+ * makes its net.Socket, once.
+ */
+function arrivalOf(handle, first, peeked, accepted, makeSocket) {
+  return { fd: handle.fd, first, peeked, accepted, addresses: () => addressesOf(handle), socket: lazily(makeSocket) };
+}
+
 /** The family of a socket the listener accepted: a Pipe handle (a Unix socket's) has no getpeername. */
 function familyOf(handle) {
   return typeof handle.getpeername === 'function' ? 'tcp' : 'unix';
@@ -98,8 +106,9 @@ function familyOf(handle) {
  * socket() }`, `peeked` when `first` is still in the socket, `accepted` ('tcp' or 'unix') when
  * the listener has just accepted it (a 'connection' event's socket may come from anywhere).
  * `socket(onError)` makes the connection a net.Socket after all, past the request head (a face
- * whose application needs one: it then owns the connection, and takes it). Returns the function that removes the intake; null when the
- * server is not a plain TCP http.Server (its upgrades keep the usual path).
+ * whose application needs one: it then owns the connection, and takes it). Returns the function
+ * that removes the intake; null when the server is not a plain TCP http.Server (its upgrades
+ * keep the usual path).
  */
 function install(httpServer, take) {
   const listener = nodeListener(httpServer);
@@ -148,20 +157,13 @@ function install(httpServer, take) {
       socket.removeListener('end', onEnd);
       // Nothing more is read while the engine decides, so that `first` is all it has to take.
       handle.readStop();
-      const arrival = {
-        fd: handle.fd,
-        first,
-        peeked: false,
-        accepted: accepted.get(handle),
-        addresses: () => addressesOf(handle),
-        // Reading again, as Node leaves an upgrade's socket: a client leaving is seen, and
-        // what it sends waits in the socket's buffer.
-        socket: lazily(() => {
-          socket.readableFlowing = null;
-          handle.readStart();
-          return socket;
-        }),
-      };
+      // Its socket reads again, as Node leaves an upgrade's socket: a client leaving is seen,
+      // and what it sends waits in the socket's buffer.
+      const arrival = arrivalOf(handle, first, false, accepted.get(handle), () => {
+        socket.readableFlowing = null;
+        handle.readStart();
+        return socket;
+      });
       if (!offer(arrival, () => socket.destroy())) {
         handle.readStart();
         toNode(socket, first);
@@ -191,21 +193,14 @@ function install(httpServer, take) {
     if (typeof fd !== 'number' || fd < 0) return false;
     const first = peekHead(fd);
     if (first === null) return null;
-    const arrival = {
-      fd,
-      first,
-      peeked: true,
-      accepted: familyOf(clientHandle),
-      addresses: () => addressesOf(clientHandle),
-      socket: lazily(() => {
-        try {
-          dropPeeked(fd, first.length);
-        } catch {
-          // The client is gone: the socket will show it.
-        }
-        return serverSocket(httpServer, clientHandle);
-      }),
-    };
+    const arrival = arrivalOf(clientHandle, first, true, familyOf(clientHandle), () => {
+      try {
+        dropPeeked(fd, first.length);
+      } catch {
+        // The client is gone: the socket will show it.
+      }
+      return serverSocket(httpServer, clientHandle);
+    });
     return offer(arrival, () => clientHandle.close());
   };
   let hooked = null;

@@ -1,10 +1,11 @@
 'use strict';
 
-// One 'upgrade' listener per http.Server, shared by every native-face server attached to it, so
-// that several paths can live on one port and a request no server wants gets a 400 unless the
-// application listens for upgrades itself; and, on a plain TCP server, the Rust-first intake
-// (core/intake.js) in front of its connections, offered to those servers by the same rule and
-// then to the `ws` face's servers, which keep their own 'upgrade' listeners (as `ws` does).
+// One 'upgrade' listener per http.Server, shared by every native-face and websocket-face server
+// attached to it, so that several paths can live on one port and a request no server wants gets
+// a 400 unless the application listens for upgrades itself; and, on a plain TCP server, the
+// Rust-first intake (core/intake.js) in front of its connections, offered to those servers by
+// the same rule and then to the `ws` face's servers, which keep their own 'upgrade' listeners
+// (as `ws` does).
 
 const { reject } = require('./handshake');
 const intake = require('./intake');
@@ -17,13 +18,12 @@ function routing(httpServer) {
   if (state !== undefined) return state;
   state = { servers: new Set(), others: new Set(), listener: null, removeIntake: null };
   // A connection goes to the first server whose path matches, as upgrades do; that server
-  // takes it, or leaves it to Node's parser and the 'upgrade' event (always, for a face whose
-  // application decides on every request: the websocket package's 'request').
+  // takes it, or leaves it to Node's parser and the 'upgrade' event.
   state.removeIntake = intake.install(httpServer, (arrival) => {
     const url = intake.getTarget(arrival.first);
     if (url === undefined) return false;
     for (const s of state.servers) {
-      if (s.shouldHandle({ url })) return typeof s._intake === 'function' && s._intake(arrival);
+      if (s.shouldHandle({ url })) return s._intake(arrival);
     }
     for (const s of state.others) if (s._intake(arrival)) return true;
     return false;

@@ -156,14 +156,14 @@ class WebSocketServer extends EventEmitter {
     if (!this.shouldHandle(req)) return false;
     const extensions = this._engine.negotiate(req.headers['sec-websocket-extensions']);
     if (extensions === undefined) return false;
+    const key = req.headers['sec-websocket-key'];
     const cb = this.emit.bind(this, 'connection');
+    const overSocket = (socket) =>
+      this.completeUpgrade(extensions, key, protocols, req, socket, arrival.first.subarray(length), cb);
     const proceed = () => {
-      if (arrival.socket.made !== null) {
-        const head = arrival.first.subarray(length);
-        return this.completeUpgrade(extensions, req.headers['sec-websocket-key'], protocols, req, arrival.socket.made, head, cb);
-      }
+      if (arrival.socket.made !== null) return overSocket(arrival.socket.made);
       taking = true;
-      const answer = this._answer(extensions, req.headers['sec-websocket-key'], protocols, req);
+      const answer = this._answer(extensions, key, protocols, req);
       if (answer === null) {
         socketOf().destroy();
         throw unsafeLine();
@@ -171,8 +171,7 @@ class WebSocketServer extends EventEmitter {
       const connection = this._engine.acceptHead(arrival, answer);
       if (connection !== null) return this._adopt(connection, answer.chosen, req, cb);
       // Not taken as it is (out of descriptors, say): the usual handoff, or the bridge.
-      const head = arrival.first.subarray(length);
-      this.completeUpgrade(extensions, req.headers['sec-websocket-key'], protocols, req, socketOf(), head, cb);
+      overSocket(socketOf());
     };
     const verifyClient = this.options.verifyClient;
     if (!verifyClient) {
