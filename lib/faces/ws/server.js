@@ -163,13 +163,16 @@ class WebSocketServer extends EventEmitter {
     const proceed = () => {
       if (arrival.socket.made !== null) return overSocket(arrival.socket.made);
       taking = true;
-      const answer = this._answer(extensions, key, protocols, req);
+      // Without handleProtocols or 'headers' listeners, ws's 101 is the engine's own (the first
+      // offered subprotocol): the engine writes it without the lines being made here first.
+      const custom = this.options.handleProtocols || this.listenerCount('headers') > 0;
+      const answer = custom ? this._answer(extensions, key, protocols, req) : undefined;
       if (answer === null) {
         socketOf().destroy();
         throw unsafeLine();
       }
       const connection = this._engine.acceptHead(arrival, answer);
-      if (connection !== null) return this._adopt(connection, answer.chosen, req, cb);
+      if (connection !== null) return this._adopt(connection, answer ? answer.chosen : connection.protocol, req, cb);
       // Not taken as it is (out of descriptors, say): the usual handoff, or the bridge.
       overSocket(socketOf());
     };
