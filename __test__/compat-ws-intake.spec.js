@@ -55,7 +55,7 @@ describe('ws face: upgrades the intake answers', () => {
     });
   });
 
-  it('are taken before Node parses them, verifyClient, handleProtocols and \'headers\' included', async () => {
+  it('are taken before Node parses them only when JavaScript has nothing to decide first', async () => {
     const cases = [
       [{}, false],
       [{ verifyClient: () => true }, false],
@@ -75,9 +75,9 @@ describe('ws face: upgrades the intake answers', () => {
     }
     expect(seen).toEqual([
       [false, 0],
-      [false, 0],
-      [false, 0],
-      [false, 1],
+      [true, 0],
+      [true, 0],
+      [true, 1],
     ]);
   });
 });

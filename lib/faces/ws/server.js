@@ -7,7 +7,6 @@ const EventEmitter = require('events');
 const http = require('http');
 const { Engine } = require('../../core/engine');
 const native = require('../../core/native');
-const { plainUpgrade } = native;
 const { resolve, engineLimits } = require('./options');
 const { check, parseProtocols, abortHandshake, isSafeHeaderLine } = require('./handshake');
 const { offer } = require('../../core/upgrade-router');
@@ -129,78 +128,27 @@ class WebSocketServer extends EventEmitter {
   }
 
   /**
-   * The Rust-first intake's offer of a new connection (core/intake.js): a request
-   * `handleUpgrade` would take, answered before Node's parser. verifyClient, handleProtocols
-   * and 'headers' listeners run here on the same IncomingMessage: decided at once, the engine
-   * takes the connection as it is, with the 101 ws would send; refused, or decided later (the
-   * callback form), the connection becomes a net.Socket and goes on as handleUpgrade's would.
-   * Anything ws would refuse is left to Node and this server's 'upgrade' listener.
+   * The Rust-first intake's offer of a new connection (core/intake.js): taken when its request
+   * is one `handleUpgrade` would accept with nothing for JavaScript to decide (no
+   * `verifyClient`, no `handleProtocols`, no 'headers' listener), so the 101 is the one ws
+   * would send. Anything else is left to Node and this server's 'upgrade' listener.
    * @returns {boolean} whether it took the connection
    */
   _intake(arrival) {
-    if (this._state !== RUNNING) return false;
+    if (this._state !== RUNNING || this.options.verifyClient || this.options.handleProtocols) return false;
+    if (this.listenerCount('headers') > 0) return false;
     // ws's checks first, on the request's bytes: the HTTP requests offered here stop at them,
     // before any IncomingMessage is made or any address read.
     const light = new IntakeRequest(arrival.first);
-    if (check(light) !== null) return false;
-    const protocols = parseProtocols(light.headers['sec-websocket-protocol']);
-    if (protocols === undefined) return false;
-    const length = plainUpgrade(arrival.first);
-    if (length === null) return false;
-    const socketOf = () => arrival.socket(socketOnError);
-    // Until the engine takes the connection, `req.socket` is its net.Socket, made when read (a
-    // verifyClient that watches it sees the client leave); after, one showing its addresses.
-    let taking = false;
+    if (check(light) !== null || parseProtocols(light.headers['sec-websocket-protocol']) === undefined) return false;
     const addresses = arrival.addresses();
-    const req = incomingMessage(light, () => (taking ? (arrival.socket.made ?? addressSocket(addresses)) : socketOf()));
+    const req = incomingMessage(light, () => addressSocket(addresses));
     if (!this.shouldHandle(req)) return false;
-    const extensions = this._engine.negotiate(req.headers['sec-websocket-extensions']);
-    if (extensions === undefined) return false;
-    const key = req.headers['sec-websocket-key'];
-    const cb = this.emit.bind(this, 'connection');
-    const overSocket = (socket) =>
-      this.completeUpgrade(extensions, key, protocols, req, socket, arrival.first.subarray(length), cb);
-    const proceed = () => {
-      if (arrival.socket.made !== null) return overSocket(arrival.socket.made);
-      taking = true;
-      // Without handleProtocols or 'headers' listeners, ws's 101 is the engine's own (the first
-      // offered subprotocol): the engine writes it without the lines being made here first.
-      const custom = this.options.handleProtocols || this.listenerCount('headers') > 0;
-      const answer = custom ? this._answer(extensions, key, protocols, req) : undefined;
-      if (answer === null) {
-        socketOf().destroy();
-        throw unsafeLine();
-      }
-      const connection = this._engine.acceptHead(arrival, answer);
-      if (connection !== null) return this._adopt(connection, answer ? answer.chosen : connection.protocol, req, cb);
-      // Not taken as it is (out of descriptors, say): the usual handoff, or the bridge.
-      overSocket(socketOf());
-    };
-    const verifyClient = this.options.verifyClient;
-    if (!verifyClient) {
-      proceed();
-      return true;
-    }
-    let decided = false;
-    try {
-      this._verify(verifyClient, req, false, (verified, code, message, headers) => {
-        decided = true;
-        if (!verified) return abortHandshake(socketOf(), code || 401, message, headers);
-        proceed();
-      });
-    } finally {
-      // A decision still to come needs the connection as a net.Socket, as Node would have made it.
-      if (!decided) socketOf();
-    }
+    if (this._engine.negotiate(req.headers['sec-websocket-extensions']) === undefined) return false;
+    const connection = this._engine.acceptHead(arrival);
+    if (connection === null) return false;
+    this._adopt(connection, connection.protocol, req, this.emit.bind(this, 'connection'));
     return true;
-  }
-
-  /** Calls ws's `verifyClient` in its sync or callback form; `done(verified, code, message, headers)`. */
-  _verify(verifyClient, req, secure, done) {
-    const version = +req.headers['sec-websocket-version'];
-    const info = { origin: req.headers[version === 8 ? 'sec-websocket-origin' : 'origin'], secure, req };
-    if (verifyClient.length === 2) verifyClient(info, done);
-    else done(Boolean(verifyClient(info)));
   }
 
   /**
@@ -229,12 +177,23 @@ class WebSocketServer extends EventEmitter {
     }
     const key = req.headers['sec-websocket-key'];
     const verifyClient = this.options.verifyClient;
-    if (!verifyClient) return this.completeUpgrade(extensions, key, protocols, req, socket, head, cb);
-    const secure = Boolean(req.socket.authorized || req.socket.encrypted);
-    this._verify(verifyClient, req, secure, (verified, code, message, headers) => {
-      if (!verified) return abortHandshake(socket, code || 401, message, headers);
-      this.completeUpgrade(extensions, key, protocols, req, socket, head, cb);
-    });
+    if (verifyClient) {
+      const version = +req.headers['sec-websocket-version'];
+      const info = {
+        origin: req.headers[version === 8 ? 'sec-websocket-origin' : 'origin'],
+        secure: Boolean(req.socket.authorized || req.socket.encrypted),
+        req,
+      };
+      if (verifyClient.length === 2) {
+        verifyClient(info, (verified, code, message, headers) => {
+          if (!verified) return abortHandshake(socket, code || 401, message, headers);
+          this.completeUpgrade(extensions, key, protocols, req, socket, head, cb);
+        });
+        return;
+      }
+      if (!verifyClient(info)) return abortHandshake(socket, 401);
+    }
+    this.completeUpgrade(extensions, key, protocols, req, socket, head, cb);
   }
 
   /**
@@ -252,37 +211,6 @@ class WebSocketServer extends EventEmitter {
     if (!socket.readable || !socket.writable) return socket.destroy();
     if (this._state > RUNNING) return abortHandshake(socket, 503);
 
-    const answer = this._answer(extensions, key, protocols, req);
-    if (answer === null) {
-      socket.destroy();
-      throw unsafeLine();
-    }
-    upgraded.add(socket);
-    let connection;
-    try {
-      connection = this._engine.accept(
-        socket,
-        head,
-        key,
-        answer.protocol,
-        answer.lines,
-        extensions ? req.headers['sec-websocket-extensions'] : undefined
-      );
-    } catch (err) {
-      // The descriptor could not move to Rust (the socket died meanwhile): nothing to upgrade.
-      socket.destroy();
-      if (this.listenerCount('error') > 0) this.emit('error', err);
-      return;
-    }
-    this._adopt(connection, answer.chosen, req, cb);
-  }
-
-  /**
-   * The 101 ws would send: the subprotocol chosen (`chosen`, '' for none) and named in the
-   * response (`protocol`, unless a 'headers' listener took its line out), and the lines
-   * 'headers' listeners added (`lines`); null when a line is not safe.
-   */
-  _answer(extensions, key, protocols, req) {
     const headers = [
       'HTTP/1.1 101 Switching Protocols',
       'Upgrade: websocket',
@@ -306,8 +234,29 @@ class WebSocketServer extends EventEmitter {
     // The engine writes the standard lines itself; what listeners added follows them.
     const extra = headers.filter((line) => !own.has(line));
     const protocolLine = protocol && headers.includes(`Sec-WebSocket-Protocol: ${protocol}`);
-    if (!extra.every(isSafeHeaderLine) || /[\r\n]/.test(protocol)) return null;
-    return { chosen: protocol, protocol: protocolLine ? protocol : undefined, lines: extra.length ? extra : undefined };
+    if (!extra.every(isSafeHeaderLine) || /[\r\n]/.test(protocol)) {
+      socket.destroy();
+      throw new TypeError('A 101 response header line must be a "Name: value" string without line breaks');
+    }
+
+    upgraded.add(socket);
+    let connection;
+    try {
+      connection = this._engine.accept(
+        socket,
+        head,
+        key,
+        protocolLine ? protocol : undefined,
+        extra.length ? extra : undefined,
+        extensions ? req.headers['sec-websocket-extensions'] : undefined
+      );
+    } catch (err) {
+      // The descriptor could not move to Rust (the socket died meanwhile): nothing to upgrade.
+      socket.destroy();
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+      return;
+    }
+    this._adopt(connection, protocol, req, cb);
   }
 
   /** Makes the socket of an engine connection whose 101 is out, and calls `cb(ws, req)`. */
@@ -371,10 +320,6 @@ function emitClose(server) {
     engine.whenIdle().then(() => engine.release());
   }
   server.emit('close');
-}
-
-function unsafeLine() {
-  return new TypeError('A 101 response header line must be a "Name: value" string without line breaks');
 }
 
 function socketOnError() {
