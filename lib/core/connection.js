@@ -12,18 +12,22 @@ const { OPEN, CLOSING, CLOSED } = READY_STATE;
 class Connection {
   /**
    * @param {import('./engine').Engine} engine the engine that accepted it
-   * @param {object} handle the engine's NativeSocket
+   * @param {{ connection: object, id: number, protocol: string | null }} accepted what the
+   *   engine's accept call answered: the handle every call about the connection takes (a
+   *   type-tagged External: no object of a class per connection), its id, and the subprotocol
+   *   the Rust-first intake answered with
    */
-  constructor(engine, handle) {
+  constructor(engine, accepted) {
     this._engine = engine;
-    this._handle = handle;
-    // The per-message calls take this type-tagged External, not the class instance.
-    this._conn = handle.connection;
+    this._conn = accepted.connection;
     // What JavaScript knows of the connection's state, from its own calls and the engine's
     // events, as ws's readyState is: reading it costs no crossing (a chat loop reads it once per
     // delivery). A send the engine refuses meanwhile says so in its status.
     this._state = OPEN;
-    this._id = handle.id;
+    this._id = accepted.id;
+    this._protocol = accepted.protocol ?? '';
+    /** The face's object its events go to (see Engine.register). */
+    this._target = null;
   }
 
   /** The engine's id of the connection (broadcast and publish take it as `except`). */
@@ -47,18 +51,18 @@ class Connection {
 
   /** The subprotocol the Rust-first intake answered with ('' for none). */
   get protocol() {
-    return this._handle.protocol ?? '';
+    return this._protocol;
   }
 
   /** 'permessage-deflate' when the connection agreed it, else '' (`ws`'s `extensions`). */
   get extensions() {
-    return this._handle.compresses ? 'permessage-deflate' : '';
+    return this._engine._native.compresses(this._conn) ? 'permessage-deflate' : '';
   }
 
   /** Bytes queued in Rust and not yet written to the socket. */
   get bufferedAmount() {
     this._engine.sendPending();
-    return this._handle.bufferedAmount;
+    return this._engine._native.bufferedAmount(this._conn);
   }
 
   /**
@@ -97,7 +101,7 @@ class Connection {
   /** Queues a ping or a pong (`kind`) of at most 125 bytes, flushed with this job's sends. */
   control(kind, payload) {
     this._engine.sendPending();
-    const status = this._handle[kind](payload);
+    const status = this._engine._native.ping(this._conn, payload, kind === 'pong');
     this._engine.scheduleFlush();
     return status;
   }
@@ -106,8 +110,8 @@ class Connection {
   close(code, reason) {
     this._engine.sendPending();
     this._leaveOpen();
-    if (code === undefined) this._handle.close();
-    else this._handle.close(code, reason);
+    if (code === undefined) this._engine._native.close(this._conn);
+    else this._engine._native.close(this._conn, code, reason);
     this._engine.scheduleFlush();
   }
 
@@ -115,26 +119,26 @@ class Connection {
   drop(code, reason) {
     this._engine.sendPending();
     this._leaveOpen();
-    this._handle.drop(code, reason);
+    this._engine._native.drop(this._conn, code, reason);
     this._engine.scheduleFlush();
   }
 
   /** Destroys the socket now; 'close' follows with 1006. */
   terminate() {
     this._leaveOpen();
-    this._handle.terminate();
+    this._engine._native.terminate(this._conn);
   }
 
   pause() {
-    this._handle.pause();
+    this._engine._native.setPaused(this._conn, true);
   }
 
   resume() {
-    this._handle.resume();
+    this._engine._native.setPaused(this._conn, false);
   }
 
   get isPaused() {
-    return this._handle.isPaused;
+    return this._engine._native.isPaused(this._conn);
   }
 
   /**
@@ -144,34 +148,29 @@ class Connection {
   caughtUp() {
     this._engine.sendPending();
     this._leaveOpen();
-    this._handle.caughtUp();
-  }
-
-  /** Bridged connections: `socket.write` finished `n` bytes of a BRIDGE_WRITE event. */
-  written(n) {
-    this._handle.written(n);
+    this._engine._native.caughtUp(this._conn);
   }
 
   /** Asks for a DRAIN event once everything queued so far is written. */
   notifyWhenWritten() {
     this._engine.sendPending();
-    this._handle.notifyWhenWritten();
+    this._engine._native.notifyWhenWritten(this._conn);
   }
 
   subscribe(topic) {
-    return this._handle.subscribe(topic);
+    return this._engine._native.subscribe(this._conn, topic);
   }
 
   unsubscribe(topic) {
-    return this._handle.unsubscribe(topic);
+    return this._engine._native.unsubscribe(this._conn, topic);
   }
 
   isSubscribed(topic) {
-    return this._handle.isSubscribed(topic);
+    return this._engine._native.isSubscribed(this._conn, topic);
   }
 
   get topics() {
-    return this._handle.topics;
+    return this._engine._native.topics(this._conn);
   }
 }
 

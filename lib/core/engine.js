@@ -52,8 +52,7 @@ class Engine {
     // A face that wants text as Buffers (ws) gets UTF-8 slices of the batch, not strings.
     this._textAsBuffer = limits.textAsBuffer === true;
     this._onStatus = typeof onStatus === 'function' ? onStatus : null;
-    this._targets = new Map();
-    /** Live connections (core/connection.js), by id. */
+    /** Live connections (core/connection.js), by id; each knows its face's object (`_target`). */
     this._connections = new Map();
     /** Bridged connections' Node sockets, by id. */
     this._bridged = new Map();
@@ -78,7 +77,7 @@ class Engine {
 
   /** Live connections. */
   get size() {
-    return this._targets.size;
+    return this._connections.size;
   }
 
   /**
@@ -89,8 +88,7 @@ class Engine {
   accept(socket, head, key, protocol, headers, extensions) {
     const answer = { key, protocol, headers, extensions };
     const adopted = handOff(this._native, socket, head, answer);
-    const handle = adopted.handle ?? this._bridge(socket, adopted.head, answer);
-    return new Connection(this, handle);
+    return new Connection(this, adopted.accepted ?? this._bridge(socket, adopted.head, answer));
   }
 
   /**
@@ -102,16 +100,16 @@ class Engine {
    * engine does not take it (`first` not consumed).
    */
   acceptHead({ fd, first, peeked, accepted }, answer) {
-    let nativeSocket = null;
+    let taken = null;
     try {
-      nativeSocket =
+      taken =
         answer === undefined
           ? this._native.acceptHead(fd, first, peeked, accepted)
-          : this._native.acceptUpgrade(fd, first, peeked, accepted, answer.protocol, answer.lines);
+          : this._native.acceptUpgrade(fd, first, peeked, accepted, answer);
     } catch {
       // Out of descriptors, say: Node's path still works.
     }
-    return nativeSocket === null ? null : new Connection(this, nativeSocket);
+    return taken === null ? null : new Connection(this, taken);
   }
 
   /**
@@ -132,42 +130,44 @@ class Engine {
    * Runs the engine over a socket Node keeps: its data is fed to Rust (pausing the socket when
    * Rust's inbound bound is reached) and Rust's bytes come back as BRIDGE_WRITE events.
    */
-  _bridge(socket, head, { key, protocol, headers, extensions }) {
-    const handle = this._native.acceptBridge(head, key, protocol, headers, extensions);
-    this._bridged.set(handle.id, socket);
+  _bridge(socket, head, answer) {
+    const accepted = this._native.acceptBridge(head, answer);
+    const { bridge } = accepted;
+    this._bridged.set(accepted.id, { socket, bridge });
     // Any Duplex will do (ws's handleUpgrade takes one): socket-only calls are optional.
     if (typeof socket.setTimeout === 'function') socket.setTimeout(0);
     if (this._noDelay && typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
     socket.on('data', (chunk) => {
-      if (!handle.feed(chunk)) socket.pause();
+      if (!this._native.feed(bridge, chunk)) socket.pause();
     });
-    const ended = () => handle.feedEnd();
+    const ended = () => this._native.feedEnd(bridge);
     socket.on('end', ended);
     socket.on('close', ended);
     socket.resume();
-    return handle;
+    return accepted;
   }
 
   /** BRIDGE_* events: the engine's side of a bridged socket. */
   _onBridge(kind, id, data) {
-    const socket = this._bridged.get(id);
+    const bridged = this._bridged.get(id);
+    if (bridged === undefined) return;
+    const { socket, bridge } = bridged;
     if (kind === BRIDGE_WRITE) {
-      const connection = this._connections.get(id);
-      const written = () => connection && connection.written(data.length);
-      if (socket === undefined || socket.destroyed) written();
+      const written = () => this._native.written(bridge, data.length);
+      if (socket.destroyed) written();
       else socket.write(data, written);
-    } else if (socket !== undefined && kind === BRIDGE_END) {
+    } else if (kind === BRIDGE_END) {
       socket.end();
-    } else if (socket !== undefined && kind === BRIDGE_RESUME) {
+    } else if (kind === BRIDGE_RESUME) {
       socket.resume();
     }
   }
 
   /** Routes the events of `connection` to `target`. */
   register(connection, target) {
-    this._targets.set(connection.id, target);
+    connection._target = target;
     this._connections.set(connection.id, connection);
-    if (this._targets.size === 1) this._native.keepAlive(true);
+    if (this._connections.size === 1) this._native.keepAlive(true);
   }
 
   /**
@@ -300,7 +300,7 @@ class Engine {
 
   /** Resolves once every connection has closed. */
   whenIdle() {
-    if (this._targets.size === 0) return Promise.resolve();
+    if (this._connections.size === 0) return Promise.resolve();
     return new Promise((resolve) => this._idleWaiters.push(resolve));
   }
 
@@ -334,8 +334,9 @@ class Engine {
           this._connections.get(id)?.caughtUp();
           continue;
       }
-      const target = this._targets.get(id);
-      if (target === undefined) continue;
+      const connection = this._connections.get(id);
+      if (connection === undefined) continue;
+      const target = connection._target;
       try {
         switch (kind) {
           case TEXT:
@@ -356,7 +357,7 @@ class Engine {
           case ERROR:
             // Every earlier event of this connection has been handled and what it sent is
             // queued: now the engine may send the close frame.
-            this._connections.get(id).caughtUp();
+            connection.caughtUp();
             target._onError(protocolError(ERROR_CODES[(head >>> 8) & 0xff], text.slice(start, end), head >>> 16));
             break;
           case CLOSE:
@@ -395,16 +396,15 @@ class Engine {
   }
 
   _closed(id) {
-    this._targets.delete(id);
     this._connections.get(id)?.closed();
     this._connections.delete(id);
-    const socket = this._bridged.get(id);
-    if (socket !== undefined) {
+    const bridged = this._bridged.get(id);
+    if (bridged !== undefined) {
       this._bridged.delete(id);
       // A graceful end already ended the socket (BRIDGE_END); anything else cuts it.
-      if (!socket.writableEnded) socket.destroy();
+      if (!bridged.socket.writableEnded) bridged.socket.destroy();
     }
-    if (this._targets.size > 0) return;
+    if (this._connections.size > 0) return;
     this._native.keepAlive(false);
     for (const resolve of this._idleWaiters.splice(0)) resolve();
   }

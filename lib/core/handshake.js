@@ -78,33 +78,34 @@ function keepAddresses(socket) {
  * read past the request, lets Rust duplicate the descriptor and write the 101 (`answer`: the
  * key, protocol, extra header lines and the client's extension offers), then closes
  * Node's copy (a plain close of a duplicate: the peer sees nothing).
- * Returns `{ handle }` with the native socket, or `{ handle: null, head }` when the socket stays
+ * Returns `{ accepted }` with the engine's answer (see core/connection.js), or
+ * `{ accepted: null, head }` when the socket stays
  * Node's (not a plain TCP or Unix stream with a descriptor, or the engine could not adopt it: out
  * of descriptors, say); `head` then holds every byte read past the request, and Node reads the
  * socket again, for the caller to bridge it.
  */
-function handOff(engine, socket, head, { key, protocol, headers, extensions }) {
+function handOff(engine, socket, head, answer) {
   const handle = socket._handle;
   // A TLS socket's handle reports the TCP descriptor underneath the encryption: never move it.
-  if (socket.encrypted || !handle || typeof handle.fd !== 'number' || handle.fd < 0) return { handle: null, head };
-  if (typeof handle.readStop !== 'function') return { handle: null, head };
+  if (socket.encrypted || !handle || typeof handle.fd !== 'number' || handle.fd < 0) return { accepted: null, head };
+  if (typeof handle.readStop !== 'function') return { accepted: null, head };
   handle.readStop();
   let pending = head;
   if (socket.readableLength > 0) {
     const buffered = socket.read();
     if (buffered) pending = Buffer.concat([head, buffered]);
   }
-  let nativeSocket;
+  let accepted;
   try {
-    nativeSocket = engine.accept(handle.fd, pending, key, protocol, headers, extensions);
+    accepted = engine.accept(handle.fd, pending, answer);
   } catch {
     // net.Socket still believes its handle reads: start it again, as it was.
     handle.readStart();
-    return { handle: null, head: pending };
+    return { accepted: null, head: pending };
   }
   keepAddresses(socket);
   socket.destroy();
-  return { handle: nativeSocket };
+  return { accepted };
 }
 
 module.exports = { reject, check, parseProtocols, handOff };

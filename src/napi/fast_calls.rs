@@ -3,7 +3,7 @@
 //! measured 12% of the server's CPU in the echo benchmark. These take the connection as an
 //! External, checked by its type tag, and frame a string straight out of V8 with one copy.
 
-use std::ffi::{c_char, c_void};
+use std::ffi::c_char;
 use std::ptr;
 use std::sync::Arc;
 
@@ -12,16 +12,8 @@ use napi::sys::{self, napi_callback_info, napi_env, napi_status, napi_value};
 
 use crate::conn::deflate::Outgoing;
 use crate::conn::{Conn, SendStatus};
+use crate::napi::handle;
 use crate::protocol::frame::{self, Kind};
-
-const CONN_TAG: sys::napi_type_tag = sys::napi_type_tag {
-  lower: 0x6665_7272_6f77_7301,
-  upper: 0x636f_6e6e_6563_7469,
-};
-const FRAME_TAG: sys::napi_type_tag = sys::napi_type_tag {
-  lower: 0x6665_7272_6f77_7302,
-  upper: 0x656e_636f_6465_6466,
-};
 
 /// The calls, as `exports` gets them: `(connection, data, compress?) => status`, except
 /// `encodeText` and `encodeBytes`. `compress: false` sends a message uncompressed where
@@ -53,60 +45,6 @@ pub unsafe fn define(env: napi_env, exports: napi_value) -> napi_status {
   sys::napi_define_properties(env, exports, properties.len(), properties.as_ptr())
 }
 
-/// A tagged External that owns `value` until V8 collects it; null (with `value` dropped, by V8
-/// when it was already wrapped) if N-API refuses.
-unsafe fn external<T>(env: napi_env, value: T, tag: &sys::napi_type_tag) -> napi_value {
-  unsafe extern "C" fn finalize<T>(_env: napi_env, data: *mut c_void, _hint: *mut c_void) {
-    drop(Box::from_raw(data.cast::<T>()));
-  }
-  let data = Box::into_raw(Box::new(value));
-  let mut result = ptr::null_mut();
-  if sys::napi_create_external(
-    env,
-    data.cast(),
-    Some(finalize::<T>),
-    ptr::null_mut(),
-    &mut result,
-  ) != sys::Status::napi_ok
-  {
-    drop(Box::from_raw(data));
-    return ptr::null_mut();
-  }
-  // An untagged External would be refused by every call: report the failure instead.
-  if sys::napi_type_tag_object(env, result, tag) != sys::Status::napi_ok {
-    return ptr::null_mut();
-  }
-  result
-}
-
-/// The value of an External `external` made with `tag`, or None for any other value.
-unsafe fn unwrap<'a, T>(
-  env: napi_env,
-  value: napi_value,
-  tag: &sys::napi_type_tag,
-) -> Option<&'a T> {
-  let mut tagged = false;
-  if sys::napi_check_object_type_tag(env, value, tag, &mut tagged) != sys::Status::napi_ok
-    || !tagged
-  {
-    return None;
-  }
-  let mut data = ptr::null_mut();
-  if sys::napi_get_value_external(env, value, &mut data) != sys::Status::napi_ok {
-    return None;
-  }
-  // SAFETY: the tag says `external::<T>` made it, and V8 keeps it alive during this call.
-  Some(&*data.cast::<T>())
-}
-
-/// The External JavaScript passes for `conn` to the calls.
-///
-/// # Safety
-/// `env` is the current call's.
-pub unsafe fn conn_external(env: napi_env, conn: Arc<Conn>) -> napi_value {
-  external(env, conn, &CONN_TAG)
-}
-
 /// Throws a TypeError and returns no value.
 unsafe fn throw(env: napi_env, message: &str) -> napi_value {
   let mut text = Vec::with_capacity(message.len() + 1);
@@ -131,7 +69,7 @@ unsafe fn args<'a>(
     ptr::null_mut(),
     ptr::null_mut(),
   );
-  let conn = unwrap::<Arc<Conn>>(env, argv[0], &CONN_TAG)?;
+  let conn = handle::conn_of(env, argv[0])?;
   Some((conn, argv[1], argv[2]))
 }
 
@@ -268,7 +206,7 @@ unsafe extern "C" fn encode_text(env: napi_env, info: napi_callback_info) -> nap
 
 /// Hands `message` to JavaScript as the handle `sendEncoded` takes.
 unsafe fn message_handle(env: napi_env, message: Outgoing) -> napi_value {
-  let external = external(env, Arc::new(message), &FRAME_TAG);
+  let external = handle::message_handle(env, message);
   if external.is_null() {
     return throw(env, "encode: cannot create the message's handle");
   }
@@ -292,14 +230,6 @@ unsafe extern "C" fn encode_bytes(env: napi_env, info: napi_callback_info) -> na
   message_handle(env, Outgoing::new(kind, Bytes::copy_from_slice(bytes)))
 }
 
-/// The message behind a handle `encodeText` or `encodeBytes` made.
-///
-/// # Safety
-/// `env` is the current call's.
-pub unsafe fn message_of<'a>(env: napi_env, value: napi_value) -> Option<&'a Arc<Outgoing>> {
-  unwrap::<Arc<Outgoing>>(env, value, &FRAME_TAG)
-}
-
 /// `(connection, message, compress?) => status`: queues a message from `encodeText`, sharing
 /// its frame.
 unsafe extern "C" fn send_encoded(env: napi_env, info: napi_callback_info) -> napi_value {
@@ -307,7 +237,7 @@ unsafe extern "C" fn send_encoded(env: napi_env, info: napi_callback_info) -> na
     return throw(env, "sendEncoded: not a connection");
   };
   let compress = compress(env, conn, third);
-  match message_of(env, data) {
+  match handle::message_of(env, data) {
     Some(message) => status(env, conn, conn.push_outgoing(message, compress)),
     None => throw(
       env,

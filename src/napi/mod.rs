@@ -1,10 +1,12 @@
-//! The N-API surface: it only converts values and exports. `NativeServer` (server.rs),
-//! `NativeSocket` (socket.rs), the per-message calls (fast_calls.rs), and here the module-level
-//! functions: defaults, handshake checks and the protocol tables JavaScript reads.
+//! The N-API surface: it only converts values and exports. `NativeServer` (server.rs), its
+//! calls about one connection (connection.rs), the per-message calls (fast_calls.rs), the
+//! handles JavaScript holds (handle.rs), and here the module-level functions: defaults,
+//! handshake checks and the protocol tables JavaScript reads.
 
+mod connection;
 pub(crate) mod fast_calls;
+mod handle;
 mod server;
-mod socket;
 
 use napi::bindgen_prelude::{Buffer, Object};
 use napi::{Env, Error, JsValue, Result, Status};

@@ -5,15 +5,16 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use napi::bindgen_prelude::{Buffer, FnArgs, Function, Uint32Array, Unknown};
+use napi::bindgen_prelude::{Buffer, FnArgs, FromNapiValue, Function, Uint32Array, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Error, JsValue, Result, Status};
 use napi_derive::napi;
 
 use crate::config::{RawConfig, ServerConfig};
+use crate::conn::Conn;
+use crate::io::bridge::Bridge;
 use crate::io::handoff::{Family, Known};
-use crate::napi::fast_calls;
-use crate::napi::socket::NativeSocket;
+use crate::napi::handle;
 use crate::napi::{invalid_arg, BindingConfig};
 use crate::protocol::extension::Agreed;
 use crate::protocol::frame::Kind;
@@ -22,12 +23,27 @@ use crate::server::events::{Batch, EventQueue};
 use crate::server::Shared;
 use crate::{runtime, scaleout};
 
-/// The subprotocol a taken upgrade's 101 names.
-enum Choice<'a> {
-  /// The client's first (the native and `ws` faces, when nothing decides in JavaScript).
-  FirstOffered,
-  /// The application's answer (the `websocket` face's `accept`).
-  Chosen(Option<&'a str>),
+/// The 101 of a connection Node handed over (`accept`, `acceptBridge`), as the face decided it.
+#[napi(object)]
+pub struct Answer {
+  /// The client's `Sec-WebSocket-Key`.
+  pub key: String,
+  /// The subprotocol; none when absent.
+  pub protocol: Option<String>,
+  /// Extra header lines.
+  pub headers: Option<Vec<String>>,
+  /// The client's `Sec-WebSocket-Extensions`, which the engine answers.
+  pub extensions: Option<String>,
+}
+
+/// The application's answer to an upgrade the intake took (`acceptUpgrade`, the `websocket`
+/// face's `accept`); without it the 101 names the client's first subprotocol.
+#[napi(object)]
+pub struct Chosen {
+  /// The subprotocol; none when absent.
+  pub protocol: Option<String>,
+  /// Extra header lines.
+  pub lines: Option<Vec<String>>,
 }
 
 /// The arguments of one call into JavaScript, spread as `(meta, text, binary)`.
@@ -48,7 +64,7 @@ fn into_args(mut batch: Batch) -> BatchArgs {
 /// One server's engine: accepts handed-off sockets and fans out broadcasts.
 #[napi]
 pub struct NativeServer {
-  shared: Arc<Shared>,
+  pub(super) shared: Arc<Shared>,
   /// The raw threadsafe function, for ref/unref (the queue owns the function itself).
   tsfn: napi::sys::napi_threadsafe_function,
 }
@@ -116,13 +132,13 @@ impl NativeServer {
 
   /// The `101` for a handshake, once the caller's protocol and header lines are known to be
   /// safe, with the extension the engine agreed to.
-  fn response(
-    &self,
-    key: &str,
-    protocol: Option<String>,
-    headers: Option<Vec<String>>,
-    extensions: Option<String>,
-  ) -> Result<(Vec<u8>, Option<Agreed>)> {
+  fn response(&self, answer: Answer) -> Result<(Vec<u8>, Option<Agreed>)> {
+    let Answer {
+      key,
+      protocol,
+      headers,
+      extensions,
+    } = answer;
     let mut headers = headers.unwrap_or_default();
     let agreed = self
       .agree(extensions.as_deref())?
@@ -130,24 +146,15 @@ impl NativeServer {
         headers.push(format!("Sec-WebSocket-Extensions: {response}"));
         agreed
       });
-    let response = handshake::response(key, protocol.as_deref(), &headers).map_err(invalid_arg)?;
+    let response = handshake::response(&key, protocol.as_deref(), &headers).map_err(invalid_arg)?;
     Ok((response, agreed))
   }
 
-  /// Takes over the upgraded socket `fd`: queues the `101` (with `protocol`, extra header lines
-  /// and the answer to the client's `extensions`), then runs the connection over the bytes
-  /// already read (`head`) and the socket.
+  /// Takes over the upgraded socket `fd`: queues the `101` (see `Answer`), then runs the
+  /// connection over the bytes already read (`head`) and the socket.
   #[napi]
-  pub fn accept(
-    &self,
-    fd: i32,
-    head: &[u8],
-    key: String,
-    protocol: Option<String>,
-    headers: Option<Vec<String>>,
-    extensions: Option<String>,
-  ) -> Result<NativeSocket> {
-    let (response, agreed) = self.response(&key, protocol, headers, extensions)?;
+  pub fn accept(&self, env: Env, fd: i32, head: &[u8], answer: Answer) -> Result<Unknown<'_>> {
+    let (response, agreed) = self.response(answer)?;
     let _enter = runtime::get().enter();
     let conn = self
       .shared
@@ -158,7 +165,7 @@ impl NativeServer {
           format!("socket handoff failed: {e}"),
         )
       })?;
-    Ok(NativeSocket::new(conn, self.shared.clone(), None))
+    handles(&env, conn, None, None)
   }
 
   /// The Rust-first intake: takes the new connection `fd` when `first` (the first bytes the
@@ -171,64 +178,62 @@ impl NativeServer {
   #[napi]
   pub fn accept_head(
     &self,
+    env: Env,
     fd: i32,
     first: &[u8],
     peeked: Option<bool>,
     accepted: Option<String>,
-  ) -> Result<Option<NativeSocket>> {
-    Ok(self.take_upgrade(
-      fd,
-      first,
-      peeked,
-      accepted,
-      Choice::FirstOffered,
-      Vec::new(),
-    ))
+  ) -> Result<Option<Unknown<'_>>> {
+    self.take_upgrade(&env, fd, first, peeked, accepted, None)
   }
 
-  /// `acceptHead` for a face whose application chose the answer: the 101 carries `protocol`
-  /// (none when absent) and the extra header `lines`.
+  /// `acceptHead` for a face whose application chose the answer (see `Chosen`).
   #[napi]
   pub fn accept_upgrade(
     &self,
+    env: Env,
     fd: i32,
     first: &[u8],
     peeked: Option<bool>,
     accepted: Option<String>,
-    protocol: Option<String>,
-    lines: Option<Vec<String>>,
-  ) -> Result<Option<NativeSocket>> {
-    let choice = Choice::Chosen(protocol.as_deref());
-    Ok(self.take_upgrade(
-      fd,
-      first,
-      peeked,
-      accepted,
-      choice,
-      lines.unwrap_or_default(),
-    ))
+    chosen: Chosen,
+  ) -> Result<Option<Unknown<'_>>> {
+    self.take_upgrade(&env, fd, first, peeked, accepted, Some(chosen))
   }
 
+  /// None when the engine leaves the connection (`first` is not such an upgrade, or the
+  /// descriptor cannot be adopted). The 101 names the first offered subprotocol unless the
+  /// application `chosen` the answer.
   fn take_upgrade(
     &self,
+    env: &Env,
     fd: i32,
     first: &[u8],
     peeked: Option<bool>,
     accepted: Option<String>,
-    choice: Choice<'_>,
-    mut headers: Vec<String>,
-  ) -> Option<NativeSocket> {
-    let upgrade = request::parse(first)?;
-    let agreed = self.shared.negotiate(upgrade.extensions.as_deref()).ok()?;
+    chosen: Option<Chosen>,
+  ) -> Result<Option<Unknown<'_>>> {
+    let (chosen_protocol, mut headers) = match chosen {
+      Some(Chosen { protocol, lines }) => (Some(protocol), lines.unwrap_or_default()),
+      None => (None, Vec::new()),
+    };
+    let Some(upgrade) = request::parse(first) else {
+      return Ok(None);
+    };
+    let Ok(agreed) = self.shared.negotiate(upgrade.extensions.as_deref()) else {
+      return Ok(None);
+    };
     let agreed = agreed.map(|(agreed, response)| {
       headers.push(format!("Sec-WebSocket-Extensions: {response}"));
       agreed
     });
-    let protocol = match choice {
-      Choice::FirstOffered => upgrade.protocol,
-      Choice::Chosen(protocol) => protocol,
+    let protocol = match &chosen_protocol {
+      None => upgrade.protocol,
+      Some(protocol) => protocol.as_deref(),
     };
-    let response = handshake::response(upgrade.key, protocol, &headers).ok()?;
+    let Ok(response) = handshake::response(upgrade.key, protocol, &headers) else {
+      return Ok(None);
+    };
     let _enter = runtime::get().enter();
     let head = first[upgrade.len..].to_vec();
     let peeked = if peeked == Some(true) { first.len() } else { 0 };
@@ -237,28 +242,22 @@ impl NativeServer {
       Some("unix") => Known::Accepted(Family::Unix),
       _ => Known::Nothing,
     };
-    let conn = self
+    match self
       .shared
       .accept_fd(fd, known, peeked, head, response, agreed)
-      .ok()?;
-    let socket = NativeSocket::new(conn, self.shared.clone(), None);
-    Some(socket.with_protocol(protocol))
+    {
+      Ok(conn) => handles(env, conn, protocol, None).map(Some),
+      Err(_) => Ok(None),
+    }
   }
 
   /// Runs a connection over a socket Node keeps (TLS, any Duplex): JavaScript feeds its bytes
   /// with `feed` and writes the engine's `BridgeWrite` events to it.
   #[napi]
-  pub fn accept_bridge(
-    &self,
-    head: &[u8],
-    key: String,
-    protocol: Option<String>,
-    headers: Option<Vec<String>>,
-    extensions: Option<String>,
-  ) -> Result<NativeSocket> {
-    let (response, agreed) = self.response(&key, protocol, headers, extensions)?;
+  pub fn accept_bridge(&self, env: Env, head: &[u8], answer: Answer) -> Result<Unknown<'_>> {
+    let (response, agreed) = self.response(answer)?;
     let (conn, bridge) = self.shared.accept_bridge(head.to_vec(), response, agreed);
-    Ok(NativeSocket::new(conn, self.shared.clone(), Some(bridge)))
+    handles(&env, conn, None, Some(bridge))
   }
 
   /// Queues a text message on every open connection but `except`; returns how many got it.
@@ -305,7 +304,7 @@ impl NativeServer {
     compress: bool,
   ) -> Result<u32> {
     // SAFETY: called on the JavaScript thread with its env; `message` lives during the call.
-    let message = unsafe { fast_calls::message_of(env.raw(), message.raw()) }.ok_or_else(|| {
+    let message = unsafe { handle::message_of(env.raw(), message.raw()) }.ok_or_else(|| {
       invalid_arg("sendShared: not a message from encodeText or encodeBytes".into())
     })?;
     Ok(self.shared.send_to(&ids, message, compress))
@@ -375,5 +374,22 @@ impl NativeServer {
     self.shared.stop_link();
     self.tsfn = std::ptr::null_mut();
     self.shared.events.release();
+  }
+}
+
+/// The accept calls' answer: the handles of the connection (see `handle::accepted`).
+fn handles<'a>(
+  env: &Env,
+  conn: Arc<Conn>,
+  protocol: Option<&str>,
+  bridge: Option<Arc<Bridge>>,
+) -> Result<Unknown<'a>> {
+  // SAFETY: called on the JavaScript thread with its env.
+  unsafe {
+    let value = handle::accepted(env.raw(), conn, protocol, bridge);
+    if value.is_null() {
+      return Err(Error::from_reason("cannot create the connection's handle"));
+    }
+    Unknown::from_napi_value(env.raw(), value)
   }
 }
