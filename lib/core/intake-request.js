@@ -33,8 +33,10 @@ class IntakeRequest {
 
   _parse() {
     if (this._lines === null) {
-      const text = this._first.latin1Slice(0, this._first.indexOf('\r\n\r\n'));
-      this._lines = text.split('\r\n');
+      // The faces make one only for a complete request head (`plainUpgrade`); were the blank
+      // line missing, every byte would be read as the head rather than throw.
+      const end = this._first.indexOf('\r\n\r\n');
+      this._lines = this._first.latin1Slice(0, end === -1 ? this._first.length : end).split('\r\n');
     }
     return this._lines;
   }

@@ -72,15 +72,11 @@ function lazily(make) {
  * its request has been read.
  */
 function serverSocket(httpServer, clientHandle) {
-  const socket = new net.Socket({
-    handle: clientHandle,
-    allowHalfOpen: httpServer.allowHalfOpen,
-    readable: true,
-    writable: true,
-    keepAlive: httpServer.keepAlive,
-    keepAliveInitialDelay: httpServer.keepAliveInitialDelay,
-    noDelay: httpServer.noDelay,
-  });
+  const socket = new net.Socket({ handle: clientHandle, allowHalfOpen: httpServer.allowHalfOpen, readable: true, writable: true });
+  // The socket options apply as net's onconnection applies them: a Socket's own noDelay and
+  // keepAlive options take effect only when it connects.
+  if (httpServer.noDelay) socket.setNoDelay(true);
+  if (httpServer.keepAlive) socket.setKeepAlive(true, httpServer.keepAliveInitialDelay);
   httpServer._connections++;
   socket.server = httpServer;
   socket._server = httpServer;
@@ -141,6 +137,7 @@ function install(httpServer, take) {
       silent.delete(socket);
       socket.removeListener('data', waiting.onData);
       socket.removeListener('end', waiting.onEnd);
+      socket.removeListener('error', waiting.onError);
     }
     if (first !== undefined) {
       socket.pause();
@@ -155,6 +152,7 @@ function install(httpServer, take) {
     const onData = (first) => {
       silent.delete(socket);
       socket.removeListener('end', onEnd);
+      socket.removeListener('error', onError);
       // Nothing more is read while the engine decides, so that `first` is all it has to take.
       handle.readStop();
       // Its socket reads again, as Node leaves an upgrade's socket: a client leaving is seen,
@@ -169,10 +167,24 @@ function install(httpServer, take) {
         toNode(socket, first);
       }
     };
-    const onEnd = () => toNode(socket);
-    silent.set(socket, { since: Date.now(), onData, onEnd });
+    // A client that leaves before its request (a health check's connect and close, a browser's
+    // unused preconnect) is Node's: what its listener would have done at that moment is done
+    // now, as it would have been had it listened from the start.
+    const onEnd = () => {
+      toNode(socket);
+      // Node's end of a connection with no request: its socketOnEnd ends the socket too.
+      if (socket.writable) socket.end();
+    };
+    const onError = (err) => {
+      toNode(socket);
+      // Node's socketOnError ('clientError', else the socket destroyed), which the listener
+      // just added, sees the error it missed.
+      socket.emit('error', err);
+    };
+    silent.set(socket, { since: Date.now(), onData, onEnd, onError });
     socket.once('data', onData);
     socket.once('end', onEnd);
+    socket.once('error', onError);
     if (sweep === null) {
       sweep = setInterval(() => {
         const now = Date.now();

@@ -32,6 +32,15 @@ fn is_token(s: &str) -> bool {
       .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
+/// Whether every line of `head` ends with CRLF. httparse also takes a bare LF, which Node's
+/// parser refuses with 400: such a request must reach it.
+fn crlf_only(head: &[u8]) -> bool {
+  head
+    .iter()
+    .enumerate()
+    .all(|(i, &b)| b != b'\n' || (i > 0 && head[i - 1] == b'\r'))
+}
+
 /// The upgrade in `bytes`, or None when Node should have the connection (not a complete GET
 /// upgrade to WebSocket 13 with a valid key, or anything this parser does not take).
 pub fn parse(bytes: &[u8]) -> Option<Upgrade<'_>> {
@@ -40,6 +49,9 @@ pub fn parse(bytes: &[u8]) -> Option<Upgrade<'_>> {
   let httparse::Status::Complete(len) = request.parse(bytes).ok()? else {
     return None;
   };
+  if !crlf_only(&bytes[..len]) {
+    return None;
+  }
   if request.method != Some("GET") || request.version != Some(1) {
     return None;
   }
@@ -147,6 +159,8 @@ mod tests {
       request("Content-Length: 5\r\n"),
       request("Sec-WebSocket-Protocol: a, a\r\n"),
       request("Sec-WebSocket-Protocol: a b\r\n"),
+      request("").replace("\r\n", "\n"),
+      request("").replacen("Host: x\r\n", "Host: x\n", 1),
     ];
     for text in cases {
       assert_eq!(parse(text.as_bytes()), None, "{text:?}");

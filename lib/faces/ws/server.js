@@ -137,8 +137,11 @@ class WebSocketServer extends EventEmitter {
   _intake(arrival) {
     if (this._state !== RUNNING || this.options.verifyClient || this.options.handleProtocols) return false;
     if (this.listenerCount('headers') > 0) return false;
-    // ws's checks first, on the request's bytes: the HTTP requests offered here stop at them,
-    // before any IncomingMessage is made or any address read.
+    // Only a complete, plain upgrade (the engine's parser) is read further; the HTTP requests
+    // offered here, whole or still arriving, stop at that, before any object is made for them.
+    if (native.plainUpgrade(arrival.first) === null) return false;
+    // Then ws's checks, on the request's bytes, before any IncomingMessage is made or any
+    // address read.
     const light = new IntakeRequest(arrival.first);
     if (check(light) !== null || parseProtocols(light.headers['sec-websocket-protocol']) === undefined) return false;
     const addresses = arrival.addresses();
