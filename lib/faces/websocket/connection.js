@@ -77,7 +77,8 @@ class WebSocketConnection extends EventEmitter {
     /** The engine's connection (core/connection.js), until 'close'. */
     this._connection = null;
     this._failure = null;
-    this._writeCallbacks = [];
+    /** `[cb, args]` of sends waiting to be written, made with the first (most never wait). */
+    this._writeCallbacks = null;
     this._lastHeard = Date.now();
   }
 
@@ -133,7 +134,7 @@ class WebSocketConnection extends EventEmitter {
     }
     if (status === SEND.ABOVE_HIGH_WATER) this.outputBufferFull = true;
     if (typeof cb === 'function') {
-      this._writeCallbacks.push([cb, this._completionArgs(payload)]);
+      (this._writeCallbacks ??= []).push([cb, this._completionArgs(payload)]);
       connection.notifyWhenWritten();
     }
   }
@@ -278,7 +279,9 @@ class WebSocketConnection extends EventEmitter {
     // A drain means the buffer emptied; a callback whose bytes were queued after that waits
     // for the next one (its notifyWhenWritten re-armed it).
     if (this._connection !== null && this._connection.bufferedAmount > 0) return;
-    for (const [cb, args] of this._writeCallbacks.splice(0)) cb(...args);
+    const waiting = this._writeCallbacks;
+    this._writeCallbacks = null;
+    if (waiting !== null) for (const [cb, args] of waiting) cb(...args);
     if (this.outputBufferFull) {
       this.outputBufferFull = false;
       this.emit('drain');
@@ -296,8 +299,9 @@ class WebSocketConnection extends EventEmitter {
 
   _onClose(code, reason) {
     this._connection = null;
-    const pending = this._writeCallbacks.splice(0);
-    for (const [cb] of pending) cb(writeAfterEnd());
+    const waiting = this._writeCallbacks;
+    this._writeCallbacks = null;
+    if (waiting !== null) for (const [cb] of waiting) cb(writeAfterEnd());
     if (this.closeEventEmitted) return;
     const [closeCode, description] = this._closeReason(code, reason);
     this.closeReasonCode = closeCode;

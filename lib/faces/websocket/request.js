@@ -19,6 +19,8 @@ const {
 } = require('./handshake');
 
 const xForwardedForSeparator = /,\s*/;
+/** Every connection's `extensions`: none are agreed (as in the package), one frozen array for all. */
+const NO_EXTENSIONS = Object.freeze([]);
 
 class WebSocketRequest extends EventEmitter {
   /**
@@ -166,7 +168,7 @@ class WebSocketRequest extends EventEmitter {
     this._resolved = true;
     this.emit('requestResolved', this);
 
-    const connection = new WebSocketConnection(this._addresses, [], acceptedProtocol, false, this.serverConfig);
+    const connection = new WebSocketConnection(this._addresses, NO_EXTENSIONS, acceptedProtocol, false, this.serverConfig);
     connection.webSocketVersion = this.webSocketVersion;
     connection.remoteAddress = this.remoteAddress;
     connection.remoteAddresses = this.remoteAddresses;
