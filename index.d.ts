@@ -173,9 +173,10 @@ export declare class WebSocket extends EventEmitter {
    * `compress: false` sends it uncompressed where permessage-deflate was agreed.
    */
   send(data: Data, options?: { compress?: boolean }): boolean;
-  /** Sends a ping (payload at most 125 bytes). */
-  ping(data?: Data): void;
-  pong(data?: Data): void;
+  /** Sends a ping (payload at most 125 bytes); false, sending nothing, once the connection is not open. */
+  ping(data?: Data): boolean;
+  /** Sends a pong, as `ping`. */
+  pong(data?: Data): boolean;
   /** Subscribes to a topic (see `Server.publish`); false when already subscribed or closed. */
   subscribe(topic: string): boolean;
   /** False when not subscribed. */

@@ -159,6 +159,22 @@ describe.each(SCHEMES)('messages over %s', (scheme) => {
     client.close();
   });
 
+  it('sends no ping or pong once closing, and does not throw (a heartbeat loop meets such connections)', async () => {
+    const client = await connect(env.url);
+    const [ws] = [...env.wss.clients];
+    const pings = [];
+    client.on('ping', (d) => pings.push(d.toString()));
+    client.on('pong', (d) => pings.push(d.toString()));
+    ws.close(1000, 'bye');
+    expect(ws.readyState).toBe(ws.CLOSING);
+    expect(env.wss.clients.has(ws)).toBe(true);
+    expect(ws.ping('after close')).toBe(false);
+    expect(ws.pong('after close')).toBe(false);
+    const [code] = await once(client, 'close');
+    expect(code).toBe(1000);
+    expect(pings).toEqual([]);
+  });
+
   it('interleaves control replies between whole application frames', async () => {
     const raw = rawClient(env);
     raw.write(upgradeRequest('/'));

@@ -143,6 +143,9 @@ class Engine {
     const ended = () => this._native.feedEnd(bridge);
     socket.on('end', ended);
     socket.on('close', ended);
+    // A TLS socket's error after its handshake (a bad record, say) leaves it open and silent:
+    // cut it, so that the engine sees the end (1006), as ws's socketOnError does.
+    socket.on('error', () => socket.destroy());
     socket.resume();
     return accepted;
   }
@@ -401,8 +404,9 @@ class Engine {
     const bridged = this._bridged.get(id);
     if (bridged !== undefined) {
       this._bridged.delete(id);
-      // A graceful end already ended the socket (BRIDGE_END); anything else cuts it.
-      if (!bridged.socket.writableEnded) bridged.socket.destroy();
+      // The engine is done with it: its writes are flushed, and the peer's end came or
+      // closeTimeout passed. A peer that never ends its side must not keep the socket.
+      bridged.socket.destroy();
     }
     if (this._connections.size > 0) return;
     this._native.keepAlive(false);

@@ -6,7 +6,7 @@
 const EventEmitter = require('events');
 const { compactListeners } = require('../../core/listeners');
 const native = require('../../core/native');
-const { argTypeError, rangeError, stateError } = require('../../core/errors');
+const { argTypeError, rangeError } = require('../../core/errors');
 const { toBuffer } = require('../../core/payload');
 const { SEND } = require('../../core/protocol');
 const { READY_STATE, defineReadyStates } = require('../../core/ready-state');
@@ -105,21 +105,27 @@ class WebSocket extends EventEmitter {
     return this._server.publish(topic, data, { except: this });
   }
 
-  /** Sends a ping; the payload (at most 125 bytes) is echoed by the peer's pong. */
+  /**
+   * Sends a ping; the payload (at most 125 bytes) is echoed by the peer's pong. Returns false,
+   * sending nothing, once the connection is no longer open: a heartbeat loop over `clients`
+   * meets closing connections (they stay there until 'close'), and must not throw for them,
+   * as with ws.
+   */
   ping(data = EMPTY) {
-    this._control('ping', data);
+    return this._control('ping', data);
   }
 
   pong(data = EMPTY) {
-    this._control('pong', data);
+    return this._control('pong', data);
   }
 
   _control(kind, data) {
     const buf = typeof data === 'string' ? Buffer.from(data) : toBuffer(data);
     if (buf === null) throw argTypeError('data', 'a string or binary payload', data);
     if (buf.length > 125) throw rangeError(`The ${kind} payload`, 'must not be longer than 125 bytes');
-    if (this.readyState !== OPEN) throw stateError(`WebSocket is not open: readyState ${this.readyState}`);
+    if (this.readyState !== OPEN) return false;
     this._connection.control(kind, buf);
+    return true;
   }
 
   /**
