@@ -26,6 +26,24 @@ describe.each(SCHEMES)('closing over %s', (scheme) => {
     expect(env.wss.clients.size).toBe(0);
   });
 
+  it('terminate cuts the wait for a client that answered the close but keeps its side open', async () => {
+    const raw = rawClient(env, { allowHalfOpen: true });
+    const accepted = once(env.wss, 'connection');
+    raw.write(upgradeRequest('/'));
+    await readResponse(raw);
+    const [ws] = await accepted;
+    const serverSide = once(ws, 'close', 500); // closeTimeout is 1000
+    ws.close(1000, 'bye');
+    expect((await closeFrame(raw)).code).toBe(1000);
+    const serverEnded = once(raw, 'end');
+    raw.write(frame(0x8, Buffer.from([0x03, 0xe8])));
+    // The server's end: its close frame is out, and it waits for the client's end.
+    await serverEnded;
+    ws.terminate();
+    expect(await serverSide).toEqual([1000, '']); // the client's close frame, as ws reports it
+    raw.destroy();
+  });
+
   it('reports 1005 for a close frame without a code', async () => {
     const { ws, client } = await pair(env);
     const serverSide = once(ws, 'close');

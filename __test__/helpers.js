@@ -106,11 +106,13 @@ function upgradeRequest(path = '/', headers = {}) {
   return `GET ${path} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`;
 }
 
-/** A raw client (TCP, or TLS for a secure server) that collects everything it receives. */
-function rawClient(env) {
-  const socket = env.secure
-    ? tls.connect({ port: env.port, host: '127.0.0.1', rejectUnauthorized: false })
-    : net.connect(env.port, '127.0.0.1');
+/**
+ * A raw client (TCP, or TLS for a secure server) that collects everything it receives;
+ * `allowHalfOpen` keeps its side open when the server ends its own.
+ */
+function rawClient(env, { allowHalfOpen = false } = {}) {
+  const options = { port: env.port, host: '127.0.0.1', allowHalfOpen };
+  const socket = env.secure ? tls.connect({ ...options, rejectUnauthorized: false }) : net.connect(options);
   socket.received = Buffer.alloc(0);
   socket.on('data', (d) => {
     socket.received = Buffer.concat([socket.received, d]);

@@ -358,11 +358,16 @@ impl Conn {
     }
   }
 
+  /// Destroys the socket now; also while the connection is ending (closed, JavaScript not yet
+  /// told), where it cuts the waits for the writer and for the peer's end, as `ws`'s
+  /// `terminate` destroys its socket in any state.
   pub fn terminate(&self) {
-    if self.ready_state() != CLOSED {
-      self.state.store(CLOSING, Ordering::Release);
-      self.request(Request::Terminate);
-    }
+    let _ = self
+      .state
+      .fetch_update(Ordering::AcqRel, Ordering::Acquire, |state| {
+        (state != CLOSED).then_some(CLOSING)
+      });
+    self.request(Request::Terminate);
   }
 
   /// Records a request unless one of higher precedence is pending, and wakes the reader.

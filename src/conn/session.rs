@@ -306,9 +306,9 @@ where
       let reading = pin!(read_loop(&conn, &mut reader, &mut read));
       beside(writer.as_mut(), reading).await
     };
-    // The ending is a future of its own, so that its state shares the task's bytes with the
-    // read loop's instead of adding to them.
-    finish(&conn, end, writer, read).await;
+    // The ending is a future of its own, boxed: it lives only while the connection ends, so
+    // it costs an allocation per connection at its end, not its bytes in every idle task.
+    Box::pin(finish(&conn, end, writer, read)).await;
   }
 }
 
@@ -359,7 +359,10 @@ async fn finish<R: AsyncRead + Unpin>(
   // A peer that stopped reading cannot hold the socket open past the close timeout. A writer
   // that already ended did so on a write error: nothing more reached the peer.
   let written = match writer.as_mut().as_pin_mut() {
-    Some(w) => tokio::time::timeout(limit, w).await.is_ok(),
+    Some(w) => matches!(
+      unless_terminated(conn, tokio::time::timeout(limit, w)).await,
+      Some(Ok(()))
+    ),
     None => false,
   };
   writer.set(None);
@@ -367,7 +370,7 @@ async fn finish<R: AsyncRead + Unpin>(
     // Our close frame and FIN are out. Closing with the peer's bytes unread would make the
     // kernel answer with a reset, which can destroy that close frame before the peer reads it:
     // read (and discard) until the peer closes too.
-    drain(&mut read, limit).await;
+    unless_terminated(conn, drain(&mut read, limit)).await;
   }
   drop(read);
   host.closed(conn, code, &reason);
@@ -397,6 +400,23 @@ where
     }
     Poll::Pending
   })
+}
+
+/// `work`'s output, or None when JavaScript asks to terminate first (`Conn::terminate`).
+async fn unless_terminated<T>(conn: &Conn, work: impl Future<Output = T>) -> Option<T> {
+  let terminated = async {
+    while !matches!(conn.take_request(), Some(Request::Terminate)) {
+      conn.reader_wake.notified().await;
+    }
+  };
+  let (mut work, mut terminated) = (pin!(work), pin!(terminated));
+  std::future::poll_fn(move |cx| {
+    if let Poll::Ready(out) = work.as_mut().poll(cx) {
+      return Poll::Ready(Some(out));
+    }
+    terminated.as_mut().poll(cx).map(|()| None)
+  })
+  .await
 }
 
 /// Reads and discards until EOF, an error or `limit`.
