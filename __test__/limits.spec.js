@@ -169,6 +169,24 @@ describe.each(SCHEMES)('limits and protocol errors over %s', (scheme) => {
     talking.close();
   });
 
+  it('counts every byte a client sends as life: a long message uploaded slowly is not silence', async () => {
+    env = await startServer({ pingInterval: 0, idleTimeout: 300 });
+    const { raw, ws } = await rawPair(env);
+    const received = once(ws, 'message', 5000);
+    // One 24 KB message, 1 KB every 25 ms: 600 ms in all, twice the idle timeout, no pong.
+    const bytes = frame(0x2, Buffer.alloc(24 * 1024, 7));
+    let offset = 0;
+    const timer = setInterval(() => {
+      raw.write(bytes.subarray(offset, offset + 1024));
+      offset += 1024;
+      if (offset >= bytes.length) clearInterval(timer);
+    }, 25);
+    const [data] = await received;
+    clearInterval(timer);
+    expect(data.length).toBe(24 * 1024);
+    raw.destroy();
+  });
+
   it('cuts a client that stops reading with 1008 once its queue is past maxBackpressure for sendTimeout, others unaffected', async () => {
     env = await startServer({ highWaterMark: 256 * 1024, maxBackpressure: 1024 * 1024, sendTimeout: 300, closeTimeout: 500 });
     env.wss.on('connection', (ws) => ws.on('message', (d) => ws.send(d)));
@@ -198,6 +216,24 @@ describe.each(SCHEMES)('limits and protocol errors over %s', (scheme) => {
     expect(errors.map((e) => e.code)).toEqual(['WS_ERR_BACKPRESSURE']);
     raw.destroy();
     other.close();
+  });
+
+  it('leaves a backed-up client to sendTimeout (1008), not to a shorter idleTimeout', async () => {
+    env = await startServer({ maxBackpressure: 1024 * 1024, sendTimeout: 600, closeTimeout: 500, pingInterval: 0, idleTimeout: 150 });
+    const { raw, ws, errors, closeEvent } = await rawPair(env);
+    raw.pause();
+    // Far past the bound within a few turns, once the kernel's buffers are full: the engine
+    // then stops reading it, so its silence proves nothing.
+    const chunk = Buffer.alloc(1024 * 1024, 1);
+    for (let i = 0; i < 64 && ws.bufferedAmount <= 8 * 1024 * 1024; i++) {
+      ws.send(chunk);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(ws.bufferedAmount).toBeGreaterThan(8 * 1024 * 1024);
+    const [code] = await closeEvent;
+    expect(code).toBe(1008);
+    expect(errors.map((e) => e.code)).toEqual(['WS_ERR_BACKPRESSURE']);
+    raw.destroy();
   });
 
   it('stops reading a client while JavaScript has not taken its messages', async () => {

@@ -350,6 +350,12 @@ impl Conn {
     self.paused.load(Ordering::Acquire)
   }
 
+  /// Whether the read loop reads the socket now: not paused, with inbound credit, not backed
+  /// up.
+  pub fn reads(&self) -> bool {
+    !self.is_paused() && self.has_credit() && !self.is_backed_up()
+  }
+
   /// Fails the connection: it stops accepting messages at once and sends `failure`'s close code.
   pub fn fail(&self, failure: Failure) {
     if self.ready_state() != CLOSED {

@@ -39,17 +39,17 @@ enum ReadError {
   Failed(Failure),
 }
 
-/// Reads until `reader` holds a message, a ping, a pong or a close frame. Cancel-safe: bytes
-/// read are in the reader's input whenever this is dropped.
-async fn fill<R: AsyncRead + Unpin>(reader: &mut Reader, io: &mut R) -> Result<(), ReadError> {
-  loop {
-    if reader.step().map_err(ReadError::Failed)? {
-      return Ok(());
-    }
-    match read_into(io, reader.input()).await {
-      Ok(1..) => {}
-      Ok(0) | Err(_) => return Err(ReadError::Lost),
-    }
+/// True when `reader` holds a message, a ping, a pong or a close frame, reading once if it needs
+/// more bytes; false when that read was not enough. It returns after every read, so that each
+/// tells keepalive the peer is alive: a long message sent slowly is not silence. Cancel-safe:
+/// bytes read are in the reader's input whenever this is dropped.
+async fn fill<R: AsyncRead + Unpin>(reader: &mut Reader, io: &mut R) -> Result<bool, ReadError> {
+  if reader.step().map_err(ReadError::Failed)? {
+    return Ok(true);
+  }
+  match read_into(io, reader.input()).await {
+    Ok(1..) => reader.step().map_err(ReadError::Failed),
+    Ok(0) | Err(_) => Err(ReadError::Lost),
   }
 }
 
@@ -128,7 +128,8 @@ fn read_loop<'a, R: AsyncRead + Unpin>(
           match read {
             Err(ReadError::Failed(failure)) => return End::Broken(failure),
             Err(ReadError::Lost) => return End::Abnormal,
-            Ok(()) => match reader.incoming() {
+            Ok(false) => {}
+            Ok(true) => match reader.incoming() {
               Incoming::Close(code, reason) => {
                 if close_sent {
                   return End::Closed(code, reason.to_string());
@@ -161,9 +162,15 @@ fn read_loop<'a, R: AsyncRead + Unpin>(
   }
 }
 
-/// Hands a message, ping or pong to JavaScript with the inbound credit its payload takes.
+/// What a delivered event costs beside its payload (its entry in the batch, its credit record,
+/// its dispatch): an empty message or ping takes this much inbound credit, so that a flood of
+/// them stops the reading as a flood of large ones does.
+const EVENT_COST: usize = 64;
+
+/// Hands a message, ping or pong to JavaScript with the inbound credit it takes (its payload,
+/// at least `EVENT_COST`).
 fn deliver(conn: &Arc<Conn>, payload: Inbound<'_>) {
-  let credit = conn.take_credit(payload.size());
+  let credit = conn.take_credit(payload.size().max(EVENT_COST));
   conn.host().inbound(conn, payload, credit);
 }
 
@@ -433,6 +440,46 @@ mod tests {
   use crate::config::ServerConfig;
   use crate::server::events::EventQueue;
   use crate::server::Shared;
+
+  /// A client flooding empty frames while JavaScript takes none of them: the reading stops at
+  /// `maxInboundPending`, each event counted at `EVENT_COST`, and the rest stays in the socket.
+  #[tokio::test]
+  async fn a_flood_of_empty_frames_stops_the_reading_at_the_inbound_bound() {
+    use tokio::io::AsyncWriteExt;
+    let config = ServerConfig {
+      max_inbound_pending: 64 << 10,
+      ..ServerConfig::default()
+    };
+    let events = Arc::new(EventQueue::default());
+    let server = Arc::new(Shared::new(config, events.clone()));
+    let conn = server.open(Vec::new(), None);
+    let (a, mut client) = tokio::net::UnixStream::pair().unwrap();
+    let (read, write) = a.into_split();
+    tokio::spawn(run(
+      conn.clone(),
+      read,
+      WriteSide::new(conn.clone(), write, None),
+      Vec::new(),
+    ));
+    // Empty binary frames, masked as a client sends them: far more than the bound allows.
+    let flood = [0x82, 0x80, 1, 2, 3, 4].repeat(100_000);
+    tokio::spawn(async move {
+      let _ = client.write_all(&flood).await;
+      client
+    });
+    tokio::time::timeout(Duration::from_secs(5), async {
+      while conn.has_credit() {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+      }
+    })
+    .await
+    .expect("the reading stops");
+    let mut delivered = 0;
+    while let Some(batch) = events.take() {
+      delivered += batch.meta.len() / 4;
+    }
+    assert_eq!(delivered, (64 << 10) / EVENT_COST);
+  }
 
   /// What every connection, idle or not, holds natively: these budgets fail the build's tests
   /// when a per-connection structure grows (bench/ measures the total per idle connection).

@@ -47,14 +47,22 @@ async fn write_all<W: AsyncWrite + Unpin>(
   while !frames.is_empty() {
     // The slices are built inside each poll, on the stack: kept across the await they would
     // add a kilobyte to every connection's task, idle or not.
+    let mut waited = false;
     let written = poll_fn(|cx| {
       let mut slices = [IoSlice::new(&[]); MAX_SLICES];
       let count = gather(frames, &mut slices);
-      Pin::new(&mut *io).poll_write_vectored(cx, &slices[..count])
+      let poll = Pin::new(&mut *io).poll_write_vectored(cx, &slices[..count]);
+      waited |= poll.is_pending();
+      poll
     })
     .await?;
     if written == 0 {
       return Err(std::io::ErrorKind::WriteZero.into());
+    }
+    if waited {
+      // The socket had no room and now took bytes: the peer read what was sent, so it is alive
+      // even while its pong waits behind a long download.
+      conn.heard();
     }
     let remaining = conn.out.written(written);
     // The writer's own frames are never cleared, so a partly written one needs no record.

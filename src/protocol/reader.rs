@@ -9,6 +9,9 @@
 
 use bytes::{Buf, BytesMut};
 
+/// The most room reserved ahead of a frame's arriving bytes.
+const RESERVE_STEP: usize = 1 << 20;
+
 use crate::protocol::client_frame::{
   header, protocol, unmask, Header, BINARY, CLOSE, CONTINUATION, PING, PONG, TEXT,
 };
@@ -172,8 +175,11 @@ impl Reader {
       self.check(&h)?;
       let end = h.len + h.payload as usize;
       if self.input.len() < end {
-        // Room for the rest of the frame at once: the reads fill it without reallocating.
-        self.input.reserve(end - self.input.len());
+        // Room for the rest of the frame, a step at a time: the reads fill it directly, and
+        // a header announcing a large frame reserves no more than what has arrived justifies.
+        self
+          .input
+          .reserve((end - self.input.len()).min(RESERVE_STEP));
         return Ok(false);
       }
       unmask(&mut self.input[h.len..end], h.mask);

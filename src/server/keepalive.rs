@@ -66,6 +66,12 @@ fn visit(conn: &Arc<Conn>, now: u32, idle: u32, ping: Option<&Bytes>) {
   if conn.is_ending() {
     return;
   }
+  if !conn.reads() {
+    // Silence only counts while the engine reads the peer: not while the application paused
+    // it, JavaScript holds its inbound credit, or the connection is backed up (the stall clock
+    // then decides).
+    conn.heard();
+  }
   if idle > 0 && conn.silent_for(now) >= idle {
     conn.terminate();
   } else if let Some(ping) = ping.filter(|_| conn.ready_state() == OPEN) {

@@ -177,3 +177,15 @@ fn rsv1_on_a_continuation_or_bad_deflate_data_fails() {
     Err(1007)
   );
 }
+
+#[test]
+fn a_header_reserves_room_a_step_at_a_time_not_the_frame_it_announces() {
+  let mut r = Reader::new(Vec::new(), 1 << 30, 1 << 30, None);
+  // A 100 MiB binary frame's header and its mask, with one byte of payload.
+  let mut head = vec![0x82, 0x80 | 127];
+  head.extend_from_slice(&(100u64 << 20).to_be_bytes());
+  head.extend_from_slice(&[1, 2, 3, 4, 0]);
+  r.input().extend_from_slice(&head);
+  assert_eq!(r.step().map_err(|f| f.close_code), Ok(false));
+  assert!(r.input().capacity() <= head.len() + RESERVE_STEP);
+}
