@@ -76,6 +76,15 @@ describe.each(SCHEMES)('over %s', (scheme) => {
       }
     });
 
+    it('reports a one-byte close frame as a close without a code, as the package does', async () => {
+      // ws's client cannot send one: its socket can (masked, payload 0x03).
+      const oneByteClose = Buffer.from([0x88, 0x81, 0, 0, 0, 0, 0x03]);
+      const result = await both(closeScenario((c, ws) => ws._socket.write(oneByteClose)));
+      expect(result.ferrows.fields.slice(0, 2)).toEqual([1005, 'Reason not provided']);
+      expect(result.ferrows.server).toEqual(result.websocket.server);
+      expect(result.ferrows.fields).toEqual(result.websocket.fields);
+    });
+
     it('drop() emits close at once and sends the close frame', async () => {
       for (const args of [[4002, 'dropped'], []]) {
         await same(

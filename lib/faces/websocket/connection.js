@@ -7,7 +7,7 @@
 const EventEmitter = require('events');
 const { compactListeners } = require('../../core/listeners');
 const { CLOSE_REASONS, CLOSE_DESCRIPTIONS, isValidCloseReason } = require('./constants');
-const { failureDescription } = require('./failures');
+const { failureClose } = require('./failures');
 const { SocketFacade } = require('./socket-facade');
 const { SEND } = require('../../core/protocol');
 const { READY_STATE } = require('../../core/ready-state');
@@ -316,7 +316,7 @@ class WebSocketConnection extends EventEmitter {
   _closeReason(code, reason) {
     if (this.state === STATE_ENDING) return [this.closeReasonCode, this.closeDescription];
     if (this._failure !== null) {
-      return [this._failure.closeCode, failureDescription(this._failure)];
+      return failureClose(this._failure);
     }
     // The package reads an empty close frame as no close frame at all.
     if (code === 1006 || code === 1005) {

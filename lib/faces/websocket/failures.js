@@ -3,6 +3,10 @@
 // The description the package gives in 'close' when it fails a connection: the engine reports
 // the same failures with ws-style codes, and these are the package's own sentences for them.
 
+const { CLOSE_DESCRIPTIONS, CLOSE_REASONS } = require('./constants');
+
+const { CLOSE_REASON_NOT_PROVIDED } = CLOSE_REASONS;
+
 const BY_CODE = {
   WS_ERR_UNEXPECTED_RSV_1: 'Unsupported usage of rsv bits without negotiated extension.',
   WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH: 'Illegal control frame longer than 125 bytes.',
@@ -22,6 +26,18 @@ function opcodeDescription(message) {
   return opcode === '0' ? 'Unexpected Continuation Frame' : `Unrecognized Opcode: ${hex(opcode)}`;
 }
 
+/**
+ * The code and description the package reports in 'close' for an engine failure `err`
+ * (`err.code` WS_ERR_*): the close code sent, except for a one-byte close frame, which the
+ * package answers with 1002 but reports as a close without a code.
+ */
+function failureClose(err) {
+  if (err.code === 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH' && err.message.endsWith('invalid payload length 1')) {
+    return [CLOSE_REASON_NOT_PROVIDED, CLOSE_DESCRIPTIONS[CLOSE_REASON_NOT_PROVIDED]];
+  }
+  return [err.closeCode, failureDescription(err)];
+}
+
 /** The close description for an engine failure `err` (`err.code` WS_ERR_*). */
 function failureDescription(err) {
   if (BY_CODE[err.code]) return BY_CODE[err.code];
@@ -33,4 +49,4 @@ function failureDescription(err) {
   return err.message;
 }
 
-module.exports = { failureDescription };
+module.exports = { failureClose };
