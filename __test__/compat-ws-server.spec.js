@@ -51,6 +51,61 @@ describe('ws face: servers of their own and noServer mode', () => {
     });
   });
 
+  it("ws's module form: the module is the class, with Server and the states on it", async () => {
+    for (const WebSocket of [WS, require('ferrows/ws')]) {
+      const wss = new WebSocket.Server({ port: 0, host: '127.0.0.1' });
+      await once(wss, 'listening');
+      wss.on('connection', (ws) =>
+        ws.on('message', (data) => {
+          // The broadcast of ws's README.
+          wss.clients.forEach((client) => {
+            if (client.readyState === WebSocket.OPEN) client.send(data);
+          });
+        })
+      );
+      const client = new WS(`ws://127.0.0.1:${wss.address().port}/`);
+      await once(client, 'open');
+      client.send('to all');
+      const [data] = await once(client, 'message');
+      expect(data.toString()).toBe('to all');
+      client.close();
+      await new Promise((resolve) => wss.close(resolve));
+    }
+  });
+
+  it('ws._socket shows the addresses, takes socket options, and lets createWebSocketStream end cleanly', async () => {
+    const seen = [];
+    for (const Server of [WS.WebSocketServer, ferrows.WebSocketServer]) {
+      const httpServer = http.createServer();
+      const wss = new Server({ server: httpServer });
+      await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+      const opened = once(wss, 'connection');
+      const client = new WS(`ws://127.0.0.1:${httpServer.address().port}/`);
+      const messages = recordMessages(client);
+      const closed = once(client, 'close');
+      const [ws, req] = await opened;
+      const socket = ws._socket;
+      const addresses = [socket.remoteAddress, socket.remotePort === req.socket.remotePort, socket.localPort === httpServer.address().port];
+      expect(socket.setKeepAlive(true, 30000)).toBe(socket);
+      expect(socket.setNoDelay(true)).toBe(socket);
+      const duplex = WS.createWebSocketStream(ws);
+      const errors = [];
+      duplex.on('error', (err) => errors.push(err.message));
+      duplex.end('bye');
+      const [code] = await closed;
+      seen.push({
+        addresses,
+        messages,
+        code,
+        errors,
+      });
+      await new Promise((resolve) => wss.close(resolve));
+      await closeHttp(httpServer);
+    }
+    expect(seen[1]).toEqual(seen[0]);
+    expect(seen[1].code).toBe(1005);
+  });
+
   it('forwards the http server\'s errors', async () => {
     await differential(async (Server) => {
       const blocker = net.createServer();

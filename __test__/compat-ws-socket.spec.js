@@ -65,6 +65,9 @@ describe('ws face: the WebSocket option', () => {
     // face's class.
     expect(require('ferrows/ws').WebSocket).toBe(WsSocket);
     expect(require('ferrows/ws').Server).toBe(WebSocketServer);
+    // As ws's module, the module is the class: `const WebSocket = require('ws')`.
+    expect(require('ferrows/ws')).toBe(WsSocket);
+    expect(() => new (require('ferrows/ws'))('ws://127.0.0.1/')).toThrow(/ferrows\/ws has no client/);
     expect(ferrows.WebSocket).not.toBe(WsSocket);
   });
 

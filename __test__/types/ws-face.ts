@@ -66,3 +66,14 @@ sessions.on('connection', (ws) => {
   ws.on('ping', (data: Buffer) => ws.pong(data));
   if (ws instanceof Session) ws.greet();
 });
+
+// ws's README form: the module's default import is the connection class, with the server as a
+// static and the states on it.
+import WebSocketModule, { WebSocketServer as FaceServer } from 'ferrows/ws';
+const classic = new WebSocketModule.Server({ noServer: true });
+const named: FaceServer = new WebSocketModule.WebSocketServer({ noServer: true });
+classic.on('connection', (ws) => {
+  named.clients.forEach((client) => {
+    if (client !== ws && client.readyState === WebSocketModule.OPEN) client.send('joined');
+  });
+});

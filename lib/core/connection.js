@@ -59,6 +59,19 @@ class Connection {
     return this._engine._native.compresses(this._conn) ? 'permessage-deflate' : '';
   }
 
+  /**
+   * The connection's addresses as a net.Socket shows them, read from the engine's socket: null
+   * once it is closing, for a Unix socket, or for a bridged one (see `bridgedSocket`).
+   */
+  addresses() {
+    return this._engine._native.addresses(this._conn);
+  }
+
+  /** The Node socket of a bridged (TLS) connection, which Node keeps; undefined otherwise. */
+  bridgedSocket() {
+    return this._engine._bridged.get(this._id)?.socket;
+  }
+
   /** Bytes queued in Rust and not yet written to the socket. */
   get bufferedAmount() {
     this._engine.sendPending();

@@ -186,6 +186,13 @@ impl Outbox {
     self.queue.lock().unwrap().fd = None;
   }
 
+  /// Calls `f` with the socket's descriptor while it is attached, holding it open for the call
+  /// (`detach_fd` waits); None once the socket is closing or when there is none (a bridge).
+  pub fn with_fd<T>(&self, f: impl FnOnce(Fd) -> T) -> Option<T> {
+    let queue = self.queue.lock().unwrap();
+    queue.fd.map(f)
+  }
+
   /// Writes the queued frames to the socket from the calling thread, when the socket's
   /// descriptor is attached and the writer task is not mid-burst. Returns the bytes still
   /// buffered once every frame is written; None when the writer task must finish the job (it is

@@ -45,6 +45,22 @@ pub fn write_vectored(_fd: Fd, _slices: &[IoSlice<'_>]) -> io::Result<usize> {
   Err(io::ErrorKind::Unsupported.into())
 }
 
+/// The peer's and the local address of TCP socket `fd`; None for any other socket (a Unix
+/// socket has none to show, as Node reports) or one that failed.
+#[cfg(unix)]
+pub fn tcp_addresses(fd: Fd) -> Option<(std::net::SocketAddr, std::net::SocketAddr)> {
+  use std::os::fd::FromRawFd;
+  // SAFETY: the caller keeps `fd` open for the call (`Outbox::with_fd`), and the stream is never
+  // dropped, so it does not close it.
+  let stream = std::mem::ManuallyDrop::new(unsafe { std::net::TcpStream::from_raw_fd(fd) });
+  Some((stream.peer_addr().ok()?, stream.local_addr().ok()?))
+}
+
+#[cfg(not(unix))]
+pub fn tcp_addresses(_fd: Fd) -> Option<(std::net::SocketAddr, std::net::SocketAddr)> {
+  None
+}
+
 #[cfg(all(test, unix))]
 mod tests {
   use super::*;

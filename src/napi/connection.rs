@@ -2,6 +2,7 @@
 //! ping, topics, flow control and a bridged connection's feed. Each takes the connection's
 //! handle (`handle.rs`), as `{ connection }` of an accept call gave it.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::Unknown;
@@ -10,6 +11,7 @@ use napi_derive::napi;
 
 use crate::conn::{Conn, Host};
 use crate::io::bridge::Bridge;
+use crate::io::direct;
 use crate::napi::handle;
 use crate::napi::invalid_arg;
 use crate::napi::server::NativeServer;
@@ -30,8 +32,38 @@ fn bridge<'a>(env: &Env, bridge: &Unknown<'a>) -> Result<&'a Arc<Bridge>> {
     .ok_or_else(|| invalid_arg("not a ferrows bridge".into()))
 }
 
+/// A connection's addresses, as a `net.Socket` shows them.
+#[napi(object)]
+pub struct Addresses {
+  pub remote_address: String,
+  pub remote_port: u32,
+  /// 'IPv4' or 'IPv6'.
+  pub remote_family: String,
+  pub local_address: String,
+  pub local_port: u32,
+}
+
+fn family(address: &SocketAddr) -> String {
+  if address.is_ipv4() { "IPv4" } else { "IPv6" }.to_string()
+}
+
 #[napi]
 impl NativeServer {
+  /// The addresses of a TCP connection the engine holds, read from its socket; null once it is
+  /// closing, for a Unix socket, or for a bridged one (JavaScript has that socket).
+  #[napi]
+  pub fn addresses(&self, env: Env, connection: Unknown<'_>) -> Result<Option<Addresses>> {
+    let conn = conn(&env, &connection)?;
+    let found = conn.out.with_fd(direct::tcp_addresses).flatten();
+    Ok(found.map(|(remote, local)| Addresses {
+      remote_address: remote.ip().to_string(),
+      remote_port: u32::from(remote.port()),
+      remote_family: family(&remote),
+      local_address: local.ip().to_string(),
+      local_port: u32::from(local.port()),
+    }))
+  }
+
   /// Whether the connection agreed permessage-deflate.
   #[napi]
   pub fn compresses(&self, env: Env, connection: Unknown<'_>) -> Result<bool> {

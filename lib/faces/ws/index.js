@@ -1,10 +1,18 @@
 'use strict';
 
 // `require('ferrows/ws')`: the server side of `require('ws')` (see README, "Drop-in for ws"). As
-// in ws, `WebSocket` is the connection class the server's `WebSocket` option extends, and the
-// server is also `Server`. There is no client.
+// ws's module is its `WebSocket` class with the rest as statics, so is this one: the connection
+// class (the one a server's `WebSocket` option extends), with `WebSocket.OPEN` and the other
+// states, `WebSocketServer` and `Server`. `const WebSocket = require('ferrows/ws'); new
+// WebSocket.Server(...)` and `client.readyState === WebSocket.OPEN` work as with ws. There is no
+// client: constructing one throws.
 
 const { WebSocketServer } = require('./server');
 const { WsSocket } = require('./socket');
 
-module.exports = { WebSocketServer, Server: WebSocketServer, WebSocket: WsSocket, WsSocket };
+WsSocket.WebSocketServer = WebSocketServer;
+WsSocket.Server = WebSocketServer;
+WsSocket.WebSocket = WsSocket;
+WsSocket.WsSocket = WsSocket;
+
+module.exports = WsSocket;

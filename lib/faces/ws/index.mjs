@@ -1,5 +1,7 @@
-// ESM entry of `ferrows/ws`: the same module as index.js, with named exports.
-import ws from './index.js';
+// ESM entry of `ferrows/ws`: the same module as index.js. Its default export is the connection
+// class with the rest as statics, as ws's is.
+import WebSocket from './index.js';
 
-export const { WebSocketServer, Server, WebSocket, WsSocket } = ws;
-export default ws;
+export const { WebSocketServer, Server, WsSocket } = WebSocket;
+export { WebSocket };
+export default WebSocket;

@@ -6,6 +6,8 @@ const EventEmitter = require('events');
 const { compactListeners } = require('../../core/listeners');
 const { mixin } = require('./events');
 const { SEND } = require('../../core/protocol');
+const { Connection } = require('../../core/connection');
+const { SocketStandIn } = require('./socket-stand-in');
 const { READY_STATE, defineReadyStates } = require('../../core/ready-state');
 const { toWsError, notOpenError } = require('./errors');
 const { EMPTY, BINARY_TYPES, sendOptions, isBlob, bytesOf, closeReason, asBinaryType } = require('./data');
@@ -24,6 +26,10 @@ class WsSocket extends EventEmitter {
    * @param {string} protocol the chosen subprotocol, or ''
    */
   constructor(server, connection, protocol) {
+    if (!(connection instanceof Connection)) {
+      // `new WebSocket(url)` with ws makes a client; ferrows has none.
+      throw new TypeError('ferrows/ws has no client: a WebSocket is made by a WebSocketServer for each connection');
+    }
     super();
     compactListeners(this);
     this._server = server;
@@ -47,6 +53,18 @@ class WsSocket extends EventEmitter {
     // Events that reached JavaScript after pause(): the engine may have read one more message
     // before it saw the pause, and ws delivers nothing while paused.
     this._held = NONE;
+  }
+
+  /**
+   * ws's `ws._socket`: a bridged (TLS) connection's own socket; otherwise a stand-in with the
+   * peer's and local addresses (read from the engine's socket while it is open), socket options
+   * accepted and ignored, and the 'finish' ws's `createWebSocketStream` waits for. Made on first
+   * read and kept.
+   */
+  get _socket() {
+    const socket = this._connection.bridgedSocket() ?? new SocketStandIn(this._connection.addresses(), this);
+    Object.defineProperty(this, '_socket', { value: socket });
+    return socket;
   }
 
   /** 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob': the type of binary messages. */
