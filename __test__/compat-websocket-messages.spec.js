@@ -5,7 +5,7 @@
 // and pongs, and a ping listener's cancel().
 
 const { until, SCHEMES, useScheme } = require('./helpers');
-const { WAIT, stopAll, start, same, wsOpen, pkgConnect, record, next, closedEvent } = require('./compat-websocket-helpers');
+const { WAIT, stopAll, start, same, both, wsOpen, pkgConnect, record, next, closedEvent } = require('./compat-websocket-helpers');
 
 afterEach(stopAll);
 
@@ -122,5 +122,40 @@ describe.each(SCHEMES)('over %s', (scheme) => {
         return { log, server: connection.events.filter(([what]) => what === 'ping') };
       });
     });
+  });
+});
+
+// Over plain TCP, where the engine writes the socket itself. Over TLS a callback runs once Node's
+// TLS socket has taken the bytes, which it does as fast as the engine hands them over.
+describe('send callbacks over ws', () => {
+  beforeAll(() => useScheme('ws'));
+
+  it('calls each send back as its own message is written, not all at the end of a burst', async () => {
+    const spread = await both(async (impl) => {
+      const env = await start(impl);
+      const turns = [];
+      let turn = 0;
+      let spinning = true;
+      const spin = () => {
+        turn += 1;
+        if (spinning) setImmediate(spin);
+      };
+      const connected = next(env.wsServer, 'connect');
+      env.wsServer.on('request', (req) => req.accept(null, null));
+      const client = await pkgConnect(env.url);
+      const connection = await connected;
+      spin();
+      // A burst far larger than the kernel's buffers, each send with its callback.
+      const chunk = Buffer.alloc(64 * 1024, 7);
+      for (let i = 0; i < 200; i++) connection.sendBytes(chunk, (err) => turns.push(err ?? turn));
+      await until(() => turns.length === 200 && client.got.length === 200, 10000, 'every callback and message');
+      spinning = false;
+      client.close();
+      await client.closed;
+      return { errors: turns.filter((t) => typeof t !== 'number').length, turns: new Set(turns).size };
+    });
+    expect(spread.ferrows.errors).toBe(0);
+    expect(spread.websocket.turns).toBeGreaterThan(1);
+    expect(spread.ferrows.turns).toBeGreaterThan(1);
   });
 });

@@ -100,6 +100,25 @@ describe('ws face: messages', () => {
     });
   });
 
+  it('calls each send back once its own message is written, while later ones still queue', async () => {
+    await differential(async (Server) => {
+      const env = await start(Server);
+      const { client, ws } = await pair(env);
+      let received = 0;
+      client.on('message', () => (received += 1));
+      // A burst far larger than the kernel's buffers: its first messages are written long before
+      // the last, whatever else is queued behind them.
+      const chunk = Buffer.alloc(64 * 1024, 7);
+      const queuedAtCallback = [];
+      for (let i = 0; i < 200; i++) {
+        ws.send(chunk, (err) => queuedAtCallback.push(err === null && ws.bufferedAmount));
+      }
+      await until(() => queuedAtCallback.length === 200, 10000, 'every callback');
+      await until(() => received === 200, 10000, 'every message');
+      return { first: queuedAtCallback[0] > 64 * 1024, last: queuedAtCallback[199] };
+    });
+  });
+
   it('fails a message over maxPayload: error event, 1006 here, 1009 to the client', async () => {
     await differential(async (Server) => {
       const env = await start(Server, { maxPayload: 1024 });

@@ -28,6 +28,8 @@ class Connection {
     this._protocol = accepted.protocol ?? '';
     /** The face's object its events go to (see Engine.register). */
     this._target = null;
+    /** Send callbacks waiting for their frames: flat pairs of (frames-queued target, done). */
+    this._waiting = null;
   }
 
   /** The engine's id of the connection (broadcast and publish take it as `except`). */
@@ -44,9 +46,13 @@ class Connection {
     if (this._state === OPEN) this._state = CLOSING;
   }
 
-  /** The engine reported the connection closed (its CLOSE event). */
+  /**
+   * The engine reported the connection closed (its CLOSE event): waiting callbacks learn
+   * whether their frames made it out.
+   */
   closed() {
     this._state = CLOSED;
+    this._runWritten(true);
   }
 
   /** The subprotocol the Rust-first intake answered with ('' for none). */
@@ -164,10 +170,38 @@ class Connection {
     this._engine._native.caughtUp(this._conn);
   }
 
-  /** Asks for a DRAIN event once everything queued so far is written. */
-  notifyWhenWritten() {
+  /**
+   * Calls `done(true)` once every frame queued so far on this connection is written to the
+   * socket, in order with the other callbacks, or `done(false)` if it closes before. Each
+   * callback waits for its own frames only, however busy the connection stays, as a socket
+   * write's callback does.
+   */
+  whenWritten(done) {
     this._engine.sendPending();
-    this._engine._native.notifyWhenWritten(this._conn);
+    const target = this._engine._native.framesQueued(this._conn);
+    if (this._waiting === null) {
+      this._waiting = [];
+      this._engine.watchWritten(this);
+    }
+    this._waiting.push(target, done);
+  }
+
+  /**
+   * Runs the callbacks whose frames are written (all of them, with false for the rest, once
+   * `closing`) and asks the engine to report the next; true while some still wait.
+   */
+  _runWritten(closing = false) {
+    const waiting = this._waiting;
+    if (waiting === null) return false;
+    const written = this._engine._native.framesWritten(this._conn);
+    let ready = 0;
+    // Wrapping counts, compared as the engine compares them.
+    while (ready < waiting.length && ((written - waiting[ready]) | 0) >= 0) ready += 2;
+    const done = waiting.splice(0, closing ? waiting.length : ready);
+    if (waiting.length === 0) this._waiting = null;
+    else this._engine._native.notifyFramesWritten(this._conn, waiting[0]);
+    for (let i = 0; i < done.length; i += 2) done[i + 1](i < ready);
+    return this._waiting !== null;
   }
 
   subscribe(topic) {

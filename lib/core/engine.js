@@ -25,6 +25,7 @@ const {
   REDIS_ERROR,
   REDIS_RECONNECT,
   PEER_CLOSE,
+  WRITTEN,
 } = EVENT;
 
 /** No Buffer sent yet in this job. */
@@ -56,6 +57,8 @@ class Engine {
     this._connections = new Map();
     /** Bridged connections' Node sockets, by id. */
     this._bridged = new Map();
+    /** Connections with send callbacks waiting for their frames (core/connection.js). */
+    this._writing = new Set();
     this._idleWaiters = [];
     this._flushPending = false;
     // The last text and the last Buffer sent in this job, and their shared messages once sent
@@ -72,6 +75,8 @@ class Engine {
       this._lastBytes = NO_BYTES;
       this.sendPending();
       this._native.flush();
+      // What the flush wrote from this thread completes callbacks now, before any event.
+      for (const connection of this._writing) if (!connection._runWritten()) this._writing.delete(connection);
     };
   }
 
@@ -164,6 +169,11 @@ class Engine {
     } else if (kind === BRIDGE_RESUME) {
       socket.resume();
     }
+  }
+
+  /** Runs `connection`'s waiting send callbacks after each flush and WRITTEN event. */
+  watchWritten(connection) {
+    this._writing.add(connection);
   }
 
   /** Routes the events of `connection` to `target`. */
@@ -331,6 +341,11 @@ class Engine {
         case BRIDGE_RESUME:
           this._onBridge(kind, id, bin.subarray(start, end));
           continue;
+        case WRITTEN: {
+          const connection = this._connections.get(id);
+          if (connection !== undefined && !connection._runWritten()) this._writing.delete(connection);
+          continue;
+        }
         case PEER_CLOSE:
           // Every message before the peer's close frame has been handled and what the
           // handlers sent is queued: the engine may now send its close reply after it.
@@ -399,7 +414,11 @@ class Engine {
   }
 
   _closed(id) {
-    this._connections.get(id)?.closed();
+    const connection = this._connections.get(id);
+    if (connection !== undefined) {
+      connection.closed();
+      this._writing.delete(connection);
+    }
     this._connections.delete(id);
     const bridged = this._bridged.get(id);
     if (bridged !== undefined) {

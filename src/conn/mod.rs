@@ -27,6 +27,8 @@ pub use crate::protocol::reader::Inbound;
 pub enum Event<'a> {
   /// The queue emptied after `send` reported it above the high-water mark.
   Drain,
+  /// The frames JavaScript waits for (`Conn::notify_when_sent`) are written.
+  Written,
   /// The peer's close frame came after every earlier message; the server answers
   /// `Conn::close_seen` once JavaScript has handled them.
   PeerClose,
@@ -310,12 +312,27 @@ impl Conn {
     }
   }
 
-  /// Called after every write to the socket: `shrunk`, and `drain` when the buffer emptied after
-  /// `send` reported it above the high-water mark.
+  /// Called after every write to the socket: `shrunk`, `drain` when the buffer emptied after
+  /// `send` reported it above the high-water mark, and `written` when the frames JavaScript
+  /// waits for are out.
   pub fn after_write(&self, still_buffered: usize) {
     self.shrunk(still_buffered);
     if still_buffered == 0 && self.need_drain.swap(false, Ordering::AcqRel) {
       self.host.event(self, Event::Drain);
+    }
+    self.check_sent();
+  }
+
+  /// Asks for a `written` event once the outbox's `sent` count reaches `target` (a `queued`
+  /// count): at once if it has.
+  pub fn notify_when_sent(&self, target: u32) {
+    self.out.await_sent(target);
+    self.check_sent();
+  }
+
+  fn check_sent(&self) {
+    if self.out.take_sent() {
+      self.host.event(self, Event::Written);
     }
   }
 

@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, IoSlice};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -78,6 +78,8 @@ struct Queue {
   /// `write_now` sent the front frame in part: the peer has its header, so it must not be
   /// dropped.
   front_started: bool,
+  /// Frames and messages queued so far (wrapping; see `Outbox::sent`).
+  queued: u32,
 }
 
 /// Points `slices` at the front of `frames`, up to the first that cannot be written yet;
@@ -124,6 +126,12 @@ pub struct Outbox {
   /// When the last write while `watching` took bytes: milliseconds since `EPOCH`, plus one (0:
   /// never).
   last_progress: AtomicU64,
+  /// Frames and messages written whole so far (wrapping): a send's callback waits until it
+  /// reaches the `queued` count its send left.
+  sent: AtomicU32,
+  /// The `sent` count JavaScript waits for, while `awaited` (see `Conn::notify_when_sent`).
+  sent_wake: AtomicU32,
+  awaited: AtomicBool,
 }
 
 /// The clock `last_progress` counts from.
@@ -144,6 +152,7 @@ impl Outbox {
       return None;
     }
     queue.frames.push_back(item);
+    queue.queued = queue.queued.wrapping_add(1);
     // Counted under the lock, so that no write can subtract the frame before it is added.
     Some(self.buffered.fetch_add(len, Ordering::AcqRel) + len)
   }
@@ -210,8 +219,9 @@ impl Outbox {
       match direct::write_vectored(fd, &slices[..count]) {
         Ok(0) => return None,
         Ok(written) => {
+          let before = queue.frames.len();
           queue.front_started = consume(&mut queue.frames, written);
-          self.written(written);
+          self.written(written, before - queue.frames.len());
         }
         Err(e) if e.kind() == ErrorKind::Interrupted => {}
         // Would block: the writer task waits for the socket. Failed: it meets the error too.
@@ -274,14 +284,44 @@ impl Outbox {
     Some(true)
   }
 
-  /// Records that `n` bytes reached the socket; returns the bytes still buffered.
-  pub fn written(&self, n: usize) -> usize {
+  /// Records that `n` bytes reached the socket, completing `whole` frames; returns the bytes
+  /// still buffered.
+  pub fn written(&self, n: usize, whole: usize) -> usize {
+    self.sent.fetch_add(whole as u32, Ordering::AcqRel);
     let left = self.buffered.fetch_sub(n, Ordering::SeqCst) - n;
     if self.watching.load(Ordering::SeqCst) {
       let since = EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64;
       self.last_progress.store(since + 1, Ordering::Release);
     }
     left
+  }
+
+  /// Frames and messages queued so far (wrapping): what `sent` must reach for all of them.
+  pub fn queued(&self) -> u32 {
+    self.queue.lock().unwrap().queued
+  }
+
+  /// Frames and messages written whole so far (wrapping).
+  pub fn sent(&self) -> u32 {
+    self.sent.load(Ordering::Acquire)
+  }
+
+  /// Whether `sent` has reached `target` (a `queued` value), counting across the wrap.
+  fn has_sent(&self, target: u32) -> bool {
+    self.sent().wrapping_sub(target) as i32 >= 0
+  }
+
+  /// Waits for `sent` to reach `target` (see `take_sent`).
+  pub fn await_sent(&self, target: u32) {
+    self.sent_wake.store(target, Ordering::Release);
+    self.awaited.store(true, Ordering::Release);
+  }
+
+  /// True once, when `sent` has reached the awaited target.
+  pub fn take_sent(&self) -> bool {
+    self.awaited.load(Ordering::Acquire)
+      && self.has_sent(self.sent_wake.load(Ordering::Acquire))
+      && self.awaited.swap(false, Ordering::AcqRel)
   }
 
   /// When a write last took bytes while `watch(true)` was in force.
@@ -316,7 +356,7 @@ mod tests {
     assert!(out.take(&mut taken, |_| unreachable!()).await);
     assert_eq!(taken.len(), 2);
     assert_eq!(out.buffered(), 5);
-    assert_eq!(out.written(5), 0);
+    assert_eq!(out.written(5, 2), 0);
   }
 
   #[tokio::test]
@@ -404,14 +444,31 @@ mod tests {
   }
 
   #[tokio::test]
+  async fn a_waiter_is_told_once_when_the_frames_it_waits_for_are_written() {
+    let out = Outbox::default();
+    out.push(Bytes::from_static(b"ab"));
+    out.push(Bytes::from_static(b"cd"));
+    let target = out.queued();
+    out.push(Bytes::from_static(b"ef"));
+    out.await_sent(target);
+    assert!(!out.take_sent());
+    out.written(3, 1);
+    assert!(!out.take_sent(), "the second frame is only half written");
+    out.written(1, 1);
+    assert!(out.take_sent());
+    assert!(!out.take_sent(), "told once");
+    assert_eq!((out.queued(), out.sent()), (3, 2));
+  }
+
+  #[tokio::test]
   async fn progress_is_recorded_only_while_watched() {
     let out = Outbox::default();
     out.push(Bytes::from_static(b"abcd"));
-    out.written(1);
+    out.written(1, 0);
     assert_eq!(out.last_progress(), None, "not recorded while not watching");
     out.watch(true);
     let before = Instant::now();
-    out.written(1);
+    out.written(1, 0);
     let at = out.last_progress().expect("recorded while watching");
     assert!(at + Duration::from_millis(1) >= before && at <= Instant::now());
   }

@@ -64,9 +64,10 @@ async fn write_all<W: AsyncWrite + Unpin>(
       // even while its pong waits behind a long download.
       conn.heard();
     }
-    let remaining = conn.out.written(written);
+    let before = frames.len();
     // The writer's own frames are never cleared, so a partly written one needs no record.
     let _ = consume(frames, written);
+    let remaining = conn.out.written(written, before - frames.len());
     conn.after_write(remaining);
   }
   Ok(())

@@ -135,10 +135,28 @@ impl NativeServer {
     Ok(())
   }
 
-  /// Emits `drain` once every frame queued so far has reached the socket.
+  /// Frames and messages queued so far on the connection (a wrapping count): the target of a
+  /// send callback (`notifyFramesWritten`).
   #[napi]
-  pub fn notify_when_written(&self, env: Env, connection: Unknown<'_>) -> Result<()> {
-    conn(&env, &connection)?.notify_when_written();
+  pub fn frames_queued(&self, env: Env, connection: Unknown<'_>) -> Result<u32> {
+    Ok(conn(&env, &connection)?.out.queued())
+  }
+
+  /// Frames and messages written whole so far (a wrapping count).
+  #[napi]
+  pub fn frames_written(&self, env: Env, connection: Unknown<'_>) -> Result<u32> {
+    Ok(conn(&env, &connection)?.out.sent())
+  }
+
+  /// Asks for a `WRITTEN` event once `framesWritten` reaches `target`.
+  #[napi]
+  pub fn notify_frames_written(
+    &self,
+    env: Env,
+    connection: Unknown<'_>,
+    target: u32,
+  ) -> Result<()> {
+    conn(&env, &connection)?.notify_when_sent(target);
     Ok(())
   }
 

@@ -52,11 +52,13 @@ pub enum EventKind {
   /// The peer's close frame arrived after every earlier message; JavaScript answers
   /// `caughtUp()` once it has handled them, and the engine then sends its close reply.
   PeerClose = 14,
+  /// The frames JavaScript waits for are written (its send callbacks may run).
+  Written = 15,
 }
 
 impl EventKind {
   /// Every kind with its name, for the JavaScript side.
-  pub const ALL: [(EventKind, &'static str); 14] = [
+  pub const ALL: [(EventKind, &'static str); 15] = [
     (EventKind::Text, "TEXT"),
     (EventKind::Binary, "BINARY"),
     (EventKind::Ping, "PING"),
@@ -71,6 +73,7 @@ impl EventKind {
     (EventKind::RedisError, "REDIS_ERROR"),
     (EventKind::RedisReconnect, "REDIS_RECONNECT"),
     (EventKind::PeerClose, "PEER_CLOSE"),
+    (EventKind::Written, "WRITTEN"),
   ];
 }
 

@@ -70,6 +70,7 @@ impl Host for Shared {
   fn event(&self, conn: &Conn, event: Event<'_>) {
     match event {
       Event::Drain => self.events.signal(EventKind::Drain, conn.id),
+      Event::Written => self.events.signal(EventKind::Written, conn.id),
       Event::PeerClose => self.events.signal(EventKind::PeerClose, conn.id),
       Event::Error(failure) => self.events.error(conn.id, failure),
     }

@@ -77,8 +77,6 @@ class WebSocketConnection extends EventEmitter {
     /** The engine's connection (core/connection.js), until 'close'. */
     this._connection = null;
     this._failure = null;
-    /** `[cb, args]` of sends waiting to be written, made with the first (most never wait). */
-    this._writeCallbacks = null;
     this._lastHeard = Date.now();
   }
 
@@ -134,8 +132,8 @@ class WebSocketConnection extends EventEmitter {
     }
     if (status === SEND.ABOVE_HIGH_WATER) this.outputBufferFull = true;
     if (typeof cb === 'function') {
-      (this._writeCallbacks ??= []).push([cb, this._completionArgs(payload)]);
-      connection.notifyWhenWritten();
+      const args = this._completionArgs(payload);
+      connection.whenWritten((written) => (written ? cb(...args) : cb(writeAfterEnd())));
     }
   }
 
@@ -275,13 +273,8 @@ class WebSocketConnection extends EventEmitter {
     this.emit('pong', data);
   }
 
+  /** The queue emptied after a send found it above the high-water mark: the package's 'drain'. */
   _onDrain() {
-    // A drain means the buffer emptied; a callback whose bytes were queued after that waits
-    // for the next one (its notifyWhenWritten re-armed it).
-    if (this._connection !== null && this._connection.bufferedAmount > 0) return;
-    const waiting = this._writeCallbacks;
-    this._writeCallbacks = null;
-    if (waiting !== null) for (const [cb, args] of waiting) cb(...args);
     if (this.outputBufferFull) {
       this.outputBufferFull = false;
       this.emit('drain');
@@ -299,9 +292,6 @@ class WebSocketConnection extends EventEmitter {
 
   _onClose(code, reason) {
     this._connection = null;
-    const waiting = this._writeCallbacks;
-    this._writeCallbacks = null;
-    if (waiting !== null) for (const [cb] of waiting) cb(writeAfterEnd());
     if (this.closeEventEmitted) return;
     const [closeCode, description] = this._closeReason(code, reason);
     this.closeReasonCode = closeCode;

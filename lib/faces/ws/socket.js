@@ -44,8 +44,6 @@ class WsSocket extends EventEmitter {
     // Bytes handed to send() after close and bytes of Blobs being read: ws counts both.
     this._lateBytes = 0;
     this._blobBytes = 0;
-    // Callbacks waiting until everything queued before them is written.
-    this._written = NONE;
     // Operations waiting behind a Blob being read, so that frames keep their order.
     this._queue = null;
     // A message sent in parts (send with fin: false), joined until its last part.
@@ -326,9 +324,7 @@ class WsSocket extends EventEmitter {
     if (status === SEND.NOT_OPEN) {
       process.nextTick(cb, notOpenError(this.readyState));
     } else {
-      if (this._written === NONE) this._written = [];
-      this._written.push(cb);
-      this._connection.notifyWhenWritten();
+      this._connection.whenWritten((written) => cb(written ? null : notOpenError(CLOSED)));
     }
   }
 
@@ -355,18 +351,8 @@ class WsSocket extends EventEmitter {
     if (!this._hold(() => this.emit('pong', data))) this.emit('pong', data);
   }
 
-  _onDrain() {
-    if (this._written.length === 0) return;
-    // A drain reports an empty buffer at the time it was sent; frames queued since then are
-    // still in flight, so their callbacks wait for the next one.
-    if (this._connection.bufferedAmount > 0) {
-      this._connection.notifyWhenWritten();
-      return;
-    }
-    const callbacks = this._written;
-    this._written = NONE;
-    for (const cb of callbacks) cb(null);
-  }
+  /** ws has no 'drain' on a connection: its send callbacks (Connection.whenWritten) say it. */
+  _onDrain() {}
 
   _onError(err) {
     if (this._errored) return;
@@ -383,9 +369,6 @@ class WsSocket extends EventEmitter {
     // client's close frame after failing.
     this._closeCode = this._errored ? 1006 : code;
     const message = this._errored || reason === '' ? EMPTY : Buffer.from(reason);
-    const pending = this._written;
-    this._written = NONE;
-    for (const cb of pending) cb(notOpenError(CLOSED));
     this._server._forget(this);
     this.emit('close', this._closeCode, message);
   }
