@@ -200,7 +200,17 @@ class Connection {
     const done = waiting.splice(0, closing ? waiting.length : ready);
     if (waiting.length === 0) this._waiting = null;
     else this._engine._native.notifyFramesWritten(this._conn, waiting[0]);
-    for (let i = 0; i < done.length; i += 2) done[i + 1](i < ready);
+    for (let i = 0; i < done.length; i += 2) {
+      try {
+        done[i + 1](i < ready);
+      } catch (err) {
+        // One callback's exception must not cost the others theirs; it still reaches
+        // 'uncaughtException', as an exception thrown in a socket write's callback does.
+        process.nextTick(() => {
+          throw err;
+        });
+      }
+    }
     return this._waiting !== null;
   }
 
