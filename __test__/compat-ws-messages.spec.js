@@ -4,6 +4,7 @@
 // send() with every data type, option and callback, sends after close, maxPayload, and the
 // protocol errors a client can make.
 
+const ferrows = require('..');
 const { once, until, upgradeRequest, frame, closeFrame } = require('./helpers');
 const { differential, cleanUp, start, pair, rawUpgrade, describeError, recordMessages } = require('./compat-ws-helpers');
 
@@ -117,6 +118,24 @@ describe('ws face: messages', () => {
       await until(() => received === 200, 10000, 'every message');
       return { first: queuedAtCallback[0] > 64 * 1024, last: queuedAtCallback[199] };
     });
+  });
+
+  it('runs a long chain of send callbacks over compression without losing one', async () => {
+    // Each callback sends the next message: the engine's thread writes (it compresses) while
+    // JavaScript waits for the next count. A lost wake-up stops the chain.
+    const env = await start(ferrows.WebSocketServer, { perMessageDeflate: { threshold: 0 } });
+    const { client, ws } = await pair(env, { options: { perMessageDeflate: true } });
+    let received = 0;
+    client.on('message', () => (received += 1));
+    let sent = 0;
+    const payload = 'x'.repeat(200);
+    const next = (err) => {
+      if (err) throw err;
+      if (++sent < 30000) ws.send(payload, next);
+    };
+    ws.send(payload, next);
+    await until(() => sent === 30000, 30000, 'the whole chain');
+    await until(() => received === 30000, 10000, 'every message');
   });
 
   it('fails a message over maxPayload: error event, 1006 here, 1009 to the client', async () => {

@@ -179,11 +179,8 @@ class Connection {
   whenWritten(done) {
     this._engine.sendPending();
     const target = this._engine._native.framesQueued(this._conn);
-    if (this._waiting === null) {
-      this._waiting = [];
-      this._engine.watchWritten(this);
-    }
-    this._waiting.push(target, done);
+    (this._waiting ??= []).push(target, done);
+    this._engine.watchWritten(this);
   }
 
   /**

@@ -57,7 +57,10 @@ class Engine {
     this._connections = new Map();
     /** Bridged connections' Node sockets, by id. */
     this._bridged = new Map();
-    /** Connections with send callbacks waiting for their frames (core/connection.js). */
+    /**
+     * Connections given a send callback in this job (core/connection.js): the flush may write
+     * their frames at once. Older callbacks wait for their WRITTEN event.
+     */
     this._writing = new Set();
     this._idleWaiters = [];
     this._flushPending = false;
@@ -75,8 +78,13 @@ class Engine {
       this._lastBytes = NO_BYTES;
       this.sendPending();
       this._native.flush();
-      // What the flush wrote from this thread completes callbacks now, before any event.
-      for (const connection of this._writing) if (!connection._runWritten()) this._writing.delete(connection);
+      // What the flush wrote from this thread completes this job's callbacks now; the rest are
+      // armed for their WRITTEN event.
+      const writing = this._writing;
+      if (writing.size > 0) {
+        this._writing = new Set();
+        for (const connection of writing) connection._runWritten();
+      }
     };
   }
 
@@ -171,7 +179,7 @@ class Engine {
     }
   }
 
-  /** Runs `connection`'s waiting send callbacks after each flush and WRITTEN event. */
+  /** Runs `connection`'s send callbacks given in this job after its flush (see `_writing`). */
   watchWritten(connection) {
     this._writing.add(connection);
   }
@@ -341,11 +349,9 @@ class Engine {
         case BRIDGE_RESUME:
           this._onBridge(kind, id, bin.subarray(start, end));
           continue;
-        case WRITTEN: {
-          const connection = this._connections.get(id);
-          if (connection !== undefined && !connection._runWritten()) this._writing.delete(connection);
+        case WRITTEN:
+          this._connections.get(id)?._runWritten();
           continue;
-        }
         case PEER_CLOSE:
           // Every message before the peer's close frame has been handled and what the
           // handlers sent is queued: the engine may now send its close reply after it.
@@ -414,11 +420,7 @@ class Engine {
   }
 
   _closed(id) {
-    const connection = this._connections.get(id);
-    if (connection !== undefined) {
-      connection.closed();
-      this._writing.delete(connection);
-    }
+    this._connections.get(id)?.closed();
     this._connections.delete(id);
     const bridged = this._bridged.get(id);
     if (bridged !== undefined) {

@@ -287,7 +287,8 @@ impl Outbox {
   /// Records that `n` bytes reached the socket, completing `whole` frames; returns the bytes
   /// still buffered.
   pub fn written(&self, n: usize, whole: usize) -> usize {
-    self.sent.fetch_add(whole as u32, Ordering::AcqRel);
+    // Sequentially consistent with `await_sent`, as `take_sent` needs (see there).
+    self.sent.fetch_add(whole as u32, Ordering::SeqCst);
     let left = self.buffered.fetch_sub(n, Ordering::SeqCst) - n;
     if self.watching.load(Ordering::SeqCst) {
       let since = EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64;
@@ -303,7 +304,7 @@ impl Outbox {
 
   /// Frames and messages written whole so far (wrapping).
   pub fn sent(&self) -> u32 {
-    self.sent.load(Ordering::Acquire)
+    self.sent.load(Ordering::SeqCst)
   }
 
   /// Whether `sent` has reached `target` (a `queued` value), counting across the wrap.
@@ -313,15 +314,17 @@ impl Outbox {
 
   /// Waits for `sent` to reach `target` (see `take_sent`).
   pub fn await_sent(&self, target: u32) {
-    self.sent_wake.store(target, Ordering::Release);
-    self.awaited.store(true, Ordering::Release);
+    self.sent_wake.store(target, Ordering::SeqCst);
+    self.awaited.store(true, Ordering::SeqCst);
   }
 
-  /// True once, when `sent` has reached the awaited target.
+  /// True once, when `sent` has reached the awaited target. The thread that waits stores
+  /// `awaited` then reads `sent`; a writer adds to `sent` then reads `awaited`: all sequentially
+  /// consistent, so at least one of them sees the other's change and the wake-up is never lost.
   pub fn take_sent(&self) -> bool {
-    self.awaited.load(Ordering::Acquire)
-      && self.has_sent(self.sent_wake.load(Ordering::Acquire))
-      && self.awaited.swap(false, Ordering::AcqRel)
+    self.awaited.load(Ordering::SeqCst)
+      && self.has_sent(self.sent_wake.load(Ordering::SeqCst))
+      && self.awaited.swap(false, Ordering::SeqCst)
   }
 
   /// When a write last took bytes while `watch(true)` was in force.

@@ -377,7 +377,9 @@ impl NativeServer {
   }
 }
 
-/// The accept calls' answer: the handles of the connection (see `handle::accepted`).
+/// The accept calls' answer: the handles of the connection (see `handle::accepted`). When N-API
+/// cannot make them, the connection the engine already runs is cut: JavaScript, told it failed,
+/// gives the socket back to Node, which must then be its only owner.
 fn handles<'a>(
   env: &Env,
   conn: Arc<Conn>,
@@ -386,8 +388,9 @@ fn handles<'a>(
 ) -> Result<Unknown<'a>> {
   // SAFETY: called on the JavaScript thread with its env.
   unsafe {
-    let value = handle::accepted(env.raw(), conn, protocol, bridge);
+    let value = handle::accepted(env.raw(), conn.clone(), protocol, bridge);
     if value.is_null() {
+      conn.terminate();
       return Err(Error::from_reason("cannot create the connection's handle"));
     }
     Unknown::from_napi_value(env.raw(), value)
