@@ -115,10 +115,7 @@ class Engine {
   acceptHead({ fd, first, peeked, accepted }, answer) {
     let taken = null;
     try {
-      taken =
-        answer === undefined
-          ? this._native.acceptHead(fd, first, peeked, accepted)
-          : this._native.acceptUpgrade(fd, first, peeked, accepted, answer);
+      taken = this._native.acceptHead(fd, first, peeked, accepted, answer);
     } catch {
       // Out of descriptors, say: Node's path still works.
     }

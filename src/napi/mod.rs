@@ -133,7 +133,7 @@ pub fn drop_peeked(fd: i32, len: u32) -> Result<()> {
 }
 
 /// The length of the request head in `first` when it is a plain WebSocket upgrade the engine
-/// can answer (see `NativeServer.acceptUpgrade`), else null.
+/// can answer (see `NativeServer.acceptHead`), else null.
 #[napi]
 pub fn plain_upgrade(first: &[u8]) -> Option<u32> {
   crate::protocol::request::parse(first).map(|upgrade| upgrade.len as u32)

@@ -36,8 +36,8 @@ pub struct Answer {
   pub extensions: Option<String>,
 }
 
-/// The application's answer to an upgrade the intake took (`acceptUpgrade`, the `websocket`
-/// face's `accept`); without it the 101 names the client's first subprotocol.
+/// The application's answer to an upgrade the intake took (`acceptHead`'s last argument: the
+/// `websocket` face's `accept`); without it the 101 names the client's first subprotocol.
 #[napi(object)]
 pub struct Chosen {
   /// The subprotocol; none when absent.
@@ -169,44 +169,17 @@ impl NativeServer {
   }
 
   /// The Rust-first intake: takes the new connection `fd` when `first` (the first bytes the
-  /// client sent) is a plain, valid WebSocket upgrade, and answers it with the `101` (the first
-  /// offered subprotocol, the agreed extension). Null when Node should have the connection
-  /// after all (its parser then reads `first` as if nothing had happened). `peeked`: `first` is
-  /// still in the socket (`peekHead`), and is taken out of it only when the engine takes the
-  /// connection. `accepted`: "tcp" or "unix" when the server's own listener has just accepted
-  /// `fd` (nothing to check about it then), else unknown.
+  /// client sent) is a plain, valid WebSocket upgrade, and answers it with the `101`: the
+  /// agreed extension, and the first offered subprotocol unless the application `chosen` the
+  /// answer (see `Chosen`). Null when Node should have the connection after all (its parser then
+  /// reads `first` as if nothing had happened), or when the descriptor cannot be adopted.
+  /// `peeked`: `first` is still in the socket (`peekHead`), and is taken out of it only when the
+  /// engine takes the connection. `accepted`: "tcp" or "unix" when the server's own listener has
+  /// just accepted `fd` (nothing to check about it then), else unknown.
   #[napi]
   pub fn accept_head(
     &self,
     env: Env,
-    fd: i32,
-    first: &[u8],
-    peeked: Option<bool>,
-    accepted: Option<String>,
-  ) -> Result<Option<Unknown<'_>>> {
-    self.take_upgrade(&env, fd, first, peeked, accepted, None)
-  }
-
-  /// `acceptHead` for a face whose application chose the answer (see `Chosen`).
-  #[napi]
-  pub fn accept_upgrade(
-    &self,
-    env: Env,
-    fd: i32,
-    first: &[u8],
-    peeked: Option<bool>,
-    accepted: Option<String>,
-    chosen: Chosen,
-  ) -> Result<Option<Unknown<'_>>> {
-    self.take_upgrade(&env, fd, first, peeked, accepted, Some(chosen))
-  }
-
-  /// None when the engine leaves the connection (`first` is not such an upgrade, or the
-  /// descriptor cannot be adopted). The 101 names the first offered subprotocol unless the
-  /// application `chosen` the answer.
-  fn take_upgrade(
-    &self,
-    env: &Env,
     fd: i32,
     first: &[u8],
     peeked: Option<bool>,
@@ -246,7 +219,7 @@ impl NativeServer {
       .shared
       .accept_fd(fd, known, peeked, head, response, agreed)
     {
-      Ok(conn) => handles(env, conn, protocol, None).map(Some),
+      Ok(conn) => handles(&env, conn, protocol, None).map(Some),
       Err(_) => Ok(None),
     }
   }
