@@ -123,6 +123,59 @@ describe.each(SCHEMES)('over %s', (scheme) => {
       });
     });
   });
+
+  describe('send loops', () => {
+    it('keep each connection\'s order when a loop of sendUTF mixes with callbacks, sendBytes and a close', async () => {
+      await same(async (impl) => {
+        const env = await start(impl);
+        env.wsServer.on('request', (req) => req.accept(null, null));
+        const clients = [await wsOpen(env.url), await wsOpen(env.url), await wsOpen(env.url)];
+        await until(() => env.wsServer.connections.length === 3, WAIT, 'three connections');
+        const conns = env.wsServer.connections.slice();
+        const written = [];
+        // One job, as a chat room's handler runs: the same text to everyone, each one's own
+        // sends in between, a callback on one of them, and a close after the last round.
+        for (const round of [0, 1]) {
+          for (const c of conns) c.sendUTF(`room ${round}`);
+          conns.forEach((c, i) => c.sendUTF(`own ${round} for ${i}`, (err) => written.push([round, i, err])));
+          for (const c of conns) c.sendBytes(Buffer.from(`bytes ${round}`));
+        }
+        conns[0].close(1000, 'bye');
+        await until(() => clients.every((ws) => ws.got.length === 6) && written.length === 6, WAIT, 'six messages each');
+        const closed = await clients[0].closed;
+        for (const ws of clients.slice(1)) ws.close();
+        const got = clients.map((ws) => ws.got.map(([data]) => String(data)));
+        return { got, written: written.sort(), closed };
+      });
+    });
+
+    it('outputBufferFull and \'drain\' follow the queue after a loop, as each send would have set them', async () => {
+      await same(async (impl) => {
+        const env = await start(impl);
+        env.wsServer.on('request', (req) => req.accept(null, null));
+        const clients = [await wsOpen(env.url), await wsOpen(env.url)];
+        await until(() => env.wsServer.connections.length === 2, WAIT, 'two connections');
+        for (const ws of clients) ws.pause();
+        const conns = env.wsServer.connections.slice();
+        const drains = [0, 0];
+        conns.forEach((c, i) => c.on('drain', () => drains[i]++));
+        // 16 MiB to each client that does not read: past what the kernel's buffers take, so
+        // the package's socket reports a full buffer too.
+        const filler = 'x'.repeat(64 * 1024 - 8);
+        for (let round = 0; round < 256; round++) {
+          const text = `${String(round).padStart(8, '0')}${filler}`;
+          for (const c of conns) c.sendUTF(text);
+        }
+        const fullAfterLoop = conns.map((c) => c.outputBufferFull);
+        for (const ws of clients) ws.resume();
+        await until(() => clients.every((ws) => ws.got.length === 256) && drains.every((n) => n === 1), 20000, 'all messages and a drain each');
+        const inOrder = clients.map((ws) => ws.got.every(([text], i) => text.startsWith(String(i).padStart(8, '0'))));
+        const fullAfterDrain = conns.map((c) => c.outputBufferFull);
+        for (const ws of clients) ws.close();
+        return { fullAfterLoop, drains, inOrder, fullAfterDrain };
+      });
+    }, 60000);
+  });
 });
 
 // Over plain TCP, where the engine writes the socket itself. Over TLS a callback runs once Node's

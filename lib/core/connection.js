@@ -117,6 +117,14 @@ class Connection {
     return this._engine.sendBytes(this._conn, bytes, asText, compress, this._id);
   }
 
+  /**
+   * Hands the job's batched sends (see `sendTextInBatch`) to Rust: a face reads the high-water
+   * state after this.
+   */
+  sendPending() {
+    this._engine.sendPending();
+  }
+
   /** Queues a ping or a pong (`kind`) of at most 125 bytes, flushed with this job's sends. */
   control(kind, payload) {
     this._engine.sendPending();

@@ -34,7 +34,8 @@ const NO_BYTES = Object.freeze({ bytes: null, asText: false, message: null, copy
 /**
  * A connection object receives its events through these methods:
  * `_onMessage(data, isBinary)`, `_onPing(buf)`, `_onPong(buf)`, `_onDrain()`, `_onError(err)`,
- * `_onClose(code, reason)`.
+ * `_onClose(code, reason)`; one that sends in batches (Connection.sendTextInBatch) also gets
+ * `_onAboveHighWater()` when a batch takes its queue past the high-water mark.
  */
 class Engine {
   /**
@@ -257,12 +258,17 @@ class Engine {
     return SEND.QUEUED;
   }
 
-  /** Hands the batch of shared sends to Rust; called before any other outbound operation. */
+  /**
+   * Hands the batch of shared sends to Rust; called before any other outbound operation. The
+   * connections it took past the high-water mark learn it, as a send made on its own returns it.
+   */
   sendPending() {
     const batch = this._batch;
     if (batch === null) return;
     this._batch = null;
-    this._native.sendShared(batch.message, Uint32Array.from(batch.ids), batch.compress);
+    const above = this._native.sendShared(batch.message, Uint32Array.from(batch.ids), batch.compress);
+    if (above === null) return;
+    for (const id of above) this._connections.get(id)?._target._onAboveHighWater();
   }
 
   /** Wakes the writers of everything sent in this tick, once, after the current job. */

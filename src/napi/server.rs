@@ -267,7 +267,8 @@ impl NativeServer {
   }
 
   /// Queues `message` (from `encodeText`/`encodeBytes`) on each connection of `ids` still open,
-  /// in order: a send loop's batch, one call for many connections.
+  /// in order: a send loop's batch, one call for many connections. Returns the ids it took past
+  /// the high-water mark ('drain' follows on each), or null when none.
   #[napi]
   pub fn send_shared(
     &self,
@@ -275,12 +276,13 @@ impl NativeServer {
     message: Unknown<'_>,
     ids: Uint32Array,
     compress: bool,
-  ) -> Result<u32> {
+  ) -> Result<Option<Uint32Array>> {
     // SAFETY: called on the JavaScript thread with its env; `message` lives during the call.
     let message = unsafe { handle::message_of(env.raw(), message.raw()) }.ok_or_else(|| {
       invalid_arg("sendShared: not a message from encodeText or encodeBytes".into())
     })?;
-    Ok(self.shared.send_to(&ids, message, compress))
+    let above = self.shared.send_to(&ids, message, compress);
+    Ok((!above.is_empty()).then(|| Uint32Array::new(above)))
   }
 
   /// Scale-out: messages not handed to Redis (queue full, or Redis down); 0 without `redis`.

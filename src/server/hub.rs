@@ -9,28 +9,28 @@ use std::sync::{Arc, Mutex};
 
 use crate::conn::deflate::Outgoing;
 use crate::conn::{Conn, SendStatus};
+use crate::server::by_id::ById;
 
 /// Queues `message` on each connection but `except` (compressed where agreed, if `compress`),
-/// corking their writers through `cork`; returns how many connections took it. Slow receivers are handled by their own backpressure
-/// limit (`push_frame`), so one of them never holds back the rest.
+/// handing each that took it, with its status, to `queued` (which corks its writer); returns
+/// how many took it. Slow receivers are handled by their own backpressure limit
+/// (`push_frame`), so one of them never holds back the rest.
 pub fn fan_out<'a>(
   conns: impl Iterator<Item = &'a Arc<Conn>>,
   message: &Arc<Outgoing>,
   except: Option<u32>,
   compress: bool,
-  mut cork: impl FnMut(&Arc<Conn>),
+  mut queued: impl FnMut(&Arc<Conn>, SendStatus),
 ) -> u32 {
   let mut sent = 0;
   for conn in conns {
     if Some(conn.id) == except {
       continue;
     }
-    if matches!(
-      conn.push_outgoing(message, compress),
-      SendStatus::Queued | SendStatus::AboveHighWater
-    ) {
+    let status = conn.push_outgoing(message, compress);
+    if status != SendStatus::NotOpen {
       sent += 1;
-      cork(conn);
+      queued(conn, status);
     }
   }
   sent
@@ -46,7 +46,7 @@ pub enum Change {
 }
 
 /// A topic's subscribers by connection id.
-type Subscribers = HashMap<u32, Arc<Conn>>;
+type Subscribers = ById<Arc<Conn>>;
 
 #[derive(Default)]
 pub struct Hub {
@@ -106,11 +106,11 @@ impl Hub {
     topic: &str,
     message: &Arc<Outgoing>,
     except: Option<u32>,
-    cork: impl FnMut(&Arc<Conn>),
+    queued: impl FnMut(&Arc<Conn>, SendStatus),
   ) -> u32 {
     let topics = self.topics.lock().unwrap();
     match topics.get(topic) {
-      Some(subscribers) => fan_out(subscribers.values(), message, except, true, cork),
+      Some(subscribers) => fan_out(subscribers.values(), message, except, true, queued),
       None => 0,
     }
   }

@@ -2,11 +2,11 @@
 //! its topics, the cork list of connections with frames queued since the last flush, and the two
 //! ways a connection starts (an adopted descriptor, or the byte bridge).
 
+pub mod by_id;
 pub mod events;
 pub mod hub;
 pub mod keepalive;
 
-use std::collections::HashMap;
 use std::io;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Once, OnceLock};
@@ -16,12 +16,13 @@ use bytes::Bytes;
 use crate::config::ServerConfig;
 use crate::conn::deflate::{ConnDeflate, Outgoing};
 use crate::conn::writer::WriteSide;
-use crate::conn::{session, Conn, Event, Host, Inbound};
+use crate::conn::{session, Conn, Event, Host, Inbound, SendStatus};
 use crate::io::bridge::Bridge;
 use crate::io::handoff::{self, Known};
 use crate::io::peek;
 use crate::protocol::extension::{self, Agreed, Malformed};
 use crate::protocol::frame::Kind;
+use crate::server::by_id::ById;
 use crate::server::events::{EventKind, EventQueue};
 use crate::server::hub::{fan_out, Change, Hub};
 
@@ -43,7 +44,7 @@ pub struct Shared {
   pub config: ServerConfig,
   pub events: Arc<EventQueue>,
   pub hub: Hub,
-  conns: Mutex<HashMap<u32, Arc<Conn>>>,
+  conns: Mutex<ById<Arc<Conn>>>,
   /// Connections whose writer is woken at the next `flush` (JavaScript thread only).
   corked: Mutex<Vec<Arc<Conn>>>,
   next_id: AtomicU32,
@@ -202,15 +203,23 @@ impl Shared {
   /// Queues `message` on every open connection but `except`; returns how many got it.
   pub fn broadcast(&self, message: &Arc<Outgoing>, except: Option<u32>) -> u32 {
     let conns = self.conns.lock().unwrap();
-    fan_out(conns.values(), message, except, true, |c| self.cork(c))
+    fan_out(conns.values(), message, except, true, |c, _| self.cork(c))
   }
 
   /// Queues `message` on each open connection of `ids`, in order (a send loop's batch from
-  /// JavaScript); returns how many took it.
-  pub fn send_to(&self, ids: &[u32], message: &Arc<Outgoing>, compress: bool) -> u32 {
+  /// JavaScript); returns those it took past the high-water mark, whose sends, made one by one,
+  /// would have said so.
+  pub fn send_to(&self, ids: &[u32], message: &Arc<Outgoing>, compress: bool) -> Vec<u32> {
     let conns = self.conns.lock().unwrap();
     let targets = ids.iter().filter_map(|id| conns.get(id));
-    fan_out(targets, message, None, compress, |c| self.cork(c))
+    let mut above = Vec::new();
+    fan_out(targets, message, None, compress, |c, status| {
+      self.cork(c);
+      if status == SendStatus::AboveHighWater {
+        above.push(c.id);
+      }
+    });
+    above
   }
 
   /// A message from this node's JavaScript, to `topic`'s subscribers or (None) to everyone:
@@ -237,7 +246,9 @@ impl Shared {
 
   /// Queues `message` on every subscriber of `topic` but `except`.
   pub fn publish(&self, topic: &str, message: &Arc<Outgoing>, except: Option<u32>) -> u32 {
-    self.hub.publish(topic, message, except, |c| self.cork(c))
+    self
+      .hub
+      .publish(topic, message, except, |c, _| self.cork(c))
   }
 
   /// Subscribes an open connection to `topic`; false when already subscribed or closed.

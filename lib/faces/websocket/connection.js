@@ -72,7 +72,7 @@ class WebSocketConnection extends EventEmitter {
     this.closeTimeout = config.closeTimeout;
     this.assembleFragments = config.assembleFragments;
     this.maxReceivedMessageSize = config.maxReceivedMessageSize;
-    this.outputBufferFull = false;
+    this._outputBufferFull = false;
     this.inputPaused = false;
     /** The engine's connection (core/connection.js), until 'close'. */
     this._connection = null;
@@ -118,8 +118,31 @@ class WebSocketConnection extends EventEmitter {
     this._send(data, true, cb);
   }
 
+  /**
+   * True from a send that took the queue past the high-water mark until 'drain', as the package
+   * sets it from socket.write. Sends without a callback go in the engine's batch (see
+   * Engine._queueShared); reading this hands the batch over first, so it answers as if each
+   * send had been made on its own.
+   */
+  get outputBufferFull() {
+    this._connection?.sendPending();
+    return this._outputBufferFull;
+  }
+
+  set outputBufferFull(full) {
+    this._outputBufferFull = full;
+  }
+
   _send(payload, isBinary, cb) {
     const connection = this._connection;
+    if (connection !== null && typeof cb !== 'function') {
+      // Nothing to report for a send that was not open (the package's write after end has no
+      // callback to tell it); a send the batch takes reports the high-water mark later
+      // (_onAboveHighWater).
+      const status = isBinary ? connection.sendBytesInBatch(payload) : connection.sendTextInBatch(String(payload));
+      if (status === SEND.ABOVE_HIGH_WATER) this._outputBufferFull = true;
+      return;
+    }
     const status =
       connection === null
         ? SEND.NOT_OPEN
@@ -130,7 +153,7 @@ class WebSocketConnection extends EventEmitter {
       if (typeof cb === 'function') process.nextTick(cb, writeAfterEnd());
       return;
     }
-    if (status === SEND.ABOVE_HIGH_WATER) this.outputBufferFull = true;
+    if (status === SEND.ABOVE_HIGH_WATER) this._outputBufferFull = true;
     if (typeof cb === 'function') {
       const args = this._completionArgs(payload);
       connection.whenWritten((written) => (written ? cb(...args) : cb(writeAfterEnd())));
@@ -275,10 +298,15 @@ class WebSocketConnection extends EventEmitter {
 
   /** The queue emptied after a send found it above the high-water mark: the package's 'drain'. */
   _onDrain() {
-    if (this.outputBufferFull) {
-      this.outputBufferFull = false;
+    if (this._outputBufferFull) {
+      this._outputBufferFull = false;
       this.emit('drain');
     }
+  }
+
+  /** A batched send took the queue past the high-water mark: 'drain' follows. */
+  _onAboveHighWater() {
+    this._outputBufferFull = true;
   }
 
   _onError(err) {

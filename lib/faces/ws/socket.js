@@ -354,6 +354,9 @@ class WsSocket extends EventEmitter {
   /** ws has no 'drain' on a connection: its send callbacks (Connection.whenWritten) say it. */
   _onDrain() {}
 
+  /** Nor a high-water mark: ws's send returns nothing. */
+  _onAboveHighWater() {}
+
   _onError(err) {
     if (this._errored) return;
     this._errored = true;
