@@ -114,6 +114,11 @@ export interface RedisClusterOptions {
 export interface PerMessageDeflateOptions {
   /** Messages smaller than this many bytes go uncompressed. @default 1024 */
   threshold?: number;
+  /**
+   * false: a connection that keeps its compression context compresses every message, whatever
+   * `threshold` says (ws's rule). @default true
+   */
+  thresholdWithTakeover?: boolean;
   /** zlib's compression level, 0 to 9. @default 1 */
   level?: number;
   /** zlib's memLevel, 1 to 9. @default 8 */
@@ -124,7 +129,10 @@ export interface PerMessageDeflateOptions {
   clientNoContextTakeover?: boolean;
   /** The largest window the server compresses with, 9 to 15. @default 15 */
   serverMaxWindowBits?: number;
-  /** The largest window asked of clients that offer the parameter, 8 to 15. @default 15 */
+  /**
+   * The largest window asked of the client, 8 to 15; below 15, an offer without the parameter is
+   * passed over. @default 15
+   */
   clientMaxWindowBits?: number;
 }
 

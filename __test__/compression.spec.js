@@ -245,3 +245,132 @@ describe('permessage-deflate, ws face', () => {
     raw.destroy();
   });
 });
+
+// The same scenarios against `ws`'s own server and the ws face, with the same client: what the
+// application and the client see must be equal.
+describe('permessage-deflate, ws face beside ws', () => {
+  const IMPLS = { ws: require('ws').WebSocketServer, ferrows: WebSocketServer };
+  const stops = [];
+  afterEach(async () => {
+    for (const stop of stops.splice(0)) await stop();
+  });
+
+  /** An echo server of `Impl` with `perMessageDeflate`; each message it gets is also recorded. */
+  async function echo(Impl, perMessageDeflate) {
+    const httpServer = http.createServer();
+    const wss = new Impl({ server: httpServer, perMessageDeflate });
+    const got = [];
+    wss.on('connection', (ws) => {
+      ws.on('message', (data, isBinary) => {
+        got.push(data.toString());
+        ws.send(data, { binary: isBinary });
+      });
+    });
+    await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+    stops.push(async () => {
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise((resolve) => wss.close(resolve));
+      await new Promise((resolve) => httpServer.close(resolve));
+    });
+    const { port } = httpServer.address();
+    return { wss, got, env: { port, secure: false }, url: `ws://127.0.0.1:${port}` };
+  }
+
+  async function both(scenario) {
+    const results = {};
+    for (const [name, Impl] of Object.entries(IMPLS)) results[name] = await scenario(Impl);
+    expect(results.ferrows).toEqual(results.ws);
+    return results.ws;
+  }
+
+  it('reads a message that ends its DEFLATE stream, and the next one, on a connection that keeps its context', async () => {
+    const seen = await both(async (Impl) => {
+      const { got, env } = await echo(Impl, true);
+      const { raw, status } = await rawUpgrade(env);
+      // RFC 7692 §7.2.3.4: a message may end with a final block (zlib's Z_FINISH) rather than
+      // a sync flush; the peer's next message then starts a new stream.
+      raw.write(frame(0x1, zlib.deflateRawSync(Buffer.from('first')), { rsv: 4 }));
+      raw.write(frame(0x1, deflate('second'), { rsv: 4 }));
+      await until(() => got.length === 2 || raw.destroyed, 5000, 'two messages');
+      raw.destroy();
+      return { status, got };
+    });
+    expect(seen.got).toEqual(['first', 'second']);
+  });
+
+  it('sends empty messages among others with context takeover and threshold 0', async () => {
+    const seen = await both(async (Impl) => {
+      const { wss, url } = await echo(Impl, { threshold: 0 });
+      wss.on('connection', (ws) => {
+        for (const text of ['hello', '', '', 'world']) ws.send(text);
+      });
+      const client = await connect(url);
+      const got = [];
+      client.on('message', (data) => got.push(data.toString()));
+      await until(() => got.length === 4 || client.readyState !== 1, 5000, 'four messages');
+      client.close();
+      return { got, extensions: client.extensions };
+    });
+    expect(seen.got).toEqual(['hello', '', '', 'world']);
+  });
+
+  it('compresses every message with context takeover, and from the threshold up without', async () => {
+    const seen = await both(async (Impl) => {
+      const rsv1 = {};
+      for (const [name, option] of Object.entries({ takeover: true, none: { serverNoContextTakeover: true } })) {
+        const { wss, env } = await echo(Impl, option);
+        wss.on('connection', (ws) => ws.send('ten bytes!'));
+        const { raw } = await rawUpgrade(env, 'permessage-deflate');
+        await until(() => framesOf(raw).length === 1, 5000, 'the message');
+        rsv1[name] = framesOf(raw)[0].rsv1;
+        raw.destroy();
+      }
+      return rsv1;
+    });
+    expect(seen).toEqual({ takeover: true, none: false });
+  });
+
+  it("starts with the perMessageDeflate values ws takes, read as ws reads them", async () => {
+    const options = [
+      { zlibDeflateOptions: { level: zlib.constants.Z_DEFAULT_COMPRESSION } },
+      { threshold: -1 },
+      { threshold: '1024', serverNoContextTakeover: 1 },
+      { threshold: Infinity, serverNoContextTakeover: true },
+      { threshold: 1.5, serverNoContextTakeover: true },
+      { serverMaxWindowBits: 8 },
+    ];
+    const seen = await both(async (Impl) => {
+      const results = [];
+      for (const option of options) {
+        const { url } = await echo(Impl, option);
+        const client = await connect(url);
+        client.send(TEXT);
+        const [reply] = await once(client, 'message');
+        results.push([reply.toString() === TEXT, client.extensions.startsWith('permessage-deflate')]);
+        client.close();
+      }
+      return results;
+    });
+    expect(seen).toEqual(options.map(() => [true, true]));
+  });
+
+  it('passes over an offer that cannot honour clientMaxWindowBits, and takes one that can', async () => {
+    const { env } = await echo(WebSocketServer, { clientMaxWindowBits: 10 });
+    const offers = {
+      without: 'permessage-deflate',
+      with: 'permessage-deflate, permessage-deflate; client_max_window_bits',
+    };
+    const answers = {};
+    for (const [name, offer] of Object.entries(offers)) {
+      const { raw, status, head } = await rawUpgrade(env, offer);
+      answers[name] = [status, /^sec-websocket-extensions: (.*)$/im.exec(head)?.[1].trim()];
+      raw.destroy();
+    }
+    // ws refuses the first handshake with 400; the engine runs it uncompressed instead, and
+    // never lets the client compress with a window larger than the application allows.
+    expect(answers).toEqual({
+      without: [101, undefined],
+      with: [101, 'permessage-deflate; client_max_window_bits=10'],
+    });
+  });
+});

@@ -59,6 +59,10 @@ pub struct DeflateConfig {
   /// Messages smaller than this many bytes are sent uncompressed (1024, as `ws`): below it
   /// the header and the CPU cost more than the bytes saved.
   pub threshold: usize,
+  /// Whether the threshold also holds on a connection that keeps its compression context.
+  /// `ws` applies it only without context takeover, and compresses every message otherwise:
+  /// its face turns this off.
+  pub threshold_with_takeover: bool,
   /// zlib's level (1: fastest; chat-sized JSON compresses nearly as well as at 6, at a third of
   /// the CPU) and memLevel (8, zlib's default).
   pub level: u8,
@@ -82,6 +86,7 @@ impl Default for DeflateConfig {
   fn default() -> Self {
     DeflateConfig {
       threshold: 1024,
+      threshold_with_takeover: true,
       level: 1,
       mem_level: 8,
       policy: DeflatePolicy {
@@ -144,6 +149,7 @@ pub struct RawConfig {
 #[derive(Debug, Default, Clone)]
 pub struct RawDeflate {
   pub threshold: Option<f64>,
+  pub threshold_with_takeover: Option<bool>,
   pub level: Option<f64>,
   pub mem_level: Option<f64>,
   pub server_no_context_takeover: Option<bool>,
@@ -216,6 +222,9 @@ impl TryFrom<RawDeflate> for DeflateConfig {
         d.threshold,
         0.0,
       )?,
+      threshold_with_takeover: raw
+        .threshold_with_takeover
+        .unwrap_or(d.threshold_with_takeover),
       level: integer("level", raw.level, d.level, (0, 9))?,
       mem_level: integer("memLevel", raw.mem_level, d.mem_level, (1, 9))?,
       policy: DeflatePolicy {

@@ -96,17 +96,23 @@ export interface WebSocketServerOptions {
 
 /** ws's `perMessageDeflate` settings, as the engine honours them. */
 export interface WsPerMessageDeflateOptions {
-  /** Messages smaller than this many bytes go uncompressed. @default 1024 */
+  /**
+   * Messages smaller than this many bytes go uncompressed on connections without context
+   * takeover; with it, every message is compressed (as in ws). @default 1024
+   */
   threshold?: number;
   /** true: compress each message from an empty window (no compressor per connection). @default false */
   serverNoContextTakeover?: boolean;
   /** true: ask clients to do the same (no decompressor per connection). @default false */
   clientNoContextTakeover?: boolean;
-  /** The largest window the server compresses with, 9 to 15 (booleans are ignored). */
+  /** The largest window the server compresses with, 8 (zlib's 9) to 15 (booleans are ignored). */
   serverMaxWindowBits?: number | boolean;
-  /** The largest window asked of clients that offer the parameter, 8 to 15 (booleans are ignored). */
+  /**
+   * The largest window asked of clients, 8 to 15 (booleans are ignored); an offer without the
+   * parameter is then passed over.
+   */
   clientMaxWindowBits?: number | boolean;
-  /** zlib's `level` (0 to 9) and `memLevel` (1 to 9); other keys are ignored. */
+  /** zlib's `level` (-1, zlib's default, or 0 to 9) and `memLevel` (1 to 9); other keys are ignored. */
   zlibDeflateOptions?: { level?: number; memLevel?: number; [other: string]: unknown };
   /** Ignored: inflation runs in Rust. */
   zlibInflateOptions?: Record<string, unknown>;

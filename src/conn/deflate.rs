@@ -57,8 +57,9 @@ pub struct ConnDeflate {
   /// No context takeover with the server's own settings: this connection sends the frames
   /// every such connection shares.
   shares: bool,
-  /// Context takeover: the connection's own compressor, used by its writer alone.
-  own: Option<Mutex<Compressor>>,
+  /// Context takeover: the connection's own compressor, used by its writer alone, and made
+  /// for the first message it compresses (idle connections hold no zlib state, as in `ws`).
+  own: Option<Mutex<Option<Compressor>>>,
 }
 
 impl ConnDeflate {
@@ -67,10 +68,14 @@ impl ConnDeflate {
     let takeover = !agreed.server_no_context_takeover;
     ConnDeflate {
       agreed,
-      threshold: config.threshold,
+      threshold: if takeover && !config.threshold_with_takeover {
+        0
+      } else {
+        config.threshold
+      },
       settings,
       shares: !takeover && agreed.server_window_bits == config.policy.server_max_window_bits,
-      own: takeover.then(|| Mutex::new(Compressor::new(settings))),
+      own: takeover.then(|| Mutex::new(None)),
     }
   }
 
@@ -100,7 +105,9 @@ impl ConnDeflate {
     }
     match &self.own {
       Some(own) => {
-        let wire = own.lock().unwrap().compress(&message.payload);
+        let mut own = own.lock().unwrap();
+        let compressor = own.get_or_insert_with(|| Compressor::new(self.settings));
+        let wire = compressor.compress(&message.payload);
         frame::encode_compressed(message.kind, &wire, fragment)
       }
       None => message.compressed(self.settings, fragment),
@@ -177,5 +184,20 @@ mod tests {
     let deflate = ConnDeflate::new(&DeflateConfig::default(), AGREED);
     assert!(!deflate.wants(1023));
     assert!(deflate.wants(1024));
+  }
+
+  #[test]
+  fn as_in_ws_the_threshold_can_hold_only_without_context_takeover() {
+    let config = DeflateConfig {
+      threshold_with_takeover: false,
+      ..DeflateConfig::default()
+    };
+    let takeover = Agreed {
+      server_no_context_takeover: false,
+      ..AGREED
+    };
+    assert!(ConnDeflate::new(&config, takeover).wants(1));
+    assert!(!ConnDeflate::new(&config, AGREED).wants(1023));
+    assert!(!ConnDeflate::new(&DeflateConfig::default(), takeover).wants(1023));
   }
 }

@@ -99,6 +99,7 @@ pub fn default_deflate() -> RawDeflate {
   let d = DeflateConfig::default();
   RawDeflate {
     threshold: Some(d.threshold as f64),
+    threshold_with_takeover: Some(d.threshold_with_takeover),
     level: Some(f64::from(d.level)),
     mem_level: Some(f64::from(d.mem_level)),
     server_no_context_takeover: Some(d.policy.server_no_context_takeover),

@@ -93,6 +93,11 @@ impl Compressor {
     if out.ends_with(&TAIL) {
       out.truncate(out.len() - TAIL.len());
     }
+    if out.is_empty() {
+      // An empty message right after another flush: zlib writes nothing, but the payload must
+      // be the one byte of an empty stored block (RFC 7692 §7.2.3.6), which the tail completes.
+      out.push(0);
+    }
     out
   }
 
@@ -103,14 +108,22 @@ impl Compressor {
 
 /// A decompression context.
 pub struct Decompressor {
-  inner: Inflate,
+  /// zlib's state, made at the first compressed message: a connection whose peer never
+  /// compresses one holds none (as `ws` makes its inflater on first use).
+  inner: Option<Inflate>,
+  window_bits: u8,
+  /// The peer ended its DEFLATE stream (BFINAL) in the message being read: the rest of the
+  /// message, flush tail included, is not data, and the next message starts a new stream.
+  ended: bool,
 }
 
 impl Decompressor {
   /// `window_bits`: the largest window the peer may use (9 to 15).
   pub fn new(window_bits: u8) -> Self {
     Decompressor {
-      inner: Inflate::new(false, window_bits),
+      inner: None,
+      window_bits,
+      ended: false,
     }
   }
 
@@ -126,11 +139,19 @@ impl Decompressor {
     self.feed(input, out, limit)?;
     if last {
       self.feed(&TAIL, out, limit)?;
+      self.ended = false;
     }
     Ok(())
   }
 
   fn feed(&mut self, input: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<(), InflateError> {
+    if self.ended {
+      return Ok(());
+    }
+    let window_bits = self.window_bits;
+    let inner = self
+      .inner
+      .get_or_insert_with(|| Inflate::new(false, window_bits));
     let mut consumed = 0;
     loop {
       if out.len() == out.capacity() {
@@ -143,25 +164,23 @@ impl Decompressor {
         }
         out.reserve_exact(room);
       }
-      let (before_in, before_out) = (self.inner.total_in(), self.inner.total_out());
+      let (before_in, before_out) = (inner.total_in(), inner.total_out());
       let spare: &mut [MaybeUninit<u8>] = out.spare_capacity_mut();
       let room = spare.len();
-      let status = self
-        .inner
+      let status = inner
         .decompress_uninit(&input[consumed..], spare, InflateFlush::SyncFlush)
         .map_err(|_| InflateError::Corrupt)?;
-      let produced = (self.inner.total_out() - before_out) as usize;
+      let produced = (inner.total_out() - before_out) as usize;
       // SAFETY: zlib initialized the `produced` bytes it wrote into the spare capacity.
       unsafe { out.set_len(out.len() + produced) };
-      let taken = (self.inner.total_in() - before_in) as usize;
+      let taken = (inner.total_in() - before_in) as usize;
       consumed += taken;
       if out.len() > limit {
         return Err(InflateError::TooLarge);
       }
       if status == Status::StreamEnd {
-        // The peer ended its DEFLATE stream (BFINAL): what follows is not data, and its next
-        // message starts a new stream.
-        self.reset();
+        inner.reset(false);
+        self.ended = true;
         return Ok(());
       }
       if (consumed == input.len() && produced < room) || (taken == 0 && produced == 0) {
@@ -171,7 +190,10 @@ impl Decompressor {
   }
 
   pub fn reset(&mut self) {
-    self.inner.reset(false);
+    if let Some(inner) = &mut self.inner {
+      inner.reset(false);
+    }
+    self.ended = false;
   }
 }
 
@@ -309,6 +331,37 @@ mod tests {
       let wire = compress_pooled(SETTINGS, payload);
       let mut d = Pooled::take();
       assert_eq!(inflate_all(d.get(), &wire, 1 << 20).unwrap(), payload);
+    }
+  }
+
+  #[test]
+  fn a_message_ended_with_bfinal_leaves_the_next_one_intact() {
+    // Two messages from a peer that keeps its window: the first ends its DEFLATE stream
+    // (zlib's Z_FINISH), as RFC 7692 §7.2.3.4 allows; the second starts a new one.
+    let finish = |text: &[u8]| {
+      let mut deflate = Deflate::new_with_config(SETTINGS.config());
+      let mut out = vec![0; 256];
+      let _ = deflate.compress(text, &mut out, DeflateFlush::Finish);
+      out.truncate(deflate.total_out() as usize);
+      out
+    };
+    let mut d = Decompressor::new(15);
+    assert_eq!(
+      inflate_all(&mut d, &finish(b"first"), 100).unwrap(),
+      b"first"
+    );
+    let second = compress_pooled(SETTINGS, b"second");
+    assert_eq!(inflate_all(&mut d, &second, 100).unwrap(), b"second");
+  }
+
+  #[test]
+  fn an_empty_message_after_another_keeps_the_stream_in_step() {
+    let mut c = Compressor::new(SETTINGS);
+    let mut d = Decompressor::new(15);
+    for text in [&b"hello"[..], b"", b"", b"world"] {
+      let wire = c.compress(text);
+      assert!(!wire.is_empty(), "RFC 7692 §7.2.3.6: at least one byte");
+      assert_eq!(inflate_all(&mut d, &wire, 100).unwrap(), text);
     }
   }
 

@@ -95,6 +95,10 @@ fn accept(offer: &Offer, policy: &DeflatePolicy) -> Option<(Agreed, String)> {
   };
   let client_window_bits = match offer.client_max_window_bits {
     Some(bits) => bits.unwrap_or(15).min(policy.client_max_window_bits),
+    // The client did not offer to narrow its window, so the server cannot ask it to: an
+    // application that set a smaller one (to bound what each connection's inflater holds)
+    // passes this offer over, as `ws` does.
+    None if policy.client_max_window_bits < 15 => return None,
     None => 15,
   };
   let agreed = Agreed {
@@ -261,12 +265,22 @@ mod tests {
 
   #[test]
   fn client_window_bits_are_only_answered_when_offered() {
+    let r = response("permessage-deflate", &POLICY).unwrap();
+    assert!(!r.contains("client_max_window_bits"), "{r}");
     let policy = DeflatePolicy {
       client_max_window_bits: 10,
       ..POLICY
     };
-    let r = response("permessage-deflate", &policy).unwrap();
-    assert!(!r.contains("client_max_window_bits"), "{r}");
+    assert_eq!(
+      response(
+        "permessage-deflate, permessage-deflate; client_max_window_bits",
+        &policy
+      )
+      .as_deref(),
+      Some("permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits=10"),
+      "an offer the server cannot narrow is passed over for one it can"
+    );
+    assert_eq!(response("permessage-deflate", &policy), None);
   }
 
   #[test]

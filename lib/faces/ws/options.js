@@ -3,10 +3,13 @@
 // ws's server options: its defaults, the ones ferrows cannot honour (refused, never faked), and
 // the engine limits they map to.
 
+const { Z_DEFAULT_COMPRESSION } = require('zlib').constants;
 const { ENGINE_DEFAULTS, checkLimits } = require('../../core/limits');
 const { WsSocket } = require('./socket');
 
 const MAX_INT32 = 2 ** 31 - 1;
+/** The level zlib's "default level" (Z_DEFAULT_COMPRESSION, -1) stands for; ws passes -1 on. */
+const ZLIB_DEFAULT_LEVEL = 6;
 
 /** ws 8's defaults (lib/websocket-server.js), plus ferrows's own limits. */
 const DEFAULTS = Object.freeze({
@@ -63,11 +66,13 @@ function isSocketClass(value) {
 /**
  * ws's `perMessageDeflate` as the engine takes it, with ws's meaning for every setting it
  * leaves unset: context takeover both ways, as ws negotiates it (each connection then keeps its
- * own zlib state, as in ws; `serverNoContextTakeover` and `clientNoContextTakeover` set to true
- * keep none). zlib's level and memLevel come from `zlibDeflateOptions`. Settings the engine has
- * no use for are accepted and ignored: `concurrencyLimit` (compression runs on the engine's
- * threads, not Node's threadpool), `zlibInflateOptions`, the other zlib options, and window
- * bits given as `true`/`false` (only numbers narrow the windows).
+ * own zlib state once it compresses or inflates a message, as in ws; `serverNoContextTakeover`
+ * and `clientNoContextTakeover` set to true keep none). zlib's level and memLevel come from
+ * `zlibDeflateOptions`. Settings the engine has no use for are accepted and ignored:
+ * `concurrencyLimit` (compression runs on the engine's threads, not Node's threadpool),
+ * `zlibInflateOptions`, the other zlib options, and window bits given as `true`/`false` (only
+ * numbers narrow the windows). Values ws takes as they come are read as ws reads them (see
+ * `threshold`, `level`), so an app's options that start `ws` start this face.
  */
 function deflateSettings(option) {
   if (!option) return false;
@@ -75,14 +80,29 @@ function deflateSettings(option) {
   const bits = (value) => (typeof value === 'number' ? value : undefined);
   const zlib = settings.zlibDeflateOptions || {};
   return {
-    threshold: settings.threshold,
-    level: zlib.level,
+    threshold: threshold(settings.threshold),
+    // ws compresses every message on a connection that keeps its context, whatever the size.
+    thresholdWithTakeover: false,
+    level: zlib.level === Z_DEFAULT_COMPRESSION ? ZLIB_DEFAULT_LEVEL : zlib.level,
     memLevel: zlib.memLevel,
-    serverNoContextTakeover: settings.serverNoContextTakeover ?? false,
-    clientNoContextTakeover: settings.clientNoContextTakeover ?? false,
-    serverMaxWindowBits: bits(settings.serverMaxWindowBits),
+    serverNoContextTakeover: Boolean(settings.serverNoContextTakeover),
+    clientNoContextTakeover: Boolean(settings.clientNoContextTakeover),
+    // zlib compresses raw DEFLATE with no window under 512 bytes: ws's 8 is zlib's 9.
+    serverMaxWindowBits: settings.serverMaxWindowBits === 8 ? 9 : bits(settings.serverMaxWindowBits),
     clientMaxWindowBits: bits(settings.clientMaxWindowBits),
   };
+}
+
+/**
+ * ws's `threshold` as a byte count: ws compresses a message when `length >= threshold`, with
+ * JavaScript's coercions, so a negative, null or non-numeric value compresses every message,
+ * `Infinity` none, and a fraction counts from the next whole byte.
+ */
+function threshold(value) {
+  if (value === undefined) return undefined;
+  const bytes = Number(value);
+  if (!(bytes > 0)) return 0;
+  return Math.min(Math.ceil(bytes), MAX_INT32);
 }
 
 /**
