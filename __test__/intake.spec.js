@@ -120,6 +120,16 @@ describe('the Rust-first intake', () => {
     expect(other).toMatch(/^HTTP\/1.1 418/);
   });
 
+  it("leaves a request head past Node's header limit to Node, which refuses it with 431", async () => {
+    const port = await start();
+    const big = upgradeRequest('/ws', { 'X-Padding': 'x'.repeat(20 * 1024) });
+    const answer = await exchange(port, big, (r) => r.includes('\r\n\r\n'));
+    expect(answer).toMatch(/^HTTP\/1.1 431/);
+    // Within the limit the engine answers, as before.
+    const fits = await exchange(port, upgradeRequest('/ws', { 'X-Padding': 'x'.repeat(8 * 1024) }), (r) => r.includes('\r\n\r\n'));
+    expect(fits).toMatch(/^HTTP\/1.1 101/);
+  });
+
   it('takes the first frames sent with the upgrade', async () => {
     const port = await start();
     const raw = rawClient({ port, secure: false });

@@ -16,6 +16,7 @@
 // see every socket. Otherwise, at the 'connection' event: the socket's first chunk of data is
 // looked at, and put back when the engine leaves it.
 
+const http = require('http');
 const net = require('net');
 const { peekHead, dropPeeked } = require('./native');
 
@@ -96,6 +97,12 @@ function familyOf(handle) {
   return typeof handle.getpeername === 'function' ? 'tcp' : 'unix';
 }
 
+/** The length of the request head at the start of `first` (all of it while its end is not in). */
+function headLength(first) {
+  const end = first.indexOf('\r\n\r\n');
+  return end === -1 ? first.length : end + 4;
+}
+
 /**
  * Puts the intake in front of `httpServer`'s connections. `take(arrival)` returns true when a
  * server took the connection; an arrival is `{ fd, first, peeked, accepted, addresses(),
@@ -115,6 +122,8 @@ function install(httpServer, take) {
    * also when a 'connection' listener threw, so that no descriptor is left behind.
    */
   const offer = (arrival, closeNodeCopy) => {
+    // A head past Node's header limit is Node's to refuse (431), as without the intake.
+    if (headLength(arrival.first) > (httpServer.maxHeaderSize ?? http.maxHeaderSize)) return false;
     let taken;
     try {
       taken = take(arrival);
