@@ -167,7 +167,7 @@ export declare class WebSocket extends EventEmitter {
   readonly CLOSED: 3;
   /** 1 open, 2 closing, 3 closed (after 'close'). */
   readonly readyState: 0 | 1 | 2 | 3;
-  /** Bytes queued in Rust and not yet written to the socket. */
+  /** Bytes queued in Rust and not yet written to the socket (what the job sent is written first). */
   readonly bufferedAmount: number;
   /** The chosen subprotocol, or ''. */
   readonly protocol: string;

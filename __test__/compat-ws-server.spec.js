@@ -106,6 +106,43 @@ describe('ws face: servers of their own and noServer mode', () => {
     expect(seen[1].code).toBe(1005);
   });
 
+  it('a server-side stream over a connection ends, finishes and closes, as over ws', async () => {
+    await differential(async (Server) => {
+      const env = await start(Server);
+      const { client, ws } = await pair(env);
+      const clientClosed = once(client, 'close');
+      const duplex = WS.createWebSocketStream(ws);
+      const events = [];
+      for (const event of ['finish', 'end', 'close']) duplex.on(event, () => events.push(event));
+      const closed = once(duplex, 'close');
+      duplex.resume();
+      duplex.end('bye');
+      await closed;
+      const [code] = await clientClosed;
+      return { events, code };
+    });
+  });
+
+  it('bufferedAmount reads 0 right after a send on a link that keeps up, as in ws', async () => {
+    await differential(async (Server) => {
+      const env = await start(Server);
+      const { client, ws } = await pair(env);
+      const received = recordMessages(client);
+      ws.send(Buffer.alloc(1024));
+      const afterOne = ws.bufferedAmount;
+      // The usual loop of a server that skips frames for a slow client.
+      let sent = 0;
+      for (let i = 0; i < 50; i++) {
+        if (ws.bufferedAmount === 0) {
+          ws.send(Buffer.alloc(100));
+          sent++;
+        }
+      }
+      await until(() => received.length === 1 + sent, 5000, 'every message');
+      return { afterOne, sent };
+    });
+  });
+
   it('forwards the http server\'s errors', async () => {
     await differential(async (Server) => {
       const blocker = net.createServer();

@@ -78,9 +78,13 @@ class Connection {
     return this._engine._bridged.get(this._id)?.socket;
   }
 
-  /** Bytes queued in Rust and not yet written to the socket. */
+  /**
+   * Bytes queued in Rust and not yet written to the socket. What this job sent is written
+   * first, as `ws` and the package write in `send`: on a link that keeps up, this is 0 right
+   * after a send, and a loop that sends while it is 0 keeps sending.
+   */
   get bufferedAmount() {
-    this._engine.sendPending();
+    this._engine.flushNow();
     return this._engine._native.bufferedAmount(this._conn);
   }
 

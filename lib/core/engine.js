@@ -8,6 +8,7 @@ const native = require('./native');
 const { handOff } = require('./handshake');
 const { protocolError, outOfRange } = require('./errors');
 const { Connection } = require('./connection');
+const { ENGINE_DEFAULTS } = require('./limits');
 const { EVENT, ERROR_CODES, SEND } = require('./protocol');
 
 const {
@@ -49,6 +50,7 @@ class Engine {
     if (problem !== null) throw outOfRange(problem);
     this._native = new native.NativeServer(limits, (meta, text, bin) => this._dispatch(meta, text, bin));
     this._noDelay = limits.noDelay !== false;
+    this._closeTimeout = limits.closeTimeout ?? ENGINE_DEFAULTS.closeTimeout;
     // Without compression no extension is ever agreed, and offers are not read (as in ws).
     this._compresses = limits.perMessageDeflate !== undefined;
     // A face that wants text as Buffers (ws) gets UTF-8 slices of the batch, not strings.
@@ -271,6 +273,11 @@ class Engine {
     for (const id of above) this._connections.get(id)?._target._onAboveHighWater();
   }
 
+  /** Writes what this job sent now rather than after it (a reader of bufferedAmount waits). */
+  flushNow() {
+    if (this._flushPending) this._flush();
+  }
+
   /** Wakes the writers of everything sent in this tick, once, after the current job. */
   scheduleFlush() {
     if (this._flushPending) return;
@@ -428,9 +435,20 @@ class Engine {
     const bridged = this._bridged.get(id);
     if (bridged !== undefined) {
       this._bridged.delete(id);
-      // The engine is done with it: its writes are flushed, and the peer's end came or
-      // closeTimeout passed. A peer that never ends its side must not keep the socket.
-      bridged.socket.destroy();
+      // The engine is done with it: the peer's end came, or closeTimeout passed. A peer that
+      // never ends its side must not keep the socket, but what the engine wrote last (its
+      // close frame) may still be inside TLS: the socket goes once that is flushed, or after
+      // closeTimeout.
+      const { socket } = bridged;
+      if (socket.writableLength === 0) {
+        socket.destroy();
+      } else {
+        const timer = setTimeout(() => socket.destroy(), this._closeTimeout).unref();
+        socket.end(() => {
+          clearTimeout(timer);
+          socket.destroy();
+        });
+      }
     }
     if (this._connections.size > 0) return;
     this._native.keepAlive(false);

@@ -22,9 +22,12 @@ class SocketStandIn extends EventEmitter {
     this._ws = ws;
     // What ws's createWebSocketStream reads: finished once the connection has closed.
     this._writableState = { finished: ws.readyState === ws.CLOSED };
-    if (!this._writableState.finished) ws.once('close', () => this._finish());
   }
 
+  /**
+   * The connection closed: 'finish' and 'close', which ws's socket emits before its WebSocket's
+   * 'close' (the connection calls this first, so a stream over it ends as it does over ws).
+   */
   _finish() {
     this._writableState.finished = true;
     this.emit('finish');

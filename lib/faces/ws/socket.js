@@ -373,6 +373,7 @@ class WsSocket extends EventEmitter {
     this._closeCode = this._errored ? 1006 : code;
     const message = this._errored || reason === '' ? EMPTY : Buffer.from(reason);
     this._server._forget(this);
+    if (Object.hasOwn(this, '_socket') && this._socket instanceof SocketStandIn) this._socket._finish();
     this.emit('close', this._closeCode, message);
   }
 
