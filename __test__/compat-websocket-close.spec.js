@@ -5,7 +5,7 @@
 // client's close, closeAllConnections and shutDown.
 
 const WsClient = require('ws');
-const { until, SCHEMES, useScheme } = require('./helpers');
+const { until, SCHEMES, useScheme, rawClient, upgradeRequest, parseFrames, socketClosed } = require('./helpers');
 const { WAIT, stopAll, start, both, same, wsClient, wsOpen, pkgConnect, wsRefusal, record, next, closedEvent } = require('./compat-websocket-helpers');
 
 afterEach(stopAll);
@@ -94,6 +94,31 @@ describe.each(SCHEMES)('over %s', (scheme) => {
           })
         );
       }
+    });
+
+    it('drop() after close() ends at once with the one close frame close() sent', async () => {
+      const result = await same(
+        closeScenario((c) => {
+          c.close(4001);
+          c.drop(4002, 'dropped');
+          return [c.closeEventEmitted, c.connected, c.state];
+        })
+      );
+      expect(result.client[0]).toBe(4001);
+    });
+
+    it('never sends a second close frame when drop() follows close() in a later job', async () => {
+      const env = await start(require('..'));
+      env.wsServer.on('request', (req) => {
+        const c = req.accept(null, null);
+        c.close(4001);
+        setImmediate(() => c.drop(4002, 'dropped'));
+      });
+      const raw = rawClient(env);
+      raw.write(upgradeRequest('/'));
+      await socketClosed(raw);
+      const frames = parseFrames(raw.received.subarray(raw.received.indexOf('\r\n\r\n') + 4));
+      expect(frames.map((f) => [f.opcode, f.payload.readUInt16BE(0)])).toEqual([[8, 4001]]);
     });
 
     it('the package client sees close codes and descriptions as with the package', async () => {

@@ -60,6 +60,34 @@ describe('websocket face: requests the intake sees first', () => {
     expect([packageSockets, faceSockets]).toEqual([1, 0]);
   });
 
+  it("leave every upgrade to Node when another 'upgrade' listener may take one the handler leaves", async () => {
+    const WsClient = require('ws');
+    await same(async (impl) => {
+      const env = await start(impl);
+      // Another library on the same port: ws without a server of its own, on /other.
+      const other = new WsClient.WebSocketServer({ noServer: true });
+      other.on('connection', (ws) => ws.send('hello from ws'));
+      let heard = 0;
+      env.httpServer.on('upgrade', (req, socket, head) => {
+        heard++;
+        if (req.url === '/other') other.handleUpgrade(req, socket, head, (ws) => other.emit('connection', ws));
+      });
+      // The application decides only its own path, as the package lets it.
+      env.wsServer.on('request', (request) => {
+        if (request.resource === '/chat') request.accept(null, null).sendUTF('hello from the server');
+      });
+      const chat = await wsOpen(env.url + '/chat');
+      const elsewhere = await wsOpen(env.url + '/other');
+      await until(() => chat.got.length === 1 && elsewhere.got.length === 1, 5000, 'both greetings');
+      const seen = { chat: chat.got, other: elsewhere.got, heard };
+      chat.close();
+      elsewhere.close();
+      await Promise.all([chat.closed, elsewhere.closed]);
+      other.close();
+      return seen;
+    });
+  });
+
   it('can be accepted later, with request.socket a net.Socket until then', async () => {
     await same(async (impl) => {
       const env = await start(impl);

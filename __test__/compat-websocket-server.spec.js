@@ -23,6 +23,19 @@ describe('exports', () => {
     expect(ferrows.client).toBeUndefined();
   });
 
+  it("gives connections the package's _debug logger, off, that its example servers call", async () => {
+    await same(async (impl) => {
+      const env = await start(impl, { autoAcceptConnections: true });
+      const connected = next(env.wsServer, 'connect');
+      const ws = await wsOpen(env.url);
+      const connection = await connected;
+      const debug = [connection._debug.enabled, typeof connection._debug, connection._debug.printOutput()];
+      ws.close();
+      await ws.closed;
+      return debug;
+    });
+  });
+
   it('requires an httpServer as the package does', () => {
     const message = (impl) => {
       try {
@@ -52,6 +65,63 @@ describe.each(SCHEMES)('over %s', (scheme) => {
         for (const c of clients) c.close();
         await Promise.all(clients.map((c) => c.closed));
         return clients.map((c) => c.got);
+      });
+    });
+
+    it('broadcasts reach the connections of `connections`, through their own sendUTF and sendBytes', async () => {
+      await same(async (impl) => {
+        const env = await start(impl, { autoAcceptConnections: true });
+        const [muted, heard] = [await wsOpen(env.url), await wsOpen(env.url)];
+        await until(() => env.wsServer.connections.length === 2, WAIT, 'two connections');
+        // The application mutes the first client and wraps the second one's sends.
+        const [first, second] = env.wsServer.connections;
+        env.wsServer.connections.splice(env.wsServer.connections.indexOf(first), 1);
+        const wrapped = [];
+        for (const name of ['sendUTF', 'sendBytes']) {
+          const send = second[name];
+          second[name] = function (data, cb) {
+            wrapped.push(name);
+            return send.call(this, data, cb);
+          };
+        }
+        env.wsServer.broadcastUTF('news');
+        env.wsServer.broadcast(Buffer.from('bytes'));
+        await until(() => heard.got.length === 2, WAIT, 'two messages');
+        heard.close();
+        muted.close();
+        await Promise.all([heard.closed, muted.closed]);
+        return { muted: muted.got, heard: heard.got, wrapped };
+      });
+    });
+
+    it('runs a request built by hand from an upgrade, without a server, as the package does', async () => {
+      await same(async (impl) => {
+        const env = await start(impl);
+        env.wsServer.shutDown();
+        // A whole config, as the package's request and connection read it without a server.
+        const config = {
+          maxReceivedFrameSize: 0x10000,
+          maxReceivedMessageSize: 0x100000,
+          fragmentOutgoingMessages: true,
+          fragmentationThreshold: 0x4000,
+          keepalive: false,
+          assembleFragments: true,
+          closeTimeout: 5000,
+          disableNagleAlgorithm: true,
+          parseCookies: true,
+          parseExtensions: true,
+        };
+        env.httpServer.on('upgrade', (req, socket) => {
+          const request = new impl.request(socket, req, config);
+          request.readHandshake();
+          const connection = request.accept(null, request.origin);
+          connection.on('message', (m) => connection.sendUTF(`echo: ${m.utf8Data}`));
+        });
+        const ws = await wsOpen(env.url);
+        ws.send('hi');
+        await until(() => ws.got.length === 1, WAIT, 'the echo');
+        ws.close(1000);
+        return { got: ws.got, closed: await ws.closed };
       });
     });
 
@@ -126,6 +196,8 @@ describe.each(SCHEMES)('over %s', (scheme) => {
         frame(0x1, Buffer.from([0xff, 0xfe])),
         frame(0x3, 'bad opcode'),
         frame(0x0, 'nothing to continue'),
+        // A header announcing 2^40 bytes: the package refuses any length past 32 bits.
+        Buffer.from([0x82, 0xff, 0, 0, 1, 0, 0, 0, 0, 0, 1, 2, 3, 4]),
       ];
       for (const bytes of payloads) {
         await same(async (impl) => {

@@ -278,9 +278,9 @@ export declare class server extends EventEmitter {
   closeAllConnections(): void;
   /** Sends a Buffer as binary, anything else as text, to every connection. */
   broadcast(data: Buffer | { toString(): string }): void;
-  /** Sends text to every connection, framed once and fanned out in Rust. */
+  /** Sends text to every connection of `connections` (its `sendUTF`), framed once for all. */
   broadcastUTF(utfData: { toString(): string }): void;
-  /** Sends binary to every connection, framed once and fanned out in Rust. */
+  /** Sends binary to every connection of `connections` (its `sendBytes`), framed once for all. */
   broadcastBytes(binaryData: Buffer): void;
   /** `unmount()` then `closeAllConnections()`. */
   shutDown(): void;

@@ -23,7 +23,7 @@ function routing(httpServer) {
     const url = intake.getTarget(arrival.first);
     if (url === undefined) return false;
     for (const s of state.servers) {
-      if (s.shouldHandle({ url })) return s._intake(arrival);
+      if (s.shouldHandle({ url })) return s._intake(arrival, httpServer);
     }
     for (const s of state.others) if (s._intake(arrival)) return true;
     return false;

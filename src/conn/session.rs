@@ -25,8 +25,9 @@ enum End {
   /// The peer broke the protocol or a limit. JavaScript is told first, so that what it sends
   /// in answer to the messages before the error still precedes the close frame.
   Broken(Failure),
-  /// The application or a limit failed the connection: send this close frame and stop.
-  Failed(Failure),
+  /// The application or a limit failed the connection: send this close frame and stop, or,
+  /// when a close frame was already queued (`close_sent`), let it be the only one.
+  Failed { failure: Failure, close_sent: bool },
   /// The socket is gone, timed out or was terminated: 1006, nothing more is sent.
   Abnormal,
 }
@@ -102,7 +103,7 @@ fn read_loop<'a, R: AsyncRead + Unpin>(
           request.set(conn.reader_wake.notified());
           match conn.take_request() {
           Some(Request::Terminate) => return End::Abnormal,
-          Some(Request::Fail(failure)) => return End::Failed(failure),
+          Some(Request::Fail(failure)) => return End::Failed { failure, close_sent },
           Some(Request::Close(status)) => {
             let frame = match status {
               Some((code, reason)) => frame::close(code, &reason),
@@ -120,7 +121,7 @@ fn read_loop<'a, R: AsyncRead + Unpin>(
         // socket is not read until JavaScript has taken some of the pending payloads.
         _ = stall.expired(), if backed_up => {
           if !stall.extend(conn) {
-            return End::Failed(Failure::backpressure());
+            return End::Failed { failure: Failure::backpressure(), close_sent };
           }
         }
         read = fill(reader, io), if readable => {
@@ -347,10 +348,19 @@ async fn finish<R: AsyncRead + Unpin>(
         (failure.close_code, failure.message)
       }
     }
-    End::Failed(failure) => {
-      // The queue is moot (for backpressure, the reason itself): only the close frame goes.
-      conn.out.clear();
-      send_close(conn, failure.close_code, &failure.message);
+    End::Failed {
+      failure,
+      close_sent,
+    } => {
+      if close_sent {
+        // RFC 6455 §5.5.1: nothing follows a close frame, not even another one. The one queued
+        // goes, with what was queued before it, and the peer's reply is not awaited.
+        conn.out.finish();
+      } else {
+        // The queue is moot (for backpressure, the reason itself): only the close frame goes.
+        conn.out.clear();
+        send_close(conn, failure.close_code, &failure.message);
+      }
       // An application's `drop` is no error; a limit the engine enforced is.
       if failure.code.is_some() {
         host.event(conn, Event::Error(&failure));

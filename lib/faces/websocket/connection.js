@@ -231,6 +231,10 @@ class WebSocketConnection extends EventEmitter {
   drop(reasonCode, description, skipCloseFrame) {
     if (typeof reasonCode !== 'number') reasonCode = CLOSE_REASONS.CLOSE_REASON_PROTOCOL_ERROR;
     if (typeof description !== 'string') description = CLOSE_DESCRIPTIONS[reasonCode];
+    // The package sends no close frame once close() sent one: the engine is asked for the same
+    // frame, which it then does not send again (it may not have gone yet).
+    const [wireCode, wireDescription] =
+      this.state === STATE_ENDING ? [this.closeReasonCode, this.closeDescription] : [reasonCode, description];
     this.closeReasonCode = reasonCode;
     this.closeDescription = description;
     this.connected = false;
@@ -238,10 +242,10 @@ class WebSocketConnection extends EventEmitter {
     this.waitingForCloseResponse = false;
     const connection = this._connection;
     if (connection !== null) {
-      if (skipCloseFrame || !Number.isInteger(reasonCode) || reasonCode < 0 || reasonCode > 0xffff) {
+      if (skipCloseFrame || !Number.isInteger(wireCode) || wireCode < 0 || wireCode > 0xffff) {
         connection.terminate();
       } else {
-        connection.drop(reasonCode, wireReason(description));
+        connection.drop(wireCode, wireReason(wireDescription));
       }
     }
     this._emitClose(reasonCode, description);
@@ -354,5 +358,14 @@ class WebSocketConnection extends EventEmitter {
 
 for (const [name, value] of Object.entries(CLOSE_REASONS)) WebSocketConnection[name] = value;
 WebSocketConnection.CLOSE_DESCRIPTIONS = CLOSE_DESCRIPTIONS;
+
+/**
+ * The package's `_debug` with the debug module off (its own example servers call
+ * `connection._debug.printOutput()`): one no-op logger on the prototype, for every connection.
+ */
+function noDebug() {}
+noDebug.enabled = false;
+noDebug.printOutput = noDebug;
+WebSocketConnection.prototype._debug = noDebug;
 
 module.exports = { WebSocketConnection };

@@ -5,7 +5,7 @@
 
 const { CLOSE_DESCRIPTIONS, CLOSE_REASONS } = require('./constants');
 
-const { CLOSE_REASON_NOT_PROVIDED } = CLOSE_REASONS;
+const { CLOSE_REASON_NOT_PROVIDED, CLOSE_REASON_PROTOCOL_ERROR } = CLOSE_REASONS;
 
 const BY_CODE = {
   WS_ERR_UNEXPECTED_RSV_1: 'Unsupported usage of rsv bits without negotiated extension.',
@@ -35,7 +35,17 @@ function failureClose(err) {
   if (err.code === 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH' && err.message.endsWith('invalid payload length 1')) {
     return [CLOSE_REASON_NOT_PROVIDED, CLOSE_DESCRIPTIONS[CLOSE_REASON_NOT_PROVIDED]];
   }
+  // The package reads 32 bits of a 64-bit length and refuses a frame whose high half is set.
+  if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' && frameLength(err) >= 2 ** 32) {
+    return [CLOSE_REASON_PROTOCOL_ERROR, 'Unsupported 64-bit length frame received'];
+  }
   return [err.closeCode, failureDescription(err)];
+}
+
+/** The length the engine's "Frame of N bytes" sentence names, or undefined. */
+function frameLength(err) {
+  const frame = /^Frame of (\d+) bytes/.exec(err.message);
+  return frame ? Number(frame[1]) : undefined;
 }
 
 /** The close description for an engine failure `err` (`err.code` WS_ERR_*). */
@@ -43,8 +53,8 @@ function failureDescription(err) {
   if (BY_CODE[err.code]) return BY_CODE[err.code];
   if (err.code === 'WS_ERR_INVALID_OPCODE') return opcodeDescription(err.message);
   if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-    const frame = /^Frame of (\d+) bytes/.exec(err.message);
-    return frame ? `Frame size of ${frame[1]} bytes exceeds maximum accepted frame size` : 'Maximum message size exceeded.';
+    const length = frameLength(err);
+    return length === undefined ? 'Maximum message size exceeded.' : `Frame size of ${length} bytes exceeds maximum accepted frame size`;
   }
   return err.message;
 }

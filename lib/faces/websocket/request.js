@@ -6,6 +6,8 @@
 const EventEmitter = require('events');
 const url = require('url');
 const { WebSocketConnection } = require('./connection');
+const { Engine } = require('../../core/engine');
+const { withDefaults, engineLimits } = require('./config');
 const { addressSocket } = require('../../core/intake-request');
 const {
   headerValueSplit,
@@ -19,6 +21,21 @@ const {
 } = require('./handshake');
 
 const xForwardedForSeparator = /,\s*/;
+/**
+ * Engines for requests made without a server (the package lets an application build one
+ * from a socket, a request and a config), one per config object.
+ */
+const standaloneEngines = new WeakMap();
+
+function standaloneEngine(config) {
+  let engine = standaloneEngines.get(config);
+  if (engine === undefined) {
+    engine = new Engine(engineLimits(withDefaults(config)));
+    standaloneEngines.set(config, engine);
+  }
+  return engine;
+}
+
 /** Every connection's `extensions`: none are agreed (as in the package), one frozen array for all. */
 const NO_EXTENSIONS = Object.freeze([]);
 
@@ -174,6 +191,7 @@ class WebSocketRequest extends EventEmitter {
     connection.remoteAddresses = this.remoteAddresses;
     this._removeSocketCloseListeners();
     if (this._socketIsClosing) this._socket.destroy();
+    this._engine ??= standaloneEngine(this.serverConfig);
     const engineConnection = this._socketIsClosing ? null : this._handOff(lines.protocol, lines.headers);
     if (engineConnection) {
       connection._attach(this._engine, engineConnection);

@@ -80,19 +80,18 @@ class WebSocketServer extends EventEmitter {
     else if (typeof data.toString === 'function') this.broadcastUTF(data);
   }
 
-  /** Sends a text message to every connection, framed once and fanned out in Rust. */
+  /**
+   * Sends a text message to every connection of `connections` with its `sendUTF`, as the
+   * package does (one the application took out of the array gets nothing). The sends share one
+   * frame and cross into Rust together (see Engine._queueShared).
+   */
   broadcastUTF(utfData) {
-    if (this.connections.length === 0 || this._engine === null) return;
-    this._engine.broadcast(String(utfData.toString()), false, undefined);
+    for (const connection of this.connections) connection.sendUTF(utfData);
   }
 
-  /** Sends a binary message to every connection, framed once and fanned out in Rust. */
+  /** Sends a binary message to every connection of `connections` with its `sendBytes`. */
   broadcastBytes(binaryData) {
-    if (this.connections.length === 0 || this._engine === null) return;
-    if (!Buffer.isBuffer(binaryData)) {
-      throw new Error('You must pass a Node Buffer object to WebSocketConnection.prototype.sendBytes()');
-    }
-    this._engine.broadcast(binaryData, true, undefined);
+    for (const connection of this.connections) connection.sendBytes(binaryData);
   }
 
   /** Unmounts and closes every connection. */
@@ -127,10 +126,14 @@ class WebSocketServer extends EventEmitter {
    * a 'request' before Node parses it. Accepted in the handler, the connection goes to the
    * engine as it is, never a net.Socket; a request rejected, or left for later, gets its
    * net.Socket then. Anything this server would refuse is left to Node and `handleUpgrade`.
+   * @param {import('http').Server} httpServer the server the connection came to
    * @returns {boolean} whether it took the connection
    */
-  _intake(arrival) {
+  _intake(arrival, httpServer) {
     if (this._engine === null) return false;
+    // The package hears every upgrade through 'upgrade', beside any other listener, which may
+    // take a request this server's handler leaves undecided: with one, Node parses them all.
+    if (httpServer.listenerCount('upgrade') > 1) return false;
     if (!this.config.autoAcceptConnections && this.listenerCount('request') === 0) return false;
     const length = plainUpgrade(arrival.first);
     if (length === null) return false;
