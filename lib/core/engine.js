@@ -29,9 +29,6 @@ const {
   WRITTEN,
 } = EVENT;
 
-/** No Buffer sent yet in this job. */
-const NO_BYTES = Object.freeze({ bytes: null, asText: false, message: null, copy: null });
-
 /**
  * A connection object receives its events through these methods:
  * `_onMessage(data, isBinary)`, `_onPing(buf)`, `_onPong(buf)`, `_onDrain()`, `_onError(err)`,
@@ -71,14 +68,15 @@ class Engine {
     // twice (see sendText, sendBytes).
     this._lastText = undefined;
     this._lastFrame = null;
-    this._lastBytes = NO_BYTES;
+    // One record, rewritten for each new Buffer: an echo sends a new one every time.
+    this._lastBytes = { bytes: null, asText: false, message: null, copy: null };
     // Connections a shared message is queued on, handed to Rust in one call (see queueShared).
     this._batch = null;
     this._flush = () => {
       this._flushPending = false;
       this._lastText = undefined;
       this._lastFrame = null;
-      this._lastBytes = NO_BYTES;
+      this._forgetBytes();
       this.sendPending();
       this._native.flush();
       // What the flush wrote from this thread completes this job's callbacks now; the rest are
@@ -225,7 +223,10 @@ class Engine {
     const last = this._lastBytes;
     if (bytes !== last.bytes || asText !== last.asText) {
       this.sendPending();
-      this._lastBytes = { bytes, asText, message: null, copy: null };
+      last.bytes = bytes;
+      last.asText = asText;
+      last.message = null;
+      last.copy = null;
       status = asText ? native.sendTextBytes(conn, bytes, compress) : native.sendBinary(conn, bytes, compress);
     } else {
       // A Buffer can change between sends: the shared message holds for as long as its bytes
@@ -276,6 +277,14 @@ class Engine {
   /** Writes what this job sent now rather than after it (a reader of bufferedAmount waits). */
   flushNow() {
     if (this._flushPending) this._flush();
+  }
+
+  /** No Buffer is sent yet in the next job (and this one's are not held past it). */
+  _forgetBytes() {
+    const last = this._lastBytes;
+    last.bytes = null;
+    last.message = null;
+    last.copy = null;
   }
 
   /** Wakes the writers of everything sent in this tick, once, after the current job. */

@@ -68,10 +68,14 @@ struct Started {
 async fn start(cfg: &Config, common: &Common) -> Result<Started, Error> {
   let conns = open_many(&common.target, cfg.conns, 64, Target::connect).await?;
   let window = Window::after(common.warmup, common.duration);
-  let msg = message(Bytes::from(vec![b'x'; cfg.size]), cfg.binary);
+  let messages: Arc<[Message]> = variants(cfg.size)
+    .into_iter()
+    .map(|payload| message(payload, cfg.binary))
+    .collect();
   let tasks = conns
     .into_iter()
-    .map(|ws| tokio::spawn(drive(ws, msg.clone(), cfg.inflight, window)))
+    .enumerate()
+    .map(|(i, ws)| tokio::spawn(drive(ws, messages.clone(), i, cfg.inflight, window)))
     .collect();
   Ok(Started {
     tasks,
@@ -164,19 +168,46 @@ pub async fn run(cfg: Config, common: &Common) -> Result<JsonLine, Error> {
   })
 }
 
+/// How many different payloads the connections cycle through.
+const VARIANTS: usize = 4096;
+
+/// `VARIANTS` payloads of `size` bytes, each different in its first bytes (as far as `size`
+/// allows): a real echo never sends the same message twice in a row, so neither does this,
+/// and a server cannot answer a run of equal messages with one shared frame.
+fn variants(size: usize) -> Vec<Bytes> {
+  (0..VARIANTS)
+    .map(|n| {
+      let mut payload = vec![b'x'; size];
+      let tag = format!("{n:04x}");
+      let tag = &tag.as_bytes()[tag.len().saturating_sub(size)..];
+      payload[..tag.len()].copy_from_slice(tag);
+      Bytes::from(payload)
+    })
+    .collect()
+}
+
 /// One connection: prime P messages, then answer every reply with a new message until the
 /// window ends. Replies already buffered are handled together and answered with one flush,
-/// so the loadgen spends its core on messages rather than on syscalls.
-async fn drive(mut ws: Ws, msg: Message, inflight: usize, window: Window) -> ConnStats {
+/// so the loadgen spends its core on messages rather than on syscalls. Connection `index`
+/// starts at its own place in `messages` and takes the next one for every send.
+async fn drive(
+  mut ws: Ws,
+  messages: Arc<[Message]>,
+  index: usize,
+  inflight: usize,
+  window: Window,
+) -> ConnStats {
   let mut stats = ConnStats::default();
-  let size = data_of(&msg).map_or(0, |(data, _)| data.len());
-  let binary = matches!(msg, Message::Binary(_));
+  let size = data_of(&messages[0]).map_or(0, |(data, _)| data.len());
+  let binary = matches!(messages[0], Message::Binary(_));
+  let mut turn = index * 37;
   let mut sent_at: VecDeque<Instant> = VecDeque::with_capacity(inflight);
   let mut to_send = inflight;
   loop {
     let now = Instant::now();
     for _ in 0..to_send {
-      if let Err(err) = ws.feed(msg.clone()).await {
+      turn += 1;
+      if let Err(err) = ws.feed(messages[turn % messages.len()].clone()).await {
         stats.error = Some(err.to_string());
         return stats;
       }
