@@ -3,16 +3,40 @@
 
 /// <reference types="node" />
 import { EventEmitter } from 'events';
-import type { IncomingMessage, Server as HttpServer } from 'http';
+import type { IncomingHttpHeaders, IncomingMessage, Server as HttpServer } from 'http';
 import type { Server as HttpsServer } from 'https';
 import type { Duplex } from 'stream';
 
 export type Data = string | Buffer | ArrayBuffer | ArrayBufferView;
 
+/**
+ * The upgrade request as `'connection'`, `verifyClient`, `handleProtocols` and `shouldHandle`
+ * see it. Taken by the Rust-first intake, it is a light object with these fields, parsed when
+ * read; on Node's path (TLS servers, `intake: false`, a request split over packets, a decision
+ * taken later) it is Node's `IncomingMessage`, which has them too. Code that needs more than
+ * this (`req.on`, `req.socket.destroy()`) sets `intake: false`.
+ */
+export interface UpgradeRequest {
+  method?: string;
+  url?: string;
+  httpVersion: string;
+  httpVersionMajor: number;
+  httpVersionMinor: number;
+  headers: IncomingHttpHeaders;
+  rawHeaders: string[];
+  socket: {
+    remoteAddress?: string;
+    remotePort?: number;
+    remoteFamily?: string;
+    localAddress?: string;
+    localPort?: number;
+  };
+}
+
 export interface VerifyClientInfo {
   origin: string | undefined;
   secure: boolean;
-  req: IncomingMessage;
+  req: UpgradeRequest;
 }
 
 export type VerifyClientCallback = (
@@ -35,7 +59,7 @@ export interface AttachOptions {
    * Choose a subprotocol among those the client offered; return false for none. Without it the
    * first offered protocol is chosen (as `ws` does).
    */
-  handleProtocols?: (protocols: Set<string>, req: IncomingMessage) => string | false | Promise<string | false>;
+  handleProtocols?: (protocols: Set<string>, req: UpgradeRequest) => string | false | Promise<string | false>;
   /**
    * Answer plain upgrades before Node's HTTP parser (no IncomingMessage; the 'connection' `req`
    * is a light object parsed when read), on plain TCP servers; every other request reaches Node
@@ -215,6 +239,7 @@ export declare class WebSocket extends EventEmitter {
 
 export interface BroadcastOptions {
   /** A connection that must not receive the message (usually the sender). */
+  /** A connection of this server to leave out (one of another server's leaves nobody out). */
   except?: WebSocket;
 }
 
@@ -223,9 +248,15 @@ export declare class Server extends EventEmitter {
   /** Open connections. */
   readonly clients: Set<WebSocket>;
   readonly path: string | undefined;
-  /** Whether this server takes the request (its path matches). */
-  shouldHandle(req: IncomingMessage): boolean;
-  /** Completes the upgrade yourself, when your code owns the http server's 'upgrade' event. */
+  /**
+   * A server of your own upgrades: `new Server(null, options)` takes none by itself (ws's
+   * `noServer`); your 'upgrade' listener calls `handleUpgrade`. `attach()` makes one with an
+   * http server, whose upgrades to its path it takes before any 'upgrade' listener of yours.
+   */
+  constructor(httpServer: HttpServer | null, options?: AttachOptions);
+  /** Whether this server takes the request (its path matches); override it to route otherwise. */
+  shouldHandle(req: UpgradeRequest): boolean;
+  /** Completes the upgrade of a server made with `new Server(null, options)`. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Sends one message to every open connection, framed once and fanned out in Rust. Returns the count. */
   broadcast(data: Data, options?: BroadcastOptions): number;
@@ -245,11 +276,15 @@ export declare class Server extends EventEmitter {
   /** Closes every connection with 1001, waits for them, detaches, releases. Idempotent. */
   close(callback?: (err?: Error) => void): Promise<void>;
 
-  on(event: 'connection', listener: (ws: WebSocket, req: IncomingMessage) => void): this;
+  on(event: 'connection', listener: (ws: WebSocket, req: UpgradeRequest) => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
   on(event: 'close', listener: () => void): this;
+  /** Scale-out: connected and subscribed to Redis (at start and after each reconnect). */
+  on(event: 'redisReady', listener: () => void): this;
+  /** Scale-out: Redis is unreachable; `attempt` counts from 1 per outage, `reason` is the last failure. */
+  on(event: 'redisReconnect', listener: (attempt: number, reason: string) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
-  once(event: 'connection', listener: (ws: WebSocket, req: IncomingMessage) => void): this;
+  once(event: 'connection', listener: (ws: WebSocket, req: UpgradeRequest) => void): this;
   once(event: 'error', listener: (err: Error) => void): this;
   once(event: 'close', listener: () => void): this;
   /** Scale-out: connected and subscribed to Redis (at start and after each reconnect). */

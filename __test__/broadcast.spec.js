@@ -28,6 +28,27 @@ describe.each(SCHEMES)('broadcast over %s', (scheme) => {
     clients.forEach((c) => c.close());
   });
 
+  it("leaves nobody out for another server's connection, and refuses an except that is no connection", async () => {
+    const other = await startServer({ path: '/other' });
+    try {
+      const mine = await connect(env.url);
+      const theirs = await connect(other.url + '/other');
+      await until(() => env.wss.clients.size === 1 && other.wss.clients.size === 1);
+      const [foreign] = other.wss.clients;
+      const got = [];
+      mine.on('message', (d) => got.push(d.toString()));
+      expect(env.wss.broadcast('news', { except: foreign })).toBe(1);
+      expect(env.wss.publish('nobody', 'x', { except: foreign })).toBe(0);
+      await until(() => got.length === 1, 5000, 'the broadcast');
+      expect(got).toEqual(['news']);
+      expect(() => env.wss.broadcast('x', { except: {} })).toThrow(TypeError);
+      mine.close();
+      theirs.close();
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('tracks clients as a Set that shrinks on close', async () => {
     const a = await connect(env.url);
     const b = await connect(env.url);

@@ -120,6 +120,18 @@ describe('the Rust-first intake', () => {
     expect(other).toMatch(/^HTTP\/1.1 418/);
   });
 
+  it("routes with the application's own shouldHandle, which may read the request's headers", async () => {
+    await start();
+    wss.shouldHandle = (req) => req.headers['x-tenant'] === 'a';
+    const tenant = await connect(`ws://127.0.0.1:${httpServer.address().port}/anywhere`, undefined, { headers: { 'X-Tenant': 'a' } });
+    const [reply] = await (tenant.send('hi'), once(tenant, 'message'));
+    expect(reply.toString()).toBe('re: hi');
+    tenant.close();
+    // Nobody takes the other tenant's upgrade: Node's path answers it.
+    const other = await exchange(httpServer.address().port, upgradeRequest('/ws', { 'X-Tenant': 'b' }), (r) => r.includes('\r\n\r\n'));
+    expect(other).toMatch(/^HTTP\/1.1 400/);
+  });
+
   it("leaves a request head past Node's header limit to Node, which refuses it with 431", async () => {
     const port = await start();
     const big = upgradeRequest('/ws', { 'X-Padding': 'x'.repeat(20 * 1024) });

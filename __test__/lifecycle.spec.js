@@ -156,11 +156,22 @@ describe('options', () => {
     [{ noDelay: 'yes' }, TypeError, /"noDelay" option must be a boolean/],
     [{ handshakeTimeout: -1 }, RangeError, /"handshakeTimeout"/],
     [{ highWaterMark: 2048, maxBackpressure: 1024 }, RangeError, /highWaterMark/],
+    // Names an object inherits are no options either.
+    [{ toString: () => '' }, TypeError, /Unknown option "toString"/],
+    [{ constructor: 1 }, TypeError, /Unknown option "constructor"/],
+    [JSON.parse('{"__proto__": {"maxPayload": 1}}'), TypeError, /Unknown option "__proto__"/],
   ])('rejects %j with a %p naming the option', (options, type, message) => {
     const http = require('http');
     const server = http.createServer();
     expect(() => attach(server, options)).toThrow(type);
     expect(() => attach(server, options)).toThrow(message);
+  });
+
+  it('lowers the default highWaterMark to a smaller maxBackpressure rather than refuse it', async () => {
+    const http = require('http');
+    const server = http.createServer();
+    const wss = attach(server, { maxBackpressure: 512 * 1024 });
+    await wss.close();
   });
 
   it('requires an http server', () => {

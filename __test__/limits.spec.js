@@ -129,6 +129,22 @@ describe.each(SCHEMES)('limits and protocol errors over %s', (scheme) => {
     client.close();
   });
 
+  it("emits no 'drain' while the queue is past highWaterMark again, and one once it drains", async () => {
+    env = await startServer({ highWaterMark: 64 * 1024, maxBackpressure: 64 << 20, sendTimeout: 60000 });
+    const { raw, ws } = await rawPair(env);
+    raw.pause();
+    const drains = [];
+    ws.on('drain', () => drains.push(ws.bufferedAmount));
+    // One job past the mark many times over: the engine's writer empties the queue now and then
+    // (into the kernel's buffers) while the loop keeps filling it.
+    for (let i = 0; i < 200; i++) ws.send(Buffer.alloc(64 * 1024));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(drains.filter((queued) => queued > 64 * 1024)).toEqual([]);
+    raw.resume();
+    await until(() => drains.length > 0 && ws.bufferedAmount === 0, 10000, "the queue to drain and a 'drain'");
+    raw.destroy();
+  });
+
   it('pings every pingInterval and drops a peer silent for idleTimeout with 1006, keeping one that answers', async () => {
     env = await startServer({ pingInterval: 100, idleTimeout: 300 });
     const answering = await connect(env.url); // ws answers each ping with a pong

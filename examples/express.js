@@ -16,7 +16,8 @@ const server = http.createServer(app);
 const wss = attach(server, { path: '/ws' });
 
 wss.on('connection', (ws, req) => {
-  // The upgrade request is a plain IncomingMessage: read query, headers or cookies from it.
+  // The upgrade request shows url, headers and the peer's address (an IncomingMessage, or the
+  // light request of the Rust-first intake): read query, headers or cookies from it.
   const name = new URL(req.url, 'http://localhost').searchParams.get('name') || 'stranger';
   ws.send(`hello, ${name}`);
   ws.on('message', (data) => ws.send(`you said: ${data}`));

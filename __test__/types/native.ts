@@ -3,7 +3,7 @@
 
 import * as http from 'http';
 import ferrows from 'ferrows';
-import { attach, AttachOptions, Data, ProtocolError, Server, VerifyClientInfo, WebSocket } from 'ferrows';
+import { attach, AttachOptions, Data, ProtocolError, Server, UpgradeRequest, VerifyClientInfo, WebSocket } from 'ferrows';
 
 const options: AttachOptions = {
   path: '/ws',
@@ -49,8 +49,10 @@ function isChat(value: unknown): value is ChatMessage {
   return typeof value === 'object' && value !== null && (value as ChatMessage).type === 'chat';
 }
 
-wss.on('connection', (ws: WebSocket, req: http.IncomingMessage) => {
-  const who: string = `${ws.remoteAddress ?? '?'}:${ws.remotePort ?? 0} ${req.url ?? ''}`;
+wss.on('connection', (ws: WebSocket, req: UpgradeRequest) => {
+  const who: string = `${ws.remoteAddress ?? '?'}:${ws.remotePort ?? 0} ${req.url ?? ''} ${req.headers.origin ?? ''}`;
+  // @ts-expect-error the light request is no stream
+  req.on('data', () => {});
   const protocol: string = ws.protocol;
   ws.subscribe('room:lobby');
   const topics: string[] = ws.topics;
@@ -119,3 +121,10 @@ attach(server, { maxPayload: '1mb' });
 attach(server, { maxPayLoad: 1024 });
 // @ts-expect-error: attach needs an http(s) server
 attach({ port: 8080 });
+
+// ws's noServer: a server of one's own upgrades, given them by one's own 'upgrade' listener.
+const own = new Server(null, { maxPayload: 1024 });
+http.createServer().on('upgrade', (req, socket, head) => {
+  if (own.shouldHandle(req)) own.handleUpgrade(req, socket, head);
+});
+own.on('redisReconnect', (attempt: number, reason: string) => console.log(attempt, reason));

@@ -25,7 +25,7 @@ const DEFLATE_SETTINGS = Object.freeze(
 
 /** Whether `name` is an option the engine takes. */
 function isEngineOption(name) {
-  return name in ENGINE_DEFAULTS || name === DEFLATE;
+  return Object.hasOwn(ENGINE_DEFAULTS, name) || name === DEFLATE;
 }
 
 /**
@@ -33,7 +33,7 @@ function isEngineOption(name) {
  * boolean where the default is one, a number elsewhere. An unknown name is a TypeError naming it.
  */
 function checkType(defaults, name, value) {
-  if (!(name in defaults)) throw unknownOptionError(name);
+  if (!Object.hasOwn(defaults, name)) throw unknownOptionError(name);
   const type = typeof defaults[name];
   if (typeof value !== type) throw optionTypeError(name, type === 'boolean' ? 'a boolean' : 'a number', value);
 }
@@ -70,6 +70,10 @@ function checkLimits(limits) {
     }
     checkType(ENGINE_DEFAULTS, name, value);
     checked[name] = value;
+  }
+  // The default high-water mark gives way to a smaller maxBackpressure, which it may not pass.
+  if (checked.maxBackpressure !== undefined && checked.highWaterMark === undefined) {
+    checked.highWaterMark = Math.min(ENGINE_DEFAULTS.highWaterMark, checked.maxBackpressure);
   }
   return checked;
 }

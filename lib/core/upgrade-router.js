@@ -9,6 +9,7 @@
 
 const { reject } = require('./handshake');
 const intake = require('./intake');
+const { IntakeRequest } = require('./intake-request');
 
 const routes = new WeakMap();
 
@@ -20,10 +21,12 @@ function routing(httpServer) {
   // A connection goes to the first server whose path matches, as upgrades do; that server
   // takes it, or leaves it to Node's parser and the 'upgrade' event.
   state.removeIntake = intake.install(httpServer, (arrival) => {
-    const url = intake.getTarget(arrival.first);
-    if (url === undefined) return false;
+    if (intake.getTarget(arrival.first) === undefined) return false;
+    // The light request, parsed when read: a `shouldHandle` of the application's may read its
+    // headers (a virtual host's), as it reads an IncomingMessage's on Node's path.
+    const req = new IntakeRequest(arrival.first);
     for (const s of state.servers) {
-      if (s.shouldHandle({ url })) return s._intake(arrival, httpServer);
+      if (s.shouldHandle(req)) return s._intake(arrival, httpServer);
     }
     for (const s of state.others) if (s._intake(arrival)) return true;
     return false;

@@ -78,7 +78,7 @@ function normalize(options = {}) {
     if (value === undefined) continue;
     if (isEngineOption(name)) limits[name] = value;
     else if (SCALEOUT_OPTIONS.includes(name)) Object.assign(scaleout, scaleoutOption(name, value));
-    else if (name in SERVER_OPTIONS) {
+    else if (Object.hasOwn(SERVER_OPTIONS, name)) {
       checkServerOption(name, value);
       server[name] = value;
     } else throw unknownOptionError(name);

@@ -13,6 +13,7 @@ const { WebSocket, checkTopic } = require('./socket');
 const { toPayload } = require('../../core/payload');
 const { argTypeError } = require('../../core/errors');
 const { IntakeRequest } = require('../../core/intake-request');
+const { ENGINE_DEFAULTS } = require('../../core/limits');
 const { plainUpgrade } = require('../../core/native');
 
 /** Connection object of the native face: the engine's events become EventEmitter events. */
@@ -30,7 +31,10 @@ class ServerSocket extends WebSocket {
   }
 
   _onDrain() {
-    this.emit('drain');
+    // The queue emptied after a send went past the high-water mark. Sends later in that job may
+    // have taken it past the mark again: then this 'drain' is stale, and another follows when
+    // the queue empties again.
+    if (this._connection.bufferedAmount <= this._server._highWaterMark) this.emit('drain');
   }
 
   _onError(err) {
@@ -56,6 +60,7 @@ class Server extends EventEmitter {
     this.path = server.path;
     this.clients = new Set();
     this._engine = new Engine(engine, (event) => this._onRedis(event));
+    this._highWaterMark = engine.highWaterMark ?? ENGINE_DEFAULTS.highWaterMark;
     this._closing = null;
     this._detach = httpServer ? route(httpServer, this) : null;
   }
@@ -170,7 +175,7 @@ class Server extends EventEmitter {
    */
   broadcast(data, options = {}) {
     const [payload, isBinary] = toPayload(data);
-    return this._engine.broadcast(payload, isBinary, exceptId(options));
+    return this._engine.broadcast(payload, isBinary, exceptId(this, options));
   }
 
   /**
@@ -179,7 +184,7 @@ class Server extends EventEmitter {
    */
   publish(topic, data, options = {}) {
     const [payload, isBinary] = toPayload(data);
-    return this._engine.publish(checkTopic(topic), payload, isBinary, exceptId(options));
+    return this._engine.publish(checkTopic(topic), payload, isBinary, exceptId(this, options));
   }
 
   /** How many connections subscribe to `topic`. */
@@ -232,8 +237,15 @@ function redisError(message) {
   return err;
 }
 
-function exceptId(options) {
-  return options && options.except ? options.except._connection.id : undefined;
+/**
+ * The engine id of `options.except` when it is a connection of `server`. A connection of another
+ * server leaves nobody out: its id is that server's engine's, and may be one of this one's.
+ */
+function exceptId(server, options) {
+  const except = options?.except;
+  if (!except) return undefined;
+  if (!(except instanceof WebSocket)) throw argTypeError('options.except', 'a WebSocket', except);
+  return except._server === server ? except._connection.id : undefined;
 }
 
 function onHandshakeSocketError() {

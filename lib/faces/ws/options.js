@@ -115,16 +115,14 @@ function engineLimits(options) {
   if (typeof maxPayload === 'number') {
     maxPayload = maxPayload > 0 ? Math.min(Math.floor(maxPayload), MAX_INT32) : MAX_INT32;
   }
-  const maxBackpressure = options.maxBackpressure;
   const limits = {
     maxPayload,
     pingInterval: 0,
     idleTimeout: 0,
     closeTimeout: options.closeTimeout,
-    maxBackpressure,
+    maxBackpressure: options.maxBackpressure,
     sendTimeout: options.sendTimeout,
     maxInboundPending: options.maxInboundPending,
-    highWaterMark: typeof maxBackpressure === 'number' ? Math.min(ENGINE_DEFAULTS.highWaterMark, maxBackpressure) : undefined,
     // ws reads autoPong for its truth (an explicit undefined turns it off there too). Off, the
     // engine only delivers 'ping' and the application answers with ws.pong().
     autoPong: Boolean(options.autoPong),
