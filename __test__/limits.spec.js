@@ -6,8 +6,8 @@ const path = require('path');
 const { spawn } = require('child_process');
 const { startServer, connect, once, closed, until, rawClient, upgradeRequest, readResponse, frame, parseFrames, closeFrame, socketClosed, SCHEMES, useScheme } = require('./helpers');
 
-/** Opens a raw upgraded socket and returns it with the server-side socket. */
-async function rawPair(env) {
+/** Opens a raw upgraded socket and returns it with the server-side socket, whose 'close' must come within `closeWithin` ms. */
+async function rawPair(env, { closeWithin = 5000 } = {}) {
   const raw = rawClient(env);
   const conn = once(env.wss, 'connection');
   raw.write(upgradeRequest('/'));
@@ -15,7 +15,7 @@ async function rawPair(env) {
   const [ws] = await conn;
   const errors = [];
   ws.on('error', (err) => errors.push(err));
-  return { raw, ws, errors, closeEvent: once(ws, 'close') };
+  return { raw, ws, errors, closeEvent: once(ws, 'close', closeWithin) };
 }
 
 describe.each(SCHEMES)('limits and protocol errors over %s', (scheme) => {
@@ -128,6 +128,20 @@ describe.each(SCHEMES)('limits and protocol errors over %s', (scheme) => {
     await until(() => received === sent + 1, 5000, 'every message');
     client.close();
   });
+
+  it('counts each queued frame as at least 64 bytes: a flood of empty pings from a client that never reads is cut', async () => {
+    env = await startServer({ sendTimeout: 500, closeTimeout: 500 });
+    const { raw, errors, closeEvent } = await rawPair(env, { closeWithin: 25000 });
+    raw.pause();
+    // 5 million empty pings: their pongs fill the kernel's buffers, then queue at 2 bytes each,
+    // far below maxBackpressure's 16 MiB in bytes, but not in what they cost to hold.
+    const ping = frame(0x9, Buffer.alloc(0));
+    const burst = Buffer.concat(Array.from({ length: 50000 }, () => ping));
+    for (let i = 0; i < 100; i++) raw.write(burst);
+    const [code] = await closeEvent;
+    expect([code, errors.map((e) => e.code)]).toEqual([1008, ['WS_ERR_BACKPRESSURE']]);
+    raw.destroy();
+  }, 30000);
 
   it("emits no 'drain' while the queue is past highWaterMark again, and one once it drains", async () => {
     env = await startServer({ highWaterMark: 64 * 1024, maxBackpressure: 64 << 20, sendTimeout: 60000 });

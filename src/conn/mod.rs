@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 
 use crate::config::ServerConfig;
 use crate::conn::deflate::{ConnDeflate, Outgoing};
-use crate::conn::outbox::{Item, Outbox};
+use crate::conn::outbox::{Item, Outbox, FRAME_COST};
 use crate::protocol::failure::Failure;
 use crate::protocol::frame::{self, Kind};
 pub use crate::protocol::reader::Inbound;
@@ -255,6 +255,12 @@ impl Conn {
     let Some(buffered) = self.out.push_item(item) else {
       return SendStatus::NotOpen;
     };
+    let weight = self.out.weight();
+    let bound = limits.max_backpressure;
+    if weight > bound && weight.saturating_sub(len + FRAME_COST) <= bound {
+      // The reader stops reading this peer and starts the stall clock.
+      self.reader_wake.notify_one();
+    }
     if buffered <= limits.high_water_mark {
       return SendStatus::Queued;
     }
@@ -264,10 +270,6 @@ impl Conn {
       // rather than at the job's end, so a long loop of sends drains as it goes.
       self.out.wake();
     }
-    if before <= limits.max_backpressure && buffered > limits.max_backpressure {
-      // The reader stops reading this peer and starts the stall clock.
-      self.reader_wake.notify_one();
-    }
     // The writer task may have emptied the queue since the push (woken by another thread's
     // frame) and found no drain to emit: check once more.
     self.notify_when_written();
@@ -276,7 +278,7 @@ impl Conn {
 
   /// True while the queue is past `maxBackpressure`: the peer is not read meanwhile.
   pub fn is_backed_up(&self) -> bool {
-    self.out.buffered() > self.config().max_backpressure
+    self.out.weight() > self.config().max_backpressure
   }
 
   /// Encodes and queues one message; a data message goes compressed when `compresses` says so.
@@ -298,7 +300,7 @@ impl Conn {
       Some(still_buffered) => self.after_write(still_buffered),
       None => {
         // Part may have been written before the socket filled up.
-        self.shrunk(self.out.buffered());
+        self.shrunk();
         self.out.wake();
       }
     }
@@ -306,8 +308,8 @@ impl Conn {
 
   /// The queue got smaller (a write, or a message compressed): wakes a read loop stopped by
   /// backpressure once it is back within `maxBackpressure`.
-  pub fn shrunk(&self, still_buffered: usize) {
-    if self.out.is_watched() && still_buffered <= self.config().max_backpressure {
+  pub fn shrunk(&self) {
+    if self.out.is_watched() && !self.is_backed_up() {
       self.reader_wake.notify_one();
     }
   }
@@ -316,7 +318,7 @@ impl Conn {
   /// `send` reported it above the high-water mark, and `written` when the frames JavaScript
   /// waits for are out.
   pub fn after_write(&self, still_buffered: usize) {
-    self.shrunk(still_buffered);
+    self.shrunk();
     if still_buffered == 0 && self.need_drain.swap(false, Ordering::AcqRel) {
       self.host.event(self, Event::Drain);
     }

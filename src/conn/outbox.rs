@@ -19,6 +19,11 @@ use crate::io::direct::{self, Fd};
 /// Slices handed to one `writev`; Linux accepts up to 1024, 64 already covers a large burst.
 pub const MAX_SLICES: usize = 64;
 
+/// What a queued frame costs at least, toward the backpressure bound: its allocation and its
+/// slot in the queue, which a flood of empty pings' pongs would otherwise queue by the million
+/// (2 bytes each on the wire, about 100 in memory). The inbound side's `EVENT_COST` rule.
+pub const FRAME_COST: usize = 64;
+
 /// What the queue holds: a frame ready for the socket, or a message the writer compresses.
 pub enum Item {
   Frame(Bytes),
@@ -120,6 +125,8 @@ pub struct Outbox {
   queue: Mutex<Queue>,
   /// Bytes queued or taken by the writer but not yet written to the socket.
   buffered: AtomicUsize,
+  /// Frames and messages queued or taken by the writer and not yet written whole.
+  items: AtomicU32,
   wake: Notify,
   /// Set while the reader waits to see whether a backed-up socket still takes bytes.
   watching: AtomicBool,
@@ -153,6 +160,7 @@ impl Outbox {
     }
     queue.frames.push_back(item);
     queue.queued = queue.queued.wrapping_add(1);
+    self.items.fetch_add(1, Ordering::SeqCst);
     // Counted under the lock, so that no write can subtract the frame before it is added.
     Some(self.buffered.fetch_add(len, Ordering::AcqRel) + len)
   }
@@ -161,6 +169,12 @@ impl Outbox {
     // Sequentially consistent with `written` and `watch`: a write and the reader's watch
     // beginning each see the other's change (see `session::Stall::update`).
     self.buffered.load(Ordering::SeqCst)
+  }
+
+  /// What the queue weighs against the backpressure bound: its bytes, each frame counted as at
+  /// least `FRAME_COST`.
+  pub fn weight(&self) -> usize {
+    self.buffered() + FRAME_COST * self.items.load(Ordering::SeqCst) as usize
   }
 
   /// Lets the writer run.
@@ -174,8 +188,13 @@ impl Outbox {
   pub fn clear(&self) {
     let mut queue = self.queue.lock().unwrap();
     let keep = usize::from(queue.front_started);
+    let before = queue.frames.len();
     let dropped: usize = queue.frames.drain(keep..).map(|f| f.size()).sum();
     self.buffered.fetch_sub(dropped, Ordering::AcqRel);
+    let left = queue.frames.len();
+    self
+      .items
+      .fetch_sub((before - left) as u32, Ordering::SeqCst);
   }
 
   /// Accepts nothing more; the writer drains what is queued and exits.
@@ -289,6 +308,7 @@ impl Outbox {
   pub fn written(&self, n: usize, whole: usize) -> usize {
     // Sequentially consistent with `await_sent`, as `take_sent` needs (see there).
     self.sent.fetch_add(whole as u32, Ordering::SeqCst);
+    self.items.fetch_sub(whole as u32, Ordering::SeqCst);
     let left = self.buffered.fetch_sub(n, Ordering::SeqCst) - n;
     if self.watching.load(Ordering::SeqCst) {
       let since = EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64;

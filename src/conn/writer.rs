@@ -90,7 +90,7 @@ pub fn run<W: AsyncWrite + Unpin>(mut side: WriteSide<W>) -> impl Future<Output 
       .await
     {
       // Compressing what it took may have brought the queue back within its bound.
-      conn.shrunk(conn.out.buffered());
+      conn.shrunk();
       if write_all(&mut side.io, &mut frames, &conn).await.is_err() {
         // The peer is gone; the reader sees it too, but may be waiting for credit.
         conn.request(Request::Terminate);

@@ -33,12 +33,19 @@ fn is_valid_key(key: &str) -> bool {
       .all(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
 }
 
+/// A header value without the optional whitespace HTTP allows around it (SP and HTAB only,
+/// RFC 9110 §5.6.3): Rust's `trim` would also drop Unicode spaces, and take a key or an
+/// `Upgrade` that Node and the peers refuse.
+pub fn trim_ows(value: &str) -> &str {
+  value.trim_matches([' ', '\t'])
+}
+
 /// Checks the fields of a request that RFC 6455 §4.2.1 leaves to the WebSocket layer.
 pub fn check(key: Option<&str>, version: Option<&str>) -> Result<(), Rejection> {
-  if version.map(str::trim) != Some("13") {
+  if version.map(trim_ows) != Some("13") {
     return Err(Rejection::UnsupportedVersion);
   }
-  match key.map(str::trim) {
+  match key.map(trim_ows) {
     Some(k) if is_valid_key(k) => Ok(()),
     _ => Err(Rejection::BadKey),
   }
@@ -64,7 +71,7 @@ pub fn response(key: &str, protocol: Option<&str>, extra: &[String]) -> Result<V
 
 /// The `Sec-WebSocket-Accept` value for `key` (RFC 6455 §4.2.2).
 pub fn accept_key(key: &str) -> String {
-  derive_accept_key(key.trim().as_bytes())
+  derive_accept_key(trim_ows(key).as_bytes())
 }
 
 fn unchecked_response(key: &str, protocol: Option<&str>, extra: &[String]) -> Vec<u8> {

@@ -3,7 +3,9 @@
 //! or merely unusual, is left to Node, whose parser and the usual upgrade path answer it exactly
 //! as before. So this parser may be strict without ever refusing a request itself.
 
-use crate::protocol::handshake;
+use std::collections::HashSet;
+
+use crate::protocol::handshake::{self, trim_ows};
 
 /// Headers a request may carry and still be taken here; a larger one goes to Node.
 const MAX_HEADERS: usize = 32;
@@ -59,21 +61,21 @@ pub fn parse(bytes: &[u8]) -> Option<Upgrade<'_>> {
   let mut protocols: Vec<&str> = Vec::new();
   let mut extensions: Option<String> = None;
   for header in request.headers.iter() {
-    let value = std::str::from_utf8(header.value).ok()?.trim();
+    let value = trim_ows(std::str::from_utf8(header.value).ok()?);
     let name = header.name;
     let fine = if name.eq_ignore_ascii_case("upgrade") {
       once(&mut upgrade, value)
     } else if name.eq_ignore_ascii_case("connection") {
       connection |= value
         .split(',')
-        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
+        .any(|t| trim_ows(t).eq_ignore_ascii_case("upgrade"));
       true
     } else if name.eq_ignore_ascii_case("sec-websocket-key") {
       once(&mut key, value)
     } else if name.eq_ignore_ascii_case("sec-websocket-version") {
       once(&mut version, value)
     } else if name.eq_ignore_ascii_case("sec-websocket-protocol") {
-      protocols.extend(value.split(',').map(str::trim));
+      protocols.extend(value.split(',').map(trim_ows));
       true
     } else if name.eq_ignore_ascii_case("sec-websocket-extensions") {
       let joined = extensions.get_or_insert_with(String::new);
@@ -95,10 +97,9 @@ pub fn parse(bytes: &[u8]) -> Option<Upgrade<'_>> {
   if !is_websocket || !connection || handshake::check(key, version).is_err() {
     return None;
   }
-  let distinct = protocols
-    .iter()
-    .enumerate()
-    .all(|(i, p)| is_token(p) && !protocols[..i].contains(p));
+  // A set, not a scan of the ones before: a client may offer thousands.
+  let mut seen = HashSet::with_capacity(protocols.len());
+  let distinct = protocols.iter().all(|p| is_token(p) && seen.insert(*p));
   if !distinct {
     return None;
   }
@@ -142,6 +143,28 @@ mod tests {
   }
 
   #[test]
+  fn tabs_and_spaces_around_values_are_read_past() {
+    let text = request("Sec-WebSocket-Protocol: \tchat ,\tsuperchat \r\n")
+      .replace("websocket\r\n", "websocket \t\r\n");
+    assert_eq!(parse(text.as_bytes()).unwrap().protocol, Some("chat"));
+  }
+
+  #[test]
+  fn a_long_list_of_subprotocols_is_checked_whole() {
+    let offered: Vec<String> = (0..5000).map(|i| format!("p{i}")).collect();
+    let text = request(&format!(
+      "Sec-WebSocket-Protocol: {}\r\n",
+      offered.join(", ")
+    ));
+    assert_eq!(parse(text.as_bytes()).unwrap().protocol, Some("p0"));
+    let repeated = request(&format!(
+      "Sec-WebSocket-Protocol: {}, p4999\r\n",
+      offered.join(", ")
+    ));
+    assert_eq!(parse(repeated.as_bytes()), None);
+  }
+
+  #[test]
   fn everything_else_is_left_to_node() {
     let plain = "GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_string();
     let post = request("").replacen("GET", "POST", 1);
@@ -161,6 +184,11 @@ mod tests {
       request("Sec-WebSocket-Protocol: a b\r\n"),
       request("").replace("\r\n", "\n"),
       request("").replacen("Host: x\r\n", "Host: x\n", 1),
+      // Only SP and HTAB are whitespace around a value: not a Unicode space.
+      request("").replace("Upgrade\r\nSec", "Upgrade\u{a0}\r\nSec"),
+      request("").replace(KEY, &format!("{KEY}\u{a0}")),
+      request("").replace("Version: 13", "Version: 13\u{a0}"),
+      request("").replace("websocket\r\n", "websocket\u{a0}\r\n"),
     ];
     for text in cases {
       assert_eq!(parse(text.as_bytes()), None, "{text:?}");
