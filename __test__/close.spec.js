@@ -1,6 +1,6 @@
 'use strict';
 
-const { startServer, connect, once, closed, until, rawClient, upgradeRequest, readResponse, frame, closeFrame, socketClosed, SCHEMES, useScheme } = require('./helpers');
+const { startServer, connect, once, closed, until, rawClient, upgradeRequest, readResponse, frame, parseFrames, closeFrame, socketClosed, rawPair, SCHEMES, useScheme } = require('./helpers');
 
 async function pair(env) {
   const [[ws], client] = await Promise.all([once(env.wss, 'connection'), connect(env.url)]);
@@ -132,6 +132,19 @@ describe.each(SCHEMES)('closing over %s', (scheme) => {
     const [reply] = await once(other, 'message');
     expect(reply.toString()).toBe('still here');
     other.close();
+  });
+
+  it('sends a client that half-closed what it asked for before, then ends: 1006, nothing lost', async () => {
+    const { raw, ws, closeEvent: serverSide } = await rawPair(env, { closeWithin: 10000 });
+    // The reply goes out while the client's FIN is already in: as from Node's socket, it still
+    // reaches the client, which reads on.
+    ws.on('message', () => ws.send(Buffer.alloc(4 << 20, 7)));
+    raw.write(frame(1, 'send me 4 MiB'));
+    raw.end();
+    await socketClosed(raw, 10000);
+    const frames = parseFrames(raw.received.subarray(raw.received.indexOf('\r\n\r\n') + 4));
+    expect(frames.map((f) => [f.opcode, f.payload.length])).toEqual([[2, 4 << 20]]);
+    expect((await serverSide)[0]).toBe(1006);
   });
 
   it('handles a client close frame sent mid-stream of a raw socket and closes TCP', async () => {

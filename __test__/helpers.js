@@ -122,6 +122,18 @@ function rawClient(env, { allowHalfOpen = false } = {}) {
   return socket;
 }
 
+/** Opens a raw upgraded socket and returns it with the server-side socket, whose 'close' must come within `closeWithin` ms. */
+async function rawPair(env, { closeWithin = 5000 } = {}) {
+  const raw = rawClient(env);
+  const conn = once(env.wss, 'connection');
+  raw.write(upgradeRequest('/'));
+  await readResponse(raw);
+  const [ws] = await conn;
+  const errors = [];
+  ws.on('error', (err) => errors.push(err));
+  return { raw, ws, errors, closeEvent: once(ws, 'close', closeWithin) };
+}
+
 /** Waits until `socket` has received a full HTTP response head; returns it and the rest. */
 async function readResponse(socket, ms = 5000) {
   await until(() => socket.received.includes('\r\n\r\n'), ms, 'an HTTP response');
@@ -197,6 +209,7 @@ function socketClosed(socket, ms = 5000) {
 }
 
 module.exports = {
+  rawPair,
   SCHEMES,
   TLS_OPTIONS,
   useScheme,

@@ -4,19 +4,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawn } = require('child_process');
-const { startServer, connect, once, closed, until, rawClient, upgradeRequest, readResponse, frame, parseFrames, closeFrame, socketClosed, SCHEMES, useScheme } = require('./helpers');
-
-/** Opens a raw upgraded socket and returns it with the server-side socket, whose 'close' must come within `closeWithin` ms. */
-async function rawPair(env, { closeWithin = 5000 } = {}) {
-  const raw = rawClient(env);
-  const conn = once(env.wss, 'connection');
-  raw.write(upgradeRequest('/'));
-  await readResponse(raw);
-  const [ws] = await conn;
-  const errors = [];
-  ws.on('error', (err) => errors.push(err));
-  return { raw, ws, errors, closeEvent: once(ws, 'close', closeWithin) };
-}
+const { startServer, connect, once, closed, until, rawClient, rawPair, upgradeRequest, readResponse, frame, parseFrames, closeFrame, socketClosed, SCHEMES, useScheme } = require('./helpers');
 
 describe.each(SCHEMES)('limits and protocol errors over %s', (scheme) => {
   beforeAll(() => useScheme(scheme));

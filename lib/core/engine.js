@@ -147,6 +147,9 @@ class Engine {
     this._bridged.set(accepted.id, { socket, bridge });
     // Any Duplex will do (ws's handleUpgrade takes one): socket-only calls are optional.
     if (typeof socket.setTimeout === 'function') socket.setTimeout(0);
+    // The peer's end is the engine's to answer (what is queued still goes, then ours): Node
+    // must not end the socket's writable side at once.
+    socket.allowHalfOpen = true;
     if (this._noDelay && typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
     socket.on('data', (chunk) => {
       if (!this._native.feed(bridge, chunk)) socket.pause();

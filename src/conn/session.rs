@@ -28,13 +28,18 @@ enum End {
   /// The application or a limit failed the connection: send this close frame and stop, or,
   /// when a close frame was already queued (`close_sent`), let it be the only one.
   Failed { failure: Failure, close_sent: bool },
+  /// The peer ended its side (EOF) without a close frame, and JavaScript has handled what came
+  /// before: what is queued still goes, then our end; 1006.
+  PeerEnded,
   /// The socket is gone, timed out or was terminated: 1006, nothing more is sent.
   Abnormal,
 }
 
 /// Why reading stopped before a frame was complete.
 enum ReadError {
-  /// EOF or a socket error: no close frame can be sent.
+  /// The peer ended its side: it may still read what is queued for it.
+  Ended,
+  /// A socket error: nothing more can be sent.
   Lost,
   /// The peer broke the protocol or a limit.
   Failed(Failure),
@@ -50,7 +55,8 @@ async fn fill<R: AsyncRead + Unpin>(reader: &mut Reader, io: &mut R) -> Result<b
   }
   match read_into(io, reader.input()).await {
     Ok(1..) => reader.step().map_err(ReadError::Failed),
-    Ok(0) | Err(_) => Err(ReadError::Lost),
+    Ok(0) => Err(ReadError::Ended),
+    Err(_) => Err(ReadError::Lost),
   }
 }
 
@@ -80,6 +86,8 @@ fn read_loop<'a, R: AsyncRead + Unpin>(
     let mut stall = Stall::new(limits.send_timeout);
     let mut peer_close: Option<(u16, String)> = None;
     let mut close_sent = false;
+    // The peer's EOF came: nothing more to read, and it ends once JavaScript has caught up.
+    let mut peer_ended = false;
     // One waiter registration for as long as no request comes: a fresh `notified()` per loop
     // would take the Notify's lock twice for every message.
     let mut request = pin!(conn.reader_wake.notified());
@@ -92,11 +100,15 @@ fn read_loop<'a, R: AsyncRead + Unpin>(
         }
         return End::Closed(code, reason);
       }
+      if peer_ended && conn.ready_state() != OPEN {
+        return End::PeerEnded;
+      }
       let has_credit = conn.has_credit();
       let backed_up = stall.update(conn);
       // Until JavaScript has seen the peer's close, nothing more is read, and the close reply
       // waits: it must follow whatever JavaScript sends in answer to the messages before it.
-      let readable = has_credit && !conn.is_paused() && !backed_up && peer_close.is_none();
+      let readable =
+        has_credit && !conn.is_paused() && !backed_up && peer_close.is_none() && !peer_ended;
       tokio::select! {
         biased;
         _ = &mut request => {
@@ -129,6 +141,15 @@ fn read_loop<'a, R: AsyncRead + Unpin>(
           match read {
             Err(ReadError::Failed(failure)) => return End::Broken(failure),
             Err(ReadError::Lost) => return End::Abnormal,
+            Err(ReadError::Ended) => {
+              // A half-close: as Node's socket does at 'end', the peer still gets what is
+              // queued for it, and what JavaScript sends in answer to the messages before it.
+              peer_ended = true;
+              if conn.ready_state() == OPEN {
+                conn.host().event(conn, Event::PeerClose);
+                closing_deadline.get_or_insert_with(|| Box::pin(sleep(limits.close_timeout)));
+              }
+            }
             Ok(false) => {}
             Ok(true) => match reader.incoming() {
               Incoming::Close(code, reason) => {
@@ -366,6 +387,10 @@ async fn finish<R: AsyncRead + Unpin>(
         host.event(conn, Event::Error(&failure));
       }
       (failure.close_code, failure.message)
+    }
+    End::PeerEnded => {
+      conn.out.finish();
+      (1006, String::new())
     }
     End::Abnormal => {
       writer.set(None);
