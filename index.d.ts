@@ -110,6 +110,11 @@ export interface AttachOptions {
    */
   autoPong?: boolean;
   /**
+   * Automatic pongs not yet written (the client pings faster than it reads) past which the
+   * client is cut with 1006, as `ws`'s option of that name; 0: never. @default 60
+   */
+  maxPendingAutoPongs?: number;
+  /**
    * permessage-deflate (RFC 7692) for clients that offer it: `true` for the defaults, or settings.
    * Compression runs in Rust on the engine's threads. @default false
    */

@@ -7,7 +7,7 @@ const http = require('http');
 const net = require('net');
 const WS = require('ws');
 const ferrows = require('..');
-const { once, until, upgradeRequest } = require('./helpers');
+const { once, until, upgradeRequest, rawClient, readResponse } = require('./helpers');
 const { differential, defer, cleanUp, closeHttp, start, pair, rawRefusal, describeError, recordMessages, thrown } = require('./compat-ws-helpers');
 
 afterEach(cleanUp);
@@ -142,6 +142,25 @@ describe('ws face: servers of their own and noServer mode', () => {
       return { afterOne, sent };
     });
   });
+
+  it('cuts a client that pings faster than it reads once 60 automatic pongs are unwritten', async () => {
+    await differential(async (Server) => {
+      const env = await start(Server);
+      const raw = rawClient(env);
+      defer(() => raw.destroy());
+      const connected = once(env.wss, 'connection');
+      raw.write(upgradeRequest('/'));
+      await readResponse(raw);
+      const [ws] = await connected;
+      const closed = once(ws, 'close', 25000);
+      raw.pause();
+      // Empty pings (masked, no payload) until the server's socket is full of pongs.
+      const burst = Buffer.concat(Array.from({ length: 50000 }, () => Buffer.from([0x89, 0x80, 0, 0, 0, 0])));
+      for (let i = 0; i < 100; i++) raw.write(burst);
+      const [code] = await closed;
+      return code;
+    });
+  }, 60000);
 
   it('forwards the http server\'s errors', async () => {
     await differential(async (Server) => {

@@ -118,7 +118,8 @@ describe.each(SCHEMES)('limits and protocol errors over %s', (scheme) => {
   });
 
   it('counts each queued frame as at least 64 bytes: a flood of empty pings from a client that never reads is cut', async () => {
-    env = await startServer({ sendTimeout: 500, closeTimeout: 500 });
+    // Without the cut on unwritten pongs (maxPendingAutoPongs), which would come first.
+    env = await startServer({ sendTimeout: 500, closeTimeout: 500, maxPendingAutoPongs: 0 });
     const { raw, errors, closeEvent } = await rawPair(env, { closeWithin: 25000 });
     raw.pause();
     // 5 million empty pings: their pongs fill the kernel's buffers, then queue at 2 bytes each,

@@ -46,6 +46,9 @@ pub struct ServerConfig {
   /// Answer every ping with a pong (true, as RFC 6455 asks). False leaves it to the application,
   /// as `ws`'s `autoPong: false`; the `ping` event is delivered either way.
   pub auto_pong: bool,
+  /// Pongs answered automatically and not yet written past which a peer that pings faster than
+  /// it reads is cut (1006), as `ws`'s `maxPendingAutoPongs`; 0: no such cut.
+  pub max_pending_pongs: u32,
   /// permessage-deflate, when the application enables it (off by default, as in `ws`).
   pub deflate: Option<DeflateConfig>,
 }
@@ -114,6 +117,7 @@ impl Default for ServerConfig {
       fragmentation_threshold: 0,
       no_delay: true,
       auto_pong: true,
+      max_pending_pongs: 60,
       deflate: None,
     }
   }
@@ -139,6 +143,7 @@ pub struct RawConfig {
   pub fragmentation_threshold: Option<f64>,
   pub no_delay: Option<bool>,
   pub auto_pong: Option<bool>,
+  pub max_pending_auto_pongs: Option<f64>,
   /// Present when permessage-deflate is enabled.
   pub deflate: Option<RawDeflate>,
 }
@@ -286,6 +291,12 @@ impl TryFrom<RawConfig> for ServerConfig {
       )?,
       no_delay: raw.no_delay.unwrap_or(d.no_delay),
       auto_pong: raw.auto_pong.unwrap_or(d.auto_pong),
+      max_pending_pongs: bytes(
+        "maxPendingAutoPongs",
+        raw.max_pending_auto_pongs,
+        d.max_pending_pongs as usize,
+        0.0,
+      )? as u32,
       deflate: raw.deflate.map(DeflateConfig::try_from).transpose()?,
     };
     if config.high_water_mark > config.max_backpressure {

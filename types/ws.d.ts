@@ -81,7 +81,7 @@ export interface WebSocketServerOptions {
   maxBufferedChunks?: number;
   /** Accepted for ws compatibility; the engine bounds messages by maxPayload. */
   maxFragments?: number;
-  /** Accepted for ws compatibility; pongs are bounded by maxBackpressure. */
+  /** Automatic pongs not yet written past which the client is cut (1006), as in ws; 0: never. @default 60 */
   maxPendingAutoPongs?: number;
   /**
    * The class of the connections: `WsSocket` or a class that extends it (ws's own WebSocket

@@ -328,7 +328,7 @@ impl Outbox {
   }
 
   /// Whether `sent` has reached `target` (a `queued` value), counting across the wrap.
-  fn has_sent(&self, target: u32) -> bool {
+  pub fn has_sent(&self, target: u32) -> bool {
     self.sent().wrapping_sub(target) as i32 >= 0
   }
 

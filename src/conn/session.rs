@@ -35,6 +35,32 @@ enum End {
   Abnormal,
 }
 
+/// The automatic pongs queued since the outbox last wrote all of them, and the `queued` count
+/// of the last: a peer that pings faster than it reads piles them up.
+#[derive(Default)]
+struct PendingPongs {
+  count: u32,
+  last: u32,
+}
+
+impl PendingPongs {
+  /// Queues the pong answering a ping with `data`; false, as `ws` with `maxPendingAutoPongs`,
+  /// when `max_pending_pongs` of them are still unwritten: the peer is then cut.
+  fn answer(&mut self, conn: &Conn, data: &[u8]) -> bool {
+    if self.count > 0 && conn.out.has_sent(self.last) {
+      self.count = 0;
+    }
+    let max = conn.config().max_pending_pongs;
+    if max > 0 && self.count >= max {
+      return false;
+    }
+    let _ = conn.out.push(frame::encode(Kind::Pong, data, 0));
+    self.count += 1;
+    self.last = conn.out.queued();
+    true
+  }
+}
+
 /// Why reading stopped before a frame was complete.
 enum ReadError {
   /// The peer ended its side: it may still read what is queued for it.
@@ -88,6 +114,7 @@ fn read_loop<'a, R: AsyncRead + Unpin>(
     let mut close_sent = false;
     // The peer's EOF came: nothing more to read, and it ends once JavaScript has caught up.
     let mut peer_ended = false;
+    let mut pongs = PendingPongs::default();
     // One waiter registration for as long as no request comes: a fresh `notified()` per loop
     // would take the Notify's lock twice for every message.
     let mut request = pin!(conn.reader_wake.notified());
@@ -167,7 +194,9 @@ fn read_loop<'a, R: AsyncRead + Unpin>(
               Incoming::Message(message) => {
                 if let Inbound::Ping(data) = message {
                   if limits.auto_pong && conn.ready_state() == OPEN {
-                    let _ = conn.out.push(frame::encode(Kind::Pong, data, 0));
+                    if !pongs.answer(conn, data) {
+                      return End::Abnormal;
+                    }
                     conn.out.wake();
                   }
                 }

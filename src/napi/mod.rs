@@ -34,6 +34,7 @@ pub struct BindingConfig {
   pub fragmentation_threshold: Option<f64>,
   pub no_delay: Option<bool>,
   pub auto_pong: Option<bool>,
+  pub max_pending_auto_pongs: Option<f64>,
   /// permessage-deflate's options; absent: no compression.
   pub per_message_deflate: Option<RawDeflate>,
   /// Scale-out: the Redis URL (not an engine limit, so `defaultConfig()` leaves it out).
@@ -62,6 +63,7 @@ impl From<BindingConfig> for RawConfig {
       fragmentation_threshold: b.fragmentation_threshold,
       no_delay: b.no_delay,
       auto_pong: b.auto_pong,
+      max_pending_auto_pongs: b.max_pending_auto_pongs,
       deflate: b.per_message_deflate,
     }
   }
@@ -85,6 +87,7 @@ pub fn default_config() -> BindingConfig {
     fragmentation_threshold: Some(d.fragmentation_threshold as f64),
     no_delay: Some(d.no_delay),
     auto_pong: Some(d.auto_pong),
+    max_pending_auto_pongs: Some(f64::from(d.max_pending_pongs)),
     per_message_deflate: None,
     redis: None,
     redis_cluster: None,

@@ -126,6 +126,8 @@ function engineLimits(options) {
     // ws reads autoPong for its truth (an explicit undefined turns it off there too). Off, the
     // engine only delivers 'ping' and the application answers with ws.pong().
     autoPong: Boolean(options.autoPong),
+    // ws reads it as `| 0` and cuts only above a positive count.
+    maxPendingAutoPongs: Math.max(0, options.maxPendingAutoPongs | 0),
     perMessageDeflate: deflateSettings(options.perMessageDeflate),
   };
   // Text reaches this face's handlers as a Buffer, as in ws: the engine delivers it so.
