@@ -94,6 +94,28 @@ describeRedis('scale-out through Redis', () => {
     expect(await receivers('only-b')).toBe(1);
   });
 
+  test("an application whose prefix starts with another's shares none of its channels", async () => {
+    // App `<prefix>:t` broadcasts on a channel that, unescaped, is app `<prefix>`'s for topic `all`.
+    const nested = new Node(server.url, `test${process.pid}:t`);
+    try {
+      nested.port = (await nested.event('listening')).port;
+      await nested.event('redisReady');
+      const all = await client(a, 'a-all', ['all']);
+      await a.subscribed(2);
+      const [ours, theirs] = await redis.integers(server.port, [
+        'PUBSUB',
+        'NUMSUB',
+        `test${process.pid}:t:all`,
+        `test${process.pid}%3At:all`,
+      ]);
+      expect([ours, theirs]).toEqual([1, 1]);
+      all.ws.close();
+      await a.subscribed(1);
+    } finally {
+      nested.stop();
+    }
+  });
+
   test('binary stays binary and text stays text, byte for byte', async () => {
     const bytes = Buffer.from([0, 255, 13, 10, 0x81, 0xfe, 0xff, 1]);
     await a.publish('room', bytes);
@@ -121,6 +143,8 @@ describeRedis('scale-out through Redis', () => {
     expect(down.message).toMatch(/lost/);
     expect((await a.event('redisReconnect', from[0])).attempt).toBeGreaterThanOrEqual(1);
     await b.event('redisReconnect', from[1]);
+    // Nothing comes from Redis while it is down.
+    expect(await a.subscriptions()).toBe(0);
 
     // While Redis is down each node still serves its own clients; the others miss this message
     // for good (at-most-once, no replay).

@@ -6,21 +6,38 @@
 //! `<prefix>:h:<hash>`: a 128-bit FNV-1a, stable across builds and machines so that every node
 //! names a topic alike. Two long topics sharing a hash share a channel, which costs bandwidth,
 //! never correctness: each envelope carries its topic and delivery goes by that.
+//!
+//! The prefix is written with its `%` and `:` escaped, so that its end is the first `:`: two
+//! applications never share a channel, whatever their prefixes (unescaped, app `p:t`'s
+//! broadcasts went out on app `p`'s channel of topic `all`). A prefix with neither keeps its
+//! name as it is.
+
+use std::borrow::Cow;
 
 /// Longest topic used verbatim in its channel's name.
 const MAX_VERBATIM: usize = 200;
 
 /// The channel every node subscribes to for broadcasts.
 pub fn broadcast(prefix: &str) -> String {
-  format!("{prefix}:all")
+  format!("{}:all", escaped(prefix))
 }
 
 /// The channel of `topic`'s messages.
 pub fn topic(prefix: &str, topic: &str) -> String {
+  let prefix = escaped(prefix);
   if topic.len() <= MAX_VERBATIM {
     format!("{prefix}:t:{topic}")
   } else {
     format!("{prefix}:h:{:032x}", fnv1a_128(topic.as_bytes()))
+  }
+}
+
+/// `prefix` with no `:` left in it (percent-escaped, `%` too).
+fn escaped(prefix: &str) -> Cow<'_, str> {
+  if prefix.contains([':', '%']) {
+    Cow::Owned(prefix.replace('%', "%25").replace(':', "%3A"))
+  } else {
+    Cow::Borrowed(prefix)
   }
 }
 
@@ -45,6 +62,19 @@ mod tests {
     assert_eq!(name, topic("app", &long), "stable");
     assert_ne!(name, topic("app", &"y".repeat(5000)));
     assert_ne!(broadcast("app"), topic("app", "all"));
+  }
+
+  #[test]
+  fn no_two_prefixes_share_a_channel() {
+    assert_ne!(broadcast("p:t"), topic("p", "all"));
+    assert_ne!(topic("p:t", "x"), topic("p", "t:x"));
+    assert_ne!(topic("p%3At", "x"), topic("p:t", "x"));
+    assert_eq!(broadcast("p:t"), "p%3At:all");
+    assert_eq!(
+      topic("app", "a:b"),
+      "app:t:a:b",
+      "a plain prefix keeps its name"
+    );
   }
 
   #[test]

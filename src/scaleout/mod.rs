@@ -153,8 +153,10 @@ pub fn start(shared: &Arc<Shared>, deployment: Deployment, prefix: &str) -> Resu
   Ok(Handle { link, stop })
 }
 
-/// The URL without its password, for messages.
+/// The URL without its password, for messages: nor its query, where a Unix socket's URL
+/// carries it (`redis+unix:///path?pass=...`).
 fn redact(url: &str) -> String {
+  let url = url.split_once('?').map_or(url, |(place, _)| place);
   match (url.find("://"), url.rfind('@')) {
     (Some(scheme), Some(at)) if at > scheme => format!("{}***{}", &url[..scheme + 3], &url[at..]),
     _ => url.to_string(),
@@ -241,6 +243,10 @@ mod tests {
   fn urls_lose_their_password_in_messages() {
     assert_eq!(redact("redis://:pw@h:1/0"), "redis://***@h:1/0");
     assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    assert_eq!(
+      redact("redis+unix:///tmp/r.sock?db=1&pass=TOPSECRET"),
+      "redis+unix:///tmp/r.sock"
+    );
     assert_ne!(random_node_id(), random_node_id());
   }
 }

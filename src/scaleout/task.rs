@@ -84,6 +84,8 @@ impl Task {
         _ = stopped.wait_for(|s| *s) => return,
       };
       self.link.queue.set_open(false);
+      // Nothing comes from Redis until the next session has subscribed again.
+      self.link.subscribed.store(0, Ordering::Relaxed);
       if lost.connected {
         attempt = 0;
       }
