@@ -71,7 +71,13 @@ impl PublishQueue {
     }
   }
 
-  /// Envelopes dropped because the queue was full or closed.
+  /// Counts `n` envelopes taken from the queue that Redis may not have received: their
+  /// publish failed with the connection.
+  pub fn lost(&self, n: usize) {
+    self.dropped.fetch_add(n as u64, Ordering::Relaxed);
+  }
+
+  /// Envelopes dropped because the queue was full or closed, or their publish failed.
   pub fn dropped(&self) -> u64 {
     self.dropped.load(Ordering::Relaxed)
   }

@@ -314,8 +314,11 @@ impl Task {
           };
           (channel, envelope)
         })
-        .collect();
+        .collect::<Vec<_>>();
+      let sent = addressed.len();
       if let Err(e) = publisher.publish(addressed).await {
+        // At most once: a batch cut off with the connection counts as dropped.
+        self.link.queue.lost(sent);
         return e.to_string();
       }
     }
