@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use futures_util::future::try_join_all;
+use futures_util::future::{join_all, try_join_all};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
 use redis::{ConnectionInfo, ProtocolVersion, PushInfo, PushKind, RedisResult, Value};
@@ -22,6 +22,11 @@ use crate::scaleout::task::{
 /// Retries of a command inside the crate (MOVED, a reconnecting shard) before it fails and the
 /// session starts over.
 const RETRIES: u32 = 2;
+
+/// Sends of a publish pipeline that cluster redirects refuse before the session starts over,
+/// and the pause between them: about 2 s in all.
+const REDIRECTED_PUBLISHES: u32 = 20;
+const REDIRECT_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
 
 pub(super) struct Cluster {
   conn: ClusterConnection,
@@ -113,17 +118,37 @@ impl Subscriber for Cluster {
 
 impl Publisher for ClusterPublisher {
   /// A pipeline per channel (a pipeline's commands must share a slot), all in flight at once;
-  /// each keeps its messages' order.
+  /// each keeps its messages' order. A pipeline refused with a cluster redirect (MOVED, ASK,
+  /// TRYAGAIN, CLUSTERDOWN: a shard back from a restart answers so while the slot map settles,
+  /// and the crate does not follow it inside a pipeline) is sent again, whole, after a pause:
+  /// its slot refused every command of it, so none goes twice.
   async fn publish(&mut self, batch: Vec<(String, Vec<u8>)>) -> RedisResult<()> {
     let mut pipes: HashMap<String, redis::Pipeline> = HashMap::new();
     for (channel, envelope) in batch {
       let pipe = pipes.entry(channel.clone()).or_insert_with(redis::pipe);
       pipe.cmd("SPUBLISH").arg(channel).arg(envelope).ignore();
     }
-    let sends = pipes.into_values().map(|pipe| {
-      let mut conn = self.0.clone();
-      async move { pipe.query_async::<()>(&mut conn).await }
-    });
-    try_join_all(sends).await.map(drop)
+    let mut pending: Vec<redis::Pipeline> = pipes.into_values().collect();
+    for attempt in 1.. {
+      let sends = pending.iter().map(|pipe| {
+        let mut conn = self.0.clone();
+        async move { pipe.query_async::<()>(&mut conn).await }
+      });
+      let results = join_all(sends).await;
+      let mut again = Vec::new();
+      for (pipe, result) in pending.into_iter().zip(results) {
+        match result {
+          Ok(()) => {}
+          Err(e) if e.is_cluster_error() && attempt < REDIRECTED_PUBLISHES => again.push(pipe),
+          Err(e) => return Err(e),
+        }
+      }
+      if again.is_empty() {
+        break;
+      }
+      tokio::time::sleep(REDIRECT_PAUSE).await;
+      pending = again;
+    }
+    Ok(())
   }
 }
