@@ -73,6 +73,8 @@ class Engine {
     // Connections a shared message is queued on, handed to Rust in one call (see queueShared).
     this._batch = null;
     this._flush = () => {
+      // Already run for this job by flushNow (a reader of bufferedAmount).
+      if (!this._flushPending) return;
       this._flushPending = false;
       this._lastText = undefined;
       this._lastFrame = null;

@@ -135,28 +135,23 @@ class WebSocketConnection extends EventEmitter {
 
   _send(payload, isBinary, cb) {
     const connection = this._connection;
-    if (connection !== null && typeof cb !== 'function') {
-      // Nothing to report for a send that was not open (the package's write after end has no
-      // callback to tell it); a send the batch takes reports the high-water mark later
-      // (_onAboveHighWater).
-      const status = isBinary ? connection.sendBytesInBatch(payload) : connection.sendTextInBatch(String(payload));
-      if (status === SEND.ABOVE_HIGH_WATER) this._outputBufferFull = true;
-      return;
+    const callback = typeof cb === 'function' ? cb : null;
+    let status = SEND.NOT_OPEN;
+    if (connection !== null) {
+      // Without a callback the send may join the engine's batch (see Engine._queueShared); a
+      // send the batch takes reports the high-water mark later (_onAboveHighWater).
+      if (isBinary) status = callback ? connection.sendBytes(payload) : connection.sendBytesInBatch(payload);
+      else status = callback ? connection.sendText(String(payload)) : connection.sendTextInBatch(String(payload));
     }
-    const status =
-      connection === null
-        ? SEND.NOT_OPEN
-        : isBinary
-          ? connection.sendBytes(payload)
-          : connection.sendText(String(payload));
     if (status === SEND.NOT_OPEN) {
-      if (typeof cb === 'function') process.nextTick(cb, writeAfterEnd());
+      // The package's write after end: only a callback hears of it.
+      if (callback) process.nextTick(callback, writeAfterEnd());
       return;
     }
     if (status === SEND.ABOVE_HIGH_WATER) this._outputBufferFull = true;
-    if (typeof cb === 'function') {
+    if (callback) {
       const args = this._completionArgs(payload);
-      connection.whenWritten((written) => (written ? cb(...args) : cb(writeAfterEnd())));
+      connection.whenWritten((written) => (written ? callback(...args) : callback(writeAfterEnd())));
     }
   }
 
