@@ -227,6 +227,14 @@ export declare class WebSocket extends EventEmitter {
   close(code?: number, reason?: string | Buffer): void;
   /** Destroys the connection at once; 'close' follows with 1006. */
   terminate(): void;
+  /**
+   * Stops reading from the client: 'message', 'ping' and 'pong' wait until `resume()` (in order;
+   * all of them before 'close'). The client's sends then back up in TCP.
+   */
+  pause(): void;
+  resume(): void;
+  /** Whether `pause()` is in effect. */
+  readonly isPaused: boolean;
 
   on(event: 'message', listener: (data: string | Buffer, isBinary: boolean) => void): this;
   on(event: 'close', listener: (code: number, reason: string) => void): this;

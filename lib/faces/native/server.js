@@ -19,15 +19,17 @@ const { plainUpgrade } = require('../../core/native');
 /** Connection object of the native face: the engine's events become EventEmitter events. */
 class ServerSocket extends WebSocket {
   _onMessage(data, isBinary) {
-    this.emit('message', data, isBinary);
+    // Tested before _hold so that the common case builds no closure per message.
+    if (!this._paused && this._held.length === 0) this.emit('message', data, isBinary);
+    else this._hold(() => this.emit('message', data, isBinary));
   }
 
   _onPing(data) {
-    this.emit('ping', data);
+    if (!this._hold(() => this.emit('ping', data))) this.emit('ping', data);
   }
 
   _onPong(data) {
-    this.emit('pong', data);
+    if (!this._hold(() => this.emit('pong', data))) this.emit('pong', data);
   }
 
   _onDrain() {

@@ -10,6 +10,7 @@ const { argTypeError, rangeError } = require('../../core/errors');
 const { toBuffer } = require('../../core/payload');
 const { SEND } = require('../../core/protocol');
 const { READY_STATE, defineReadyStates } = require('../../core/ready-state');
+const { definePausing, initPausing } = require('../../core/pausing');
 
 const { OPEN, CLOSING, CLOSED } = READY_STATE;
 
@@ -42,6 +43,7 @@ class WebSocket extends EventEmitter {
     this._server = server;
     this._connection = connection;
     this._closed = false;
+    initPausing(this);
     this.remoteAddress = info.remoteAddress;
     this.remotePort = info.remotePort;
     this.protocol = info.protocol;
@@ -147,10 +149,13 @@ class WebSocket extends EventEmitter {
 
   _emitClosed(code, reason) {
     this._closed = true;
+    // What the client sent before it left is delivered first, paused or not.
+    this._release();
     this.emit('close', code, reason);
   }
 }
 
 defineReadyStates(WebSocket);
+definePausing(WebSocket);
 
 module.exports = { WebSocket, checkClose, checkTopic };

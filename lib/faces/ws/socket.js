@@ -11,12 +11,9 @@ const { SocketStandIn } = require('./socket-stand-in');
 const { READY_STATE, defineReadyStates } = require('../../core/ready-state');
 const { toWsError, notOpenError } = require('./errors');
 const { EMPTY, BINARY_TYPES, sendOptions, isBlob, bytesOf, closeReason, asBinaryType } = require('./data');
+const { definePausing, initPausing } = require('../../core/pausing');
 
 const { OPEN, CLOSING, CLOSED } = READY_STATE;
-
-// The empty queue every idle connection shares (a queue is made on its first entry): two
-// arrays fewer per connection.
-const NONE = Object.freeze([]);
 
 class WsSocket extends EventEmitter {
   /**
@@ -36,7 +33,7 @@ class WsSocket extends EventEmitter {
     this._connection = connection;
     this._protocol = protocol;
     this._binaryType = 'nodebuffer';
-    this._paused = false;
+    initPausing(this);
     this._closing = false;
     this._closed = false;
     this._errored = false;
@@ -48,9 +45,6 @@ class WsSocket extends EventEmitter {
     this._queue = null;
     // A message sent in parts (send with fin: false), joined until its last part.
     this._fragments = null;
-    // Events that reached JavaScript after pause(): the engine may have read one more message
-    // before it saw the pause, and ws delivers nothing while paused.
-    this._held = NONE;
   }
 
   /**
@@ -83,10 +77,6 @@ class WsSocket extends EventEmitter {
   /** The agreed extension's name ('permessage-deflate'), or '', as in ws. */
   get extensions() {
     return this._connection.extensions;
-  }
-
-  get isPaused() {
-    return this._paused;
   }
 
   get protocol() {
@@ -203,36 +193,6 @@ class WsSocket extends EventEmitter {
     if (this._closed) return;
     this._closing = true;
     this._connection.terminate();
-  }
-
-  /** Stops reading from the client until `resume()`. */
-  pause() {
-    if (this._closed) return;
-    this._paused = true;
-    this._connection.pause();
-  }
-
-  resume() {
-    if (this._closed) return;
-    this._paused = false;
-    this._connection.resume();
-    // Asynchronously, as ws's socket emits after resume(); later events queue behind these.
-    if (this._held.length > 0) process.nextTick(() => this._release());
-  }
-
-  /** Delivers held events, in order, until paused again. */
-  _release() {
-    while (this._held.length > 0 && (!this._paused || this._closed)) {
-      this._held.shift()();
-    }
-  }
-
-  /** Holds an inbound event while paused (or while held ones wait); true when held. */
-  _hold(deliver) {
-    if (!this._paused && this._held.length === 0) return false;
-    if (this._held === NONE) this._held = [];
-    this._held.push(deliver);
-    return true;
   }
 
   _sendAfterClose(data, cb) {
@@ -384,6 +344,7 @@ class WsSocket extends EventEmitter {
 }
 
 defineReadyStates(WsSocket);
+definePausing(WsSocket);
 for (const name of ['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'protocol', 'readyState', 'url']) {
   Object.defineProperty(WsSocket.prototype, name, { enumerable: true });
 }

@@ -1,0 +1,67 @@
+'use strict';
+
+// pause() and resume() for a face's connection, as ws's WebSocket has them: the engine stops
+// reading the client, and the events that reach JavaScript after the pause (the engine may have
+// read one more batch before it saw it) wait until resume(), in order, as ws delivers nothing
+// while paused.
+
+// The empty queue every idle connection shares (a queue is made on its first entry): two
+// arrays fewer per connection.
+const NONE = Object.freeze([]);
+
+const methods = {
+  /** Stops reading from the client until `resume()`. */
+  pause() {
+    if (this._closed) return;
+    this._paused = true;
+    this._connection.pause();
+  },
+
+  resume() {
+    if (this._closed) return;
+    this._paused = false;
+    this._connection.resume();
+    // Asynchronously, as ws's socket emits after resume(); later events queue behind these.
+    if (this._held.length > 0) process.nextTick(() => this._release());
+  },
+
+  /** Delivers held events, in order, until paused again; all of them once closed. */
+  _release() {
+    while (this._held.length > 0 && (!this._paused || this._closed)) {
+      this._held.shift()();
+    }
+  },
+
+  /** Holds an inbound event while paused (or while held ones wait); true when held. */
+  _hold(deliver) {
+    if (!this._paused && this._held.length === 0) return false;
+    if (this._held === NONE) this._held = [];
+    this._held.push(deliver);
+    return true;
+  },
+};
+
+/**
+ * Gives `cls` pause(), resume(), isPaused and the hold its inbound events go through. Its
+ * instances have `_connection` (core/connection.js) and `_closed`, and call `initPausing(this)`
+ * in their constructor.
+ */
+function definePausing(cls) {
+  for (const [name, fn] of Object.entries(methods)) {
+    Object.defineProperty(cls.prototype, name, { value: fn, writable: true, configurable: true });
+  }
+  Object.defineProperty(cls.prototype, 'isPaused', {
+    get() {
+      return this._paused;
+    },
+    configurable: true,
+  });
+}
+
+/** The fields `definePausing`'s methods use, on a new connection object. */
+function initPausing(socket) {
+  socket._paused = false;
+  socket._held = NONE;
+}
+
+module.exports = { definePausing, initPausing };
