@@ -94,6 +94,25 @@ describe.each(SCHEMES)('over %s', (scheme) => {
       });
     });
 
+    it('httpServer.close() waits for open connections, which keep working', async () => {
+      await same(async (impl) => {
+        const env = await start(impl, { autoAcceptConnections: true });
+        env.wsServer.on('connect', (connection) => connection.on('message', (m) => connection.sendUTF(m.utf8Data)));
+        const client = await wsOpen(env.url);
+        const log = [];
+        const count = () => new Promise((resolve) => env.httpServer.getConnections((err, n) => resolve(err ? err.code : n)));
+        log.push(['connections', await count()]);
+        env.httpServer.close(() => log.push(['http close']));
+        await new Promise((resolve) => setImmediate(resolve));
+        client.send('still here');
+        await until(() => client.got.length === 1, WAIT, 'an echo after close()');
+        log.push(['connections', await count()]);
+        client.close();
+        await until(() => log.length === 3, WAIT, "the http server's close");
+        return { log, got: client.got };
+      });
+    });
+
     it('runs a request built by hand from an upgrade, without a server, as the package does', async () => {
       await same(async (impl) => {
         const env = await start(impl);

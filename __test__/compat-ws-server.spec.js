@@ -201,6 +201,64 @@ describe('ws face: servers of their own and noServer mode', () => {
     });
   });
 
+  // A graceful shutdown (stop taking connections, let the open ones finish) as socket.io and
+  // engine.io build it on `httpServer.close()`: its callback waits for the upgraded connections.
+  it.each([
+    ['{ server }', 'server'],
+    ['noServer and handleUpgrade', 'noServer'],
+  ])('httpServer.close() waits for open WebSocket connections (%s), which keep working', async (_, mode) => {
+    await differential(async (Server) => {
+      const httpServer = http.createServer();
+      const wss = mode === 'server' ? new Server({ server: httpServer }) : new Server({ noServer: true });
+      if (mode === 'noServer') {
+        httpServer.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)));
+      }
+      defer(() => closeHttp(httpServer));
+      wss.on('connection', (ws) => {
+        defer(() => ws.terminate());
+        ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+      });
+      await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+      const env = { wss, url: `ws://127.0.0.1:${httpServer.address().port}` };
+      const { client } = await pair(env);
+      const log = [];
+      const count = () => new Promise((resolve) => httpServer.getConnections((err, n) => resolve(err ? err.code : n)));
+      log.push(['connections', await count()]);
+      httpServer.close(() => log.push(['http close']));
+      await new Promise((resolve) => setImmediate(resolve));
+      const echoes = recordMessages(client);
+      client.send('still here');
+      await until(() => echoes.length === 1, 5000, 'an echo after close()');
+      log.push(['echo', echoes[0]], ['connections', await count()]);
+      client.close();
+      await until(() => log.length === 4, 5000, "the http server's close");
+      return log;
+    });
+  });
+
+  it('destroying the socket handed to handleUpgrade cuts the connection, as engine.io does to refuse one', async () => {
+    await differential(async (Server) => {
+      const httpServer = http.createServer();
+      const wss = new Server({ noServer: true });
+      const closes = [];
+      httpServer.on('upgrade', (req, socket, head) => {
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          ws.on('close', (code) => closes.push(['server', code]));
+          // engine.io's abortUpgrade after a refused handshake (an old protocol, generateId).
+          socket.destroy();
+        });
+      });
+      defer(() => closeHttp(httpServer));
+      await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+      const client = new WS(`ws://127.0.0.1:${httpServer.address().port}`);
+      defer(() => client.terminate());
+      client.on('error', () => {});
+      client.on('close', (code) => closes.push(['client', code]));
+      await until(() => closes.length === 2, 5000, 'both closes');
+      return closes.sort();
+    });
+  });
+
   it('throws when handleUpgrade is called twice with one socket', async () => {
     await differential(async (Server) => {
       const httpServer = http.createServer();

@@ -5,7 +5,7 @@ const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const native = require('../lib/core/native');
 const { attach } = require('..');
-const { once } = require('./helpers');
+const { once, until, startServer, connect } = require('./helpers');
 
 const root = path.join(__dirname, '..');
 
@@ -107,6 +107,27 @@ describe('process lifecycle', () => {
       });`);
     expect(code).toBe(0);
     expect(out.trim()).toBe('still alive');
+  });
+
+  it("counts open connections in the http server's, so that its close(cb) waits for them", async () => {
+    const env = await startServer();
+    try {
+      env.wss.on('connection', (ws) => ws.on('message', (data) => ws.send(data)));
+      const client = await connect(env.url);
+      const count = () => new Promise((resolve) => env.httpServer.getConnections((err, n) => resolve(n)));
+      expect(await count()).toBe(1);
+      const log = [];
+      env.httpServer.close(() => log.push('http close'));
+      const echo = once(client, 'message');
+      client.send('still here');
+      expect(String((await echo)[0])).toBe('still here');
+      expect(log).toEqual([]);
+      client.close();
+      await until(() => log.length === 1, 5000, "the http server's close");
+      expect(await count()).toBe(0);
+    } finally {
+      await env.wss.close();
+    }
   });
 
   it('delivers the rest of a batch when a handler throws, and the error reaches uncaughtException', async () => {

@@ -9,6 +9,25 @@ const { READY_STATE } = require('./ready-state');
 
 const { OPEN, CLOSING, CLOSED } = READY_STATE;
 
+/**
+ * Counts a connection the engine took from `server` (the net.Server that accepted it) among its
+ * connections, as the socket Node would have kept: `server.close(cb)` waits for it and
+ * `getConnections()` includes it, as with ws and websocket, whose upgraded sockets stay the
+ * server's. Returns `server`, or null when there is none.
+ */
+function countIn(server) {
+  if (server == null || typeof server._connections !== 'number') return null;
+  server._connections += 1;
+  return server;
+}
+
+/** Takes `countIn` back: a server that is closing emits 'close' once its last one is gone. */
+function uncount(server) {
+  if (server === null) return;
+  server._connections -= 1;
+  if (typeof server._emitCloseIfDrained === 'function') server._emitCloseIfDrained();
+}
+
 class Connection {
   /**
    * @param {import('./engine').Engine} engine the engine that accepted it
@@ -16,9 +35,11 @@ class Connection {
    *   engine's accept call answered: the handle every call about the connection takes (a
    *   type-tagged External: no object of a class per connection), its id, and the subprotocol
    *   the Rust-first intake answered with
+   * @param {import('net').Server | null} server the server it is counted in (see `countIn`)
    */
-  constructor(engine, accepted) {
+  constructor(engine, accepted, server) {
     this._engine = engine;
+    this._server = server;
     this._conn = accepted.connection;
     // What JavaScript knows of the connection's state, from its own calls and the engine's
     // events, as ws's readyState is: reading it costs no crossing (a chat loop reads it once per
@@ -53,6 +74,8 @@ class Connection {
   closed() {
     this._state = CLOSED;
     this._runWritten(true);
+    uncount(this._server);
+    this._server = null;
   }
 
   /** The subprotocol the Rust-first intake answered with ('' for none). */
@@ -240,4 +263,4 @@ class Connection {
   }
 }
 
-module.exports = { Connection, SEND };
+module.exports = { Connection, SEND, countIn, uncount };

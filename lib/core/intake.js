@@ -85,11 +85,11 @@ function serverSocket(httpServer, clientHandle) {
 }
 
 /**
- * An arrival (see `install`) on libuv handle `handle`, whose client sent `first`; `makeSocket`
- * makes its net.Socket, once.
+ * An arrival (see `install`) at `server` on libuv handle `handle`, whose client sent `first`;
+ * `makeSocket` makes its net.Socket, once.
  */
-function arrivalOf(handle, first, peeked, accepted, makeSocket) {
-  return { fd: handle.fd, first, peeked, accepted, addresses: () => addressesOf(handle), socket: lazily(makeSocket) };
+function arrivalOf(server, handle, first, peeked, accepted, makeSocket) {
+  return { server, fd: handle.fd, first, peeked, accepted, addresses: () => addressesOf(handle), socket: lazily(makeSocket) };
 }
 
 /** The family of a socket the listener accepted: a Pipe handle (a Unix socket's) has no getpeername. */
@@ -105,8 +105,8 @@ function headLength(first) {
 
 /**
  * Puts the intake in front of `httpServer`'s connections. `take(arrival)` returns true when a
- * server took the connection; an arrival is `{ fd, first, peeked, accepted, addresses(),
- * socket() }`, `peeked` when `first` is still in the socket, `accepted` ('tcp' or 'unix') when
+ * server took the connection; an arrival is `{ server, fd, first, peeked, accepted,
+ * addresses(), socket() }` (`server` is `httpServer`), `peeked` when `first` is still in the socket, `accepted` ('tcp' or 'unix') when
  * the listener has just accepted it (a 'connection' event's socket may come from anywhere).
  * `socket(onError)` makes the connection a net.Socket after all, past the request head (a face
  * whose application needs one: it then owns the connection, and takes it). Returns the function
@@ -166,7 +166,7 @@ function install(httpServer, take) {
       handle.readStop();
       // Its socket reads again, as Node leaves an upgrade's socket: a client leaving is seen,
       // and what it sends waits in the socket's buffer.
-      const arrival = arrivalOf(handle, first, false, accepted.get(handle), () => {
+      const arrival = arrivalOf(httpServer, handle, first, false, accepted.get(handle), () => {
         socket.readableFlowing = null;
         handle.readStart();
         return socket;
@@ -214,7 +214,7 @@ function install(httpServer, take) {
     if (typeof fd !== 'number' || fd < 0) return false;
     const first = peekHead(fd);
     if (first === null) return null;
-    const arrival = arrivalOf(clientHandle, first, true, familyOf(clientHandle), () => {
+    const arrival = arrivalOf(httpServer, clientHandle, first, true, familyOf(clientHandle), () => {
       try {
         dropPeeked(fd, first.length);
       } catch {
