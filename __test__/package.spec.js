@@ -277,6 +277,7 @@ describe('package: npm pack, install in a fresh project, use it there', () => {
       'lib/faces/ws/index.mjs',
       'lib/faces/websocket/index.mjs',
       'types/ws-entry.d.ts',
+      'types/ws-entry.d.mts',
       'lib/core/binary-name.js',
       'scripts/install.js',
       'scripts/build.js',
@@ -357,6 +358,30 @@ describe('package: npm pack, install in a fresh project, use it there', () => {
       await server.stop();
     }
   }, 30000);
+
+  // TypeScript written against @types/ws and @types/websocket (DefinitelyTyped's server-side tests
+  // and the packages' READMEs, in __test__/types/installed), with only the module name changed,
+  // compiled against the installed package's own declarations as each module setting resolves them.
+  test.each([
+    ['node16 (CommonJS and ES module files)', ['--module', 'node16', '--moduleResolution', 'node16'], ['ws-require.ts', 'ws-import.mts', 'websocket.ts']],
+    ['node10 with esModuleInterop', ['--module', 'commonjs', '--moduleResolution', 'node10', '--esModuleInterop'], ['ws-require.ts', 'websocket.ts']],
+    ['bundler', ['--module', 'esnext', '--moduleResolution', 'bundler'], ['ws-import.mts']],
+  ])("code typed for ws and websocket compiles against the package's types: %s", (_, settings, files) => {
+    const sources = path.join(__dirname, 'types', 'installed');
+    const dir = path.join(project, 'typed');
+    fs.mkdirSync(dir, { recursive: true });
+    for (const file of files) fs.copyFileSync(path.join(sources, file), path.join(dir, file));
+    const tsc = path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
+    // Node's types come from the repository: the project itself has no TypeScript installed.
+    const types = ['--typeRoots', path.join(repo, 'node_modules', '@types'), '--types', 'node'];
+    const checked = spawnSync(process.execPath, [tsc, '--noEmit', '--strict', '--target', 'es2022', ...types, ...settings, ...files], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 60000,
+    });
+    expect(`${checked.stdout}${checked.stderr}`).toBe('');
+    expect(checked.status).toBe(0);
+  }, 90000);
 
   test('a Jest test in the project starts ferrows, echoes, closes, and Jest exits by itself', () => {
     // No --forceExit: a handle that kept the process alive would hang the run into the timeout.

@@ -255,7 +255,7 @@ export declare class request extends EventEmitter {
    * @param status @default 403
    * @param reason sent as X-WebSocket-Reject-Reason
    */
-  reject(status?: number, reason?: string, extraHeaders?: Record<string, string | number>): void;
+  reject(status?: number, reason?: string, extraHeaders?: object): void;
 
   on(event: 'requestAccepted', cb: (connection: connection) => void): this;
   on(event: 'requestRejected' | 'requestResolved', cb: (request: this) => void): this;
@@ -314,7 +314,7 @@ export interface routerRequest extends EventEmitter {
   requestedExtensions: IExtension[];
   cookies: IRequestCookie[];
   accept(origin?: string, cookies?: ICookie[]): connection;
-  reject(status?: number, reason?: string, extraHeaders?: Record<string, string | number>): void;
+  reject(status?: number, reason?: string, extraHeaders?: object): void;
 }
 
 export interface IRouterConfig {
@@ -357,3 +357,9 @@ export declare const deprecation: {
 
 /** ferrows's version. */
 export declare const version: string;
+
+// @types/websocket's names for the types above, so that code annotated with them compiles.
+export type IConfig = Omit<IServerConfig, 'httpServer'>;
+export type IStringified = { toString(...args: any[]): string };
+export type frame = IFrame;
+export type IRouterRequest = routerRequest;

@@ -3,14 +3,13 @@
 
 /// <reference types="node" />
 import { EventEmitter } from 'events';
-import type { Blob } from 'buffer';
 import type { IncomingMessage, Server as HttpServer } from 'http';
 import type { Server as HttpsServer } from 'https';
 import type { AddressInfo } from 'net';
 import type { Duplex } from 'stream';
 
 /** A received message: a Buffer, or per `binaryType` an ArrayBuffer, Buffer[] or Blob. */
-export type WsRawData = Buffer | ArrayBuffer | Buffer[] | Blob;
+export type WsRawData = Buffer | ArrayBuffer | Buffer[] | import('buffer').Blob;
 
 /** What `send`, `ping` and `pong` take (numbers are sent as their decimal text, as ws does). */
 export type WsSendData =
@@ -21,11 +20,15 @@ export type WsSendData =
   | SharedArrayBuffer
   | ArrayBufferView
   | Blob
+  | import('buffer').Blob
   | readonly any[];
 
 export interface WsVerifyClientInfo {
-  /** `Origin` (`Sec-WebSocket-Origin` for protocol version 8). */
-  origin: string | undefined;
+  /**
+   * `Origin` (`Sec-WebSocket-Origin` for protocol version 8). Undefined when the client sent
+   * none, as in ws; typed `string` as @types/ws types it, so that ws-typed callbacks compile.
+   */
+  origin: string;
   /** Whether the request came over TLS. */
   secure: boolean;
   req: IncomingMessage;
@@ -38,8 +41,11 @@ export type WsVerifyClientDone = (
   headers?: Record<string, string | number | string[]>
 ) => void;
 
+/** Callback of send/ping/pong: null once written, an Error if not. (Method form: bivariant, so ws-typed callbacks fit.) */
+export type WsWriteCallback = { bivarianceHack(err?: Error | null): void }['bivarianceHack'];
+
 /** Options of `new WebSocketServer()`: ws 8's, plus ferrows's backpressure bounds. */
-export interface WebSocketServerOptions {
+export interface WebSocketServerOptions<T extends typeof WsSocket = typeof WsSocket, U extends typeof IncomingMessage = typeof IncomingMessage> {
   /** Port of an http server made for this WebSocket server (answers plain HTTP with 426). */
   port?: number;
   /** Host that server binds. */
@@ -47,7 +53,7 @@ export interface WebSocketServerOptions {
   /** Listen backlog of that server. @default 511 */
   backlog?: number;
   /** An existing http or https server whose upgrades to take. */
-  server?: HttpServer | HttpsServer;
+  server?: HttpServer<U> | HttpsServer<U>;
   /** Take no server: call `handleUpgrade` yourself. @default false */
   noServer?: boolean;
   /** Only this pathname (query ignored); other paths get 400. */
@@ -56,7 +62,7 @@ export interface WebSocketServerOptions {
    * Accept or refuse a client before the 101: `(info) => boolean`, or `(info, done)` calling
    * `done(result, code = 401, message, headers)`.
    */
-  verifyClient?: (info: WsVerifyClientInfo, done: WsVerifyClientDone) => boolean | void;
+  verifyClient?(info: WsVerifyClientInfo, done: WsVerifyClientDone): boolean | void;
   /** Choose one of the offered subprotocols; a falsy value chooses none. @default the first offered */
   handleProtocols?: (protocols: Set<string>, req: IncomingMessage) => string | false | null | undefined;
   /** Keep `wss.clients`. @default true */
@@ -87,7 +93,7 @@ export interface WebSocketServerOptions {
    * The class of the connections: `WsSocket` or a class that extends it (ws's own WebSocket
    * class is refused). @default WsSocket
    */
-  WebSocket?: typeof WsSocket;
+  WebSocket?: T;
   /** ferrows: queued outbound bytes above which the connection is closed with 1008. @default 16777216 */
   maxBackpressure?: number;
   /** ferrows: received bytes waiting for JavaScript above which the socket is not read. @default 4194304 */
@@ -195,14 +201,14 @@ export declare class WsSocket extends EventEmitter {
   onerror: ((event: WsErrorEvent) => void) | null;
 
   /** Sends a message; `cb` runs once it is written, or with an error when not open. */
-  send(data: WsSendData, cb?: (err?: Error | null) => void): void;
-  send(data: WsSendData, options: WsSendOptions, cb?: (err?: Error | null) => void): void;
+  send(data: WsSendData, cb?: WsWriteCallback): void;
+  send(data: WsSendData, options: WsSendOptions, cb?: WsWriteCallback): void;
   /** Sends a ping (at most 125 bytes). */
-  ping(data?: WsSendData, mask?: boolean, cb?: (err?: Error | null) => void): void;
-  ping(cb: (err?: Error | null) => void): void;
+  ping(data?: WsSendData, mask?: boolean, cb?: WsWriteCallback): void;
+  ping(cb: WsWriteCallback): void;
   /** Sends a pong (at most 125 bytes). */
-  pong(data?: WsSendData, mask?: boolean, cb?: (err?: Error | null) => void): void;
-  pong(cb: (err?: Error | null) => void): void;
+  pong(data?: WsSendData, mask?: boolean, cb?: WsWriteCallback): void;
+  pong(cb: WsWriteCallback): void;
   /**
    * Starts the closing handshake; without a code the close frame is empty (the client sees 1005).
    * @param code 1000-1003, 1007-1014 or 3000-4999
@@ -237,13 +243,13 @@ export declare class WsSocket extends EventEmitter {
 /**
  * ws 8's `WebSocketServer`. Events: connection, headers, error, close, listening, wsClientError.
  */
-export declare class WebSocketServer extends EventEmitter {
+export declare class WebSocketServer<T extends typeof WsSocket = typeof WsSocket, U extends typeof IncomingMessage = typeof IncomingMessage> extends EventEmitter {
   /** @param callback a 'listening' listener of the server made for `port` */
-  constructor(options: WebSocketServerOptions, callback?: () => void);
+  constructor(options: WebSocketServerOptions<T, U>, callback?: () => void);
   /** The options with ws's defaults filled in. */
-  readonly options: WebSocketServerOptions;
+  readonly options: WebSocketServerOptions<T, U>;
   /** Open connections (undefined at runtime when `clientTracking` is false). */
-  clients: Set<WsSocket>;
+  clients: Set<InstanceType<T>>;
   /** The bound address of the server made for `port` or given; null once closed. Throws in noServer mode. */
   address(): AddressInfo | string | null;
   /**
@@ -253,25 +259,25 @@ export declare class WebSocketServer extends EventEmitter {
   close(cb?: (err?: Error) => void): void;
   /** Completes (or refuses) an upgrade, then calls `callback(ws, req)`. */
   handleUpgrade(
-    req: IncomingMessage,
+    req: InstanceType<U>,
     socket: Duplex,
     head: Buffer,
-    callback: (ws: WsSocket, req: IncomingMessage) => void
+    callback: (ws: InstanceType<T>, req: InstanceType<U>) => void
   ): void;
   /** Whether this server takes the request (its `path`, when set, matches). */
-  shouldHandle(req: IncomingMessage): boolean;
+  shouldHandle(req: InstanceType<U>): boolean;
 
-  on(event: 'connection', listener: (this: WebSocketServer, ws: WsSocket, req: IncomingMessage) => void): this;
-  on(event: 'headers', listener: (this: WebSocketServer, headers: string[], req: IncomingMessage) => void): this;
-  on(event: 'error', listener: (this: WebSocketServer, err: Error) => void): this;
+  on(event: 'connection', listener: (this: WebSocketServer<T, U>, ws: InstanceType<T>, req: InstanceType<U>) => void): this;
+  on(event: 'headers', listener: (this: WebSocketServer<T, U>, headers: string[], req: InstanceType<U>) => void): this;
+  on(event: 'error', listener: (this: WebSocketServer<T, U>, err: Error) => void): this;
   on(event: 'close' | 'listening', listener: (this: WebSocketServer) => void): this;
-  on(event: 'wsClientError', listener: (this: WebSocketServer, err: Error, socket: Duplex, req: IncomingMessage) => void): this;
-  on(event: string | symbol, listener: (this: WebSocketServer, ...args: any[]) => void): this;
-  once(event: 'connection', listener: (this: WebSocketServer, ws: WsSocket, req: IncomingMessage) => void): this;
-  once(event: 'headers', listener: (this: WebSocketServer, headers: string[], req: IncomingMessage) => void): this;
-  once(event: 'error', listener: (this: WebSocketServer, err: Error) => void): this;
+  on(event: 'wsClientError', listener: (this: WebSocketServer<T, U>, err: Error, socket: Duplex, req: InstanceType<U>) => void): this;
+  on(event: string | symbol, listener: (this: WebSocketServer<T, U>, ...args: any[]) => void): this;
+  once(event: 'connection', listener: (this: WebSocketServer<T, U>, ws: InstanceType<T>, req: InstanceType<U>) => void): this;
+  once(event: 'headers', listener: (this: WebSocketServer<T, U>, headers: string[], req: InstanceType<U>) => void): this;
+  once(event: 'error', listener: (this: WebSocketServer<T, U>, err: Error) => void): this;
   once(event: 'close' | 'listening', listener: (this: WebSocketServer) => void): this;
-  once(event: 'wsClientError', listener: (this: WebSocketServer, err: Error, socket: Duplex, req: IncomingMessage) => void): this;
-  once(event: string | symbol, listener: (this: WebSocketServer, ...args: any[]) => void): this;
-  off(event: string | symbol, listener: (this: WebSocketServer, ...args: any[]) => void): this;
+  once(event: 'wsClientError', listener: (this: WebSocketServer<T, U>, err: Error, socket: Duplex, req: InstanceType<U>) => void): this;
+  once(event: string | symbol, listener: (this: WebSocketServer<T, U>, ...args: any[]) => void): this;
+  off(event: string | symbol, listener: (this: WebSocketServer<T, U>, ...args: any[]) => void): this;
 }
