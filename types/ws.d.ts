@@ -264,8 +264,11 @@ export declare class WebSocketServer<T extends typeof WsSocket = typeof WsSocket
     head: Buffer,
     callback: (ws: InstanceType<T>, req: InstanceType<U>) => void
   ): void;
-  /** Whether this server takes the request (its `path`, when set, matches). */
-  shouldHandle(req: InstanceType<U>): boolean;
+  /**
+   * Whether this server takes the request (its `path`, when set, matches). Typed as @types/ws
+   * types it: a returned Promise counts as true, as in ws.
+   */
+  shouldHandle(req: InstanceType<U>): boolean | Promise<boolean>;
 
   on(event: 'connection', listener: (this: WebSocketServer<T, U>, ws: InstanceType<T>, req: InstanceType<U>) => void): this;
   on(event: 'headers', listener: (this: WebSocketServer<T, U>, headers: string[], req: InstanceType<U>) => void): this;
