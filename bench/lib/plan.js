@@ -4,7 +4,7 @@
 // for the default and the --quick run. Keeping this in one table makes the published numbers
 // easy to trace back to the exact flags.
 
-const SERVERS = ['ferrows', 'ferrows-websocket', 'ferrows-ws', 'ws', 'websocket', 'uws'];
+const SERVERS = ['ferrows', 'ferrows-websocket', 'ferrows-ws', 'ws', 'websocket', 'uws', 'rust'];
 // Every ratio is against this one.
 const BASELINE = 'ws';
 const IDLE_100K = 100000;

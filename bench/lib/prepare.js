@@ -10,6 +10,8 @@ const path = require('path');
 const BENCH = path.join(__dirname, '..');
 const LOADGEN_DIR = path.join(BENCH, 'loadgen');
 const LOADGEN_BIN = path.join(LOADGEN_DIR, 'target', 'release', 'loadgen');
+// The pure-Rust reference server, a second program of the loadgen's crate (src/bin/rust-server.rs).
+const RUST_SERVER_BIN = path.join(LOADGEN_DIR, 'target', 'release', 'rust-server');
 
 function run(command, args, cwd) {
   const result = spawnSync(command, args, { cwd, stdio: 'inherit' });
@@ -27,10 +29,11 @@ function installBenchDeps() {
   run('npm', ['ci', '--no-audit', '--no-fund'], BENCH);
 }
 
+/** Builds the loadgen and the pure-Rust server; returns the loadgen's path. */
 function buildLoadgen() {
-  console.error('bench: building the loadgen (cargo build --release)');
+  console.error('bench: building the loadgen and the pure-Rust server (cargo build --release)');
   run('cargo', ['build', '--release', '--quiet'], LOADGEN_DIR);
   return LOADGEN_BIN;
 }
 
-module.exports = { installBenchDeps, buildLoadgen };
+module.exports = { installBenchDeps, buildLoadgen, RUST_SERVER_BIN };

@@ -7,6 +7,7 @@ const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const net = require('net');
 const path = require('path');
+const { RUST_SERVER_BIN } = require('./prepare');
 
 const SERVER_CORE = '0';
 const LOADGEN_CORE = '1';
@@ -80,16 +81,16 @@ function hardFdLimit() {
   return /^Max open files\s+\S+\s+(\S+)/m.exec(limits)?.[1] ?? 'unknown';
 }
 
-// Starts servers/NAME.js and resolves once it prints `ready`. Resolves { unavailable } when the
+// Starts servers/NAME.js (or, for `rust`, the pure-Rust server) and resolves once it prints `ready`. Resolves { unavailable } when the
 // server says its implementation is missing or cannot compress (with `deflate`), or, with
 // `realtime`, when SCHED_RR cannot be had, or, with `nofile`, when the descriptor limit cannot
 // be raised that far; rejects when it fails otherwise. `env` adds to the contract's variables
 // (REDIS for the scale-out servers).
 async function startServer(name, mode, { realtime = false, deflate = false, nofile = 0, env = {} } = {}) {
   if (realtime && !hasChrt) return { unavailable: 'chrt -r 1 is not permitted here (needs root or CAP_SYS_NICE)' };
-  const file = path.join(__dirname, '..', 'servers', `${name}.js`);
   // The server under each wrapper asked for, outermost first; every wrapper execs the next.
-  let argv = [process.execPath, file];
+  // `rust` is a program of its own; every other server is a Node script in servers/.
+  let argv = name === 'rust' ? [RUST_SERVER_BIN] : [process.execPath, path.join(__dirname, '..', 'servers', `${name}.js`)];
   if (nofile) {
     const prefix = fdLimitPrefix(nofile);
     if (!prefix) {
