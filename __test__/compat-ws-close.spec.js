@@ -55,6 +55,24 @@ describe('ws face: closing', () => {
     });
   });
 
+  it("fails the callbacks of sends still queued at terminate() with the destroyed stream's error", async () => {
+    await differential(async (Server) => {
+      const env = await start(Server);
+      const { client, ws } = await pair(env);
+      // The client reads nothing: most of 40 MiB stays queued on the server.
+      client._socket.pause();
+      const outcomes = [];
+      const payload = 'x'.repeat(1 << 20);
+      for (let i = 0; i < 40; i += 1) ws.send(payload, (err) => outcomes.push(err ? `${err.code}: ${err.message}` : 'written'));
+      const serverClose = once(ws, 'close');
+      setImmediate(() => ws.terminate());
+      await serverClose;
+      await until(() => outcomes.length === 40, 5000, 'every callback');
+      const failures = [...new Set(outcomes.filter((o) => o !== 'written'))];
+      return { failures, lastFailed: outcomes[39] !== 'written' };
+    });
+  });
+
   it('validates close arguments as ws does', async () => {
     await differential(async (Server) => {
       const env = await start(Server);

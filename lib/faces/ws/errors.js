@@ -36,4 +36,14 @@ function notOpenError(readyState) {
   return new Error(`WebSocket is not open: readyState ${readyState} (${STATES[readyState]})`);
 }
 
-module.exports = { toWsError, notOpenError };
+/**
+ * The error a send/ping/pong callback gets in ws when its frame was still queued as the socket
+ * went (terminate, a reset): Node's, from the destroyed stream's pending writes.
+ */
+function destroyedError() {
+  const err = new Error('Cannot call write after a stream was destroyed');
+  err.code = 'ERR_STREAM_DESTROYED';
+  return err;
+}
+
+module.exports = { toWsError, notOpenError, destroyedError };

@@ -9,7 +9,7 @@ const { SEND } = require('../../core/protocol');
 const { Connection } = require('../../core/connection');
 const { SocketStandIn } = require('./socket-stand-in');
 const { READY_STATE, defineReadyStates } = require('../../core/ready-state');
-const { toWsError, notOpenError } = require('./errors');
+const { toWsError, notOpenError, destroyedError } = require('./errors');
 const { EMPTY, BINARY_TYPES, sendOptions, isBlob, bytesOf, closeReason, asBinaryType } = require('./data');
 const { definePausing, initPausing } = require('../../core/pausing');
 
@@ -284,7 +284,7 @@ class WsSocket extends EventEmitter {
     if (status === SEND.NOT_OPEN) {
       process.nextTick(cb, notOpenError(this.readyState));
     } else {
-      this._connection.whenWritten((written) => cb(written ? null : notOpenError(CLOSED)));
+      this._connection.whenWritten((written) => cb(written ? null : destroyedError()));
     }
   }
 
