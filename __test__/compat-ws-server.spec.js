@@ -236,6 +236,86 @@ describe('ws face: servers of their own and noServer mode', () => {
     });
   });
 
+  // stoppable, http-terminator and server-destroy track the sockets of 'connection' (dropping
+  // each on its 'close') and destroy those still open once close() is called.
+  it.each([['{ server }', 'server'], ['noServer and handleUpgrade', 'noServer']])(
+    'a shutdown that tracks sockets ends open WebSocket connections and closes (%s)',
+    async (_, mode) => {
+      await differential(async (Server) => {
+        const httpServer = http.createServer();
+        const sockets = new Set();
+        const log = [];
+        httpServer.on('connection', (socket) => {
+          sockets.add(socket);
+          socket.on('close', () => {
+            sockets.delete(socket);
+            log.push(['socket close']);
+          });
+        });
+        const wss = mode === 'server' ? new Server({ server: httpServer }) : new Server({ noServer: true });
+        if (mode === 'noServer') {
+          httpServer.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)));
+        }
+        wss.on('connection', (ws, req) => {
+          log.push(['connection', req.socket.destroyed, sockets.has(req.socket)]);
+          ws.on('close', (code) => log.push(['ws close', code]));
+        });
+        defer(() => closeHttp(httpServer));
+        await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+        const client = new WS(`ws://127.0.0.1:${httpServer.address().port}`);
+        defer(() => client.terminate());
+        client.on('error', () => {});
+        await once(client, 'open');
+        await until(() => log.length === 1, 5000, "the server's connection");
+        log.push(['tracked', sockets.size]);
+        const clientClosed = once(client, 'close');
+        const closed = new Promise((resolve) => httpServer.close(resolve));
+        for (const socket of sockets) socket.destroy();
+        await closed;
+        const [code] = await clientClosed;
+        await until(() => log.length === 4, 5000, 'the ends');
+        const [first, tracked, ...ends] = log;
+        return { first, tracked, ends: ends.sort(), client: code };
+      });
+    }
+  );
+
+  it("req.socket ends with the connection, counted by the http server until then", async () => {
+    await differential(async (Server) => {
+      const env = await start(Server);
+      const log = [];
+      const count = () => new Promise((resolve) => env.httpServer.getConnections((err, n) => resolve(n)));
+      env.wss.on('connection', (ws, req) => {
+        log.push(['open', req.socket.destroyed]);
+        req.socket.on('close', () => log.push(['socket close']));
+        ws.on('close', () => log.push(['ws close']));
+      });
+      const { client } = await pair(env);
+      log.push(['connections', await count()]);
+      client.close();
+      await until(() => log.length === 4, 5000, 'both closes');
+      log.push(['connections', await count()]);
+      return [log[0], log[1], log.slice(2, 4).sort(), log[4]];
+    });
+  });
+
+  it("req.socket.destroy() in 'connection' cuts the connection", async () => {
+    await differential(async (Server) => {
+      const env = await start(Server);
+      const closes = [];
+      env.wss.on('connection', (ws, req) => {
+        ws.on('close', (code) => closes.push(['server', code]));
+        req.socket.destroy();
+      });
+      const client = new WS(env.url);
+      defer(() => client.terminate());
+      client.on('error', () => {});
+      client.on('close', (code) => closes.push(['client', code]));
+      await until(() => closes.length === 2, 5000, 'both closes');
+      return closes.sort();
+    });
+  });
+
   it('destroying the socket handed to handleUpgrade cuts the connection, as engine.io does to refuse one', async () => {
     await differential(async (Server) => {
       const httpServer = http.createServer();

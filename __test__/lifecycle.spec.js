@@ -1,5 +1,6 @@
 'use strict';
 
+const http = require('http');
 const path = require('path');
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
@@ -130,6 +131,71 @@ describe('process lifecycle', () => {
     }
   });
 
+  // stoppable, http-terminator and server-destroy track the sockets of 'connection' and destroy
+  // those still open once close() is called.
+  it('lets a shutdown that tracks sockets end open connections and close the http server', async () => {
+    const env = await startServer({}, (httpServer) => {
+      httpServer.sockets = new Set();
+      httpServer.on('connection', (socket) => {
+        httpServer.sockets.add(socket);
+        socket.on('close', () => httpServer.sockets.delete(socket));
+      });
+    });
+    try {
+      const connected = once(env.wss, 'connection');
+      const client = await connect(env.url);
+      const [ws, req] = await connected;
+      expect([req.socket.destroyed, env.httpServer.sockets.has(req.socket)]).toEqual([false, true]);
+      const ends = [once(ws, 'close'), once(client, 'close')];
+      const closed = new Promise((resolve) => env.httpServer.close(resolve));
+      for (const socket of env.httpServer.sockets) socket.destroy();
+      await closed;
+      const [[serverCode], [clientCode]] = await Promise.all(ends);
+      expect([serverCode, clientCode, env.httpServer.sockets.size]).toEqual([1006, 1006, 0]);
+    } finally {
+      await env.wss.close();
+    }
+  });
+
+  it('counts a connection whose request comes after the accept while close() is called in between', async () => {
+    // The intake looks again at the end of the turn when the request is not in at the accept;
+    // forced here (a fresh copy of the package whose first look misses), since on loopback it
+    // usually is in.
+    let fresh;
+    jest.isolateModules(() => {
+      const engine = require('../lib/core/native');
+      const peek = engine.peekHead;
+      const missed = new Set();
+      engine.peekHead = (fd) => (missed.has(fd) ? peek(fd) : (missed.add(fd), null));
+      fresh = require('..');
+    });
+    const httpServer = http.createServer();
+    const wss = fresh.attach(httpServer);
+    await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+    try {
+      const closes = [];
+      httpServer.on('close', () => closes.push('http close'));
+      const accept = httpServer._handle.onconnection;
+      httpServer._handle.onconnection = function (...args) {
+        // close() runs in the same turn as the accept, before the intake's second look.
+        setImmediate(() => httpServer.close(() => closes.push('callback')));
+        return accept.apply(this, args);
+      };
+      const connected = once(wss, 'connection');
+      const client = await connect(`ws://127.0.0.1:${httpServer.address().port}`);
+      const [ws] = await connected;
+      expect(closes).toEqual([]);
+      const ended = once(ws, 'close');
+      client.close();
+      await ended;
+      await until(() => closes.length === 2, 5000, "the http server's close");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(closes).toEqual(['http close', 'callback']);
+    } finally {
+      await wss.close();
+    }
+  });
+
   it('delivers the rest of a batch when a handler throws, and the error reaches uncaughtException', async () => {
     const { code, out } = await run(`${PRELUDE}
       let n = 0;
@@ -147,6 +213,27 @@ describe('process lifecycle', () => {
       });`);
     expect(code).toBe(0);
     expect(out.trim().split('\n')).toEqual(['third c', 'uncaught handler failed']);
+  });
+
+  it('delivers the rest of what a pause held when a handler throws, and then the close', async () => {
+    const { code, out } = await run(`${PRELUDE}
+      process.on('uncaughtException', (e) => console.log('uncaught', e.message));
+      wss.on('connection', (ws) => {
+        ws.on('message', (d) => {
+          console.log('message', d);
+          if (d === 'a') { ws.pause(); setTimeout(() => ws.resume(), 50); }
+          if (d === 'boom') throw new Error('handler failed');
+          if (d === 'c') ws.close();
+        });
+        ws.on('close', () => { console.log('close'); wss.close().then(() => server.close()); });
+      });
+      server.listen(0, '127.0.0.1', () => {
+        const c = new WS('ws://127.0.0.1:' + server.address().port);
+        // One batch, as above: 'boom' and 'c' are held by the pause 'a' takes.
+        c.on('open', () => { c.send('a'); c.send('boom'); c.send('c'); const until = Date.now() + 200; while (Date.now() < until); });
+      });`);
+    expect(code).toBe(0);
+    expect(out.trim().split('\n')).toEqual(['message a', 'message boom', 'message c', 'uncaught handler failed', 'close']);
   });
 });
 

@@ -45,6 +45,23 @@ describe.each(SCHEMES)('pause and resume over %s', (scheme) => {
     await closeEvent;
   });
 
+  it("reports a protocol error after the messages held before it, as ws's order is", async () => {
+    const { raw, ws, closeEvent } = await rawPair(env);
+    const log = [];
+    ws.on('message', (data) => {
+      log.push(String(data));
+      if (String(data) === 'a') ws.pause();
+    });
+    ws.on('error', (err) => log.push(`error ${err.code}`));
+    // 'a', 'b', then an unmasked frame: a protocol error after 'b'.
+    raw.write(Buffer.concat([frame(0x1, 'a'), frame(0x1, 'b'), frame(0x1, 'x', { mask: false })]));
+    await until(() => log.length >= 1, 5000, 'the first message');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    ws.resume();
+    await closeEvent;
+    expect(log).toEqual(['a', 'b', 'error WS_ERR_EXPECTED_MASK']);
+  });
+
   it('keeps the client waiting in TCP while paused, and reads on after resume()', async () => {
     const [[ws], client] = await Promise.all([once(env.wss, 'connection'), connect(env.url)]);
     ws.pause();

@@ -6,27 +6,10 @@
 
 const { SEND } = require('./protocol');
 const { READY_STATE } = require('./ready-state');
+const net = require('net');
+const { forwardEnds, release } = require('./node-side');
 
 const { OPEN, CLOSING, CLOSED } = READY_STATE;
-
-/**
- * Counts a connection the engine took from `server` (the net.Server that accepted it) among its
- * connections, as the socket Node would have kept: `server.close(cb)` waits for it and
- * `getConnections()` includes it, as with ws and websocket, whose upgraded sockets stay the
- * server's. Returns `server`, or null when there is none.
- */
-function countIn(server) {
-  if (server == null || typeof server._connections !== 'number') return null;
-  server._connections += 1;
-  return server;
-}
-
-/** Takes `countIn` back: a server that is closing emits 'close' once its last one is gone. */
-function uncount(server) {
-  if (server === null) return;
-  server._connections -= 1;
-  if (typeof server._emitCloseIfDrained === 'function') server._emitCloseIfDrained();
-}
 
 class Connection {
   /**
@@ -35,11 +18,12 @@ class Connection {
    *   engine's accept call answered: the handle every call about the connection takes (a
    *   type-tagged External: no object of a class per connection), its id, and the subprotocol
    *   the Rust-first intake answered with
-   * @param {import('net').Server | null} server the server it is counted in (see `countIn`)
+   * @param {import('net').Socket | import('net').Server | null} nodeSide what Node keeps of it
+   *   (core/node-side.js): the socket it came on, or the server that counts it
    */
-  constructor(engine, accepted, server) {
+  constructor(engine, accepted, nodeSide) {
     this._engine = engine;
-    this._server = server;
+    this._nodeSide = nodeSide;
     this._conn = accepted.connection;
     // What JavaScript knows of the connection's state, from its own calls and the engine's
     // events, as ws's readyState is: reading it costs no crossing (a chat loop reads it once per
@@ -74,8 +58,25 @@ class Connection {
   closed() {
     this._state = CLOSED;
     this._runWritten(true);
-    uncount(this._server);
-    this._server = null;
+    const side = this._nodeSide;
+    this._nodeSide = null;
+    release(side);
+  }
+
+  /**
+   * Makes `socket`, a stand-in that shows the addresses of a connection that never became a
+   * net.Socket (the `req.socket` a face gives), what Node keeps of this connection: it takes
+   * over the server's count, ends with the connection, and its destroy() and end() cut it.
+   * Returns `socket`.
+   */
+  keepStandIn(socket) {
+    const side = this._nodeSide;
+    if (side instanceof net.Server) {
+      socket.server = side;
+      socket._server = side;
+      this._nodeSide = socket;
+    }
+    return forwardEnds(socket, this);
   }
 
   /** The subprotocol the Rust-first intake answered with ('' for none). */
@@ -263,4 +264,4 @@ class Connection {
   }
 }
 
-module.exports = { Connection, SEND, countIn, uncount };
+module.exports = { Connection, SEND };

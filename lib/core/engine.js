@@ -7,7 +7,8 @@
 const native = require('./native');
 const { handOff } = require('./handshake');
 const { protocolError, outOfRange } = require('./errors');
-const { Connection, countIn, uncount } = require('./connection');
+const { Connection } = require('./connection');
+const { detach, forwardEnds, countIn } = require('./node-side');
 const { ENGINE_DEFAULTS } = require('./limits');
 const { EVENT, ERROR_CODES, SEND } = require('./protocol');
 
@@ -35,21 +36,6 @@ const {
  * `_onClose(code, reason)`; one that sends in batches (Connection.sendTextInBatch) also gets
  * `_onAboveHighWater()` when a batch takes its queue past the high-water mark.
  */
-/**
- * The net.Socket an upgrade came on, once its descriptor is Rust's (Node's copy is closed): what
- * the application still does to it reaches the connection, as with ws and websocket, where the
- * upgraded socket is the connection's own. Destroying or ending it cuts the connection (1006):
- * engine.io refuses a handshake this way after `handleUpgrade`.
- */
-function forwardEnds(socket, connection) {
-  const cut = () => {
-    connection.terminate();
-    return socket;
-  };
-  socket.destroy = cut;
-  socket.end = cut;
-}
-
 class Engine {
   /**
    * @param {object} limits engine limits (see lib/core/limits.js), and `redis`/`redisPrefix`
@@ -118,17 +104,13 @@ class Engine {
    */
   accept(socket, head, key, protocol, headers, extensions) {
     const answer = { key, protocol, headers, extensions };
-    // Counted before Node's copy of the socket closes, so that a server closing meanwhile waits.
-    const server = countIn(socket._server);
     const adopted = handOff(this._native, socket, head, answer);
-    if (adopted.accepted !== null) {
-      const connection = new Connection(this, adopted.accepted, server);
-      forwardEnds(socket, connection);
-      return connection;
-    }
-    // A socket Node keeps (the bridge) stays counted by Node itself.
-    uncount(server);
-    return new Connection(this, this._bridge(socket, adopted.head, answer), null);
+    // A socket Node keeps (the bridge) is the server's as any other; an adopted one stays open,
+    // detached, until the connection ends.
+    if (adopted.accepted === null) return new Connection(this, this._bridge(socket, adopted.head, answer), null);
+    const connection = new Connection(this, adopted.accepted, socket);
+    forwardEnds(socket, connection);
+    return connection;
   }
 
   /**
@@ -139,14 +121,21 @@ class Engine {
    * (none when undefined) and carries `answer.lines`. Returns the `Connection`, or null when the
    * engine does not take it (`first` not consumed).
    */
-  acceptHead({ server, fd, first, peeked, accepted }, answer) {
+  acceptHead({ server, nodeSocket, fd, first, peeked, accepted }, answer) {
     let taken = null;
     try {
       taken = this._native.acceptHead(fd, first, peeked, accepted, answer);
     } catch {
       // Out of descriptors, say: Node's path still works.
     }
-    return taken === null ? null : new Connection(this, taken, countIn(server));
+    if (taken === null) return null;
+    // One that came as a net.Socket keeps it, detached; one that never became a socket is
+    // counted by its server directly.
+    if (nodeSocket === null) return new Connection(this, taken, countIn(server));
+    detach(nodeSocket);
+    const connection = new Connection(this, taken, nodeSocket);
+    forwardEnds(nodeSocket, connection);
+    return connection;
   }
 
   /**

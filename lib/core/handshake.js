@@ -7,6 +7,7 @@
 const { STATUS_CODES } = require('http');
 const native = require('./native');
 const { refuse } = require('./http');
+const { detach } = require('./node-side');
 
 /**
  * Answers an upgrade request with an HTTP error (a plain-text body) and closes the socket. Extra
@@ -61,23 +62,11 @@ function check(req) {
 }
 
 /**
- * After the handoff Node's socket has no handle to ask for its addresses, and applications read
- * them after (ws's `req.socket.remoteAddress` in 'connection', the websocket package's
- * `request.socket`): Node caches the peer's once read, and the local ones are pinned here.
- */
-function keepAddresses(socket) {
-  void socket.remoteAddress;
-  for (const name of ['localAddress', 'localPort', 'localFamily']) {
-    const value = socket[name];
-    if (value !== undefined) Object.defineProperty(socket, name, { value, configurable: true });
-  }
-}
-
-/**
  * Moves an upgraded socket into the engine: stops Node reading it, gathers every byte Node has
  * read past the request, lets Rust duplicate the descriptor and write the 101 (`answer`: the
  * key, protocol, extra header lines and the client's extension offers), then closes
- * Node's copy (a plain close of a duplicate: the peer sees nothing).
+ * Node's copy (a plain close of a duplicate: the peer sees nothing) and keeps the socket open
+ * without it (core/node-side.js).
  * Returns `{ accepted }` with the engine's answer (see core/connection.js), or
  * `{ accepted: null, head }` when the socket stays
  * Node's (not a plain TCP or Unix stream with a descriptor, or the engine could not adopt it: out
@@ -103,8 +92,7 @@ function handOff(engine, socket, head, answer) {
     handle.readStart();
     return { accepted: null, head: pending };
   }
-  keepAddresses(socket);
-  socket.destroy();
+  detach(socket);
   return { accepted };
 }
 

@@ -85,11 +85,12 @@ function serverSocket(httpServer, clientHandle) {
 }
 
 /**
- * An arrival (see `install`) at `server` on libuv handle `handle`, whose client sent `first`;
- * `makeSocket` makes its net.Socket, once.
+ * An arrival (see `install`) at `server` on libuv handle `handle` (of `nodeSocket` when it came
+ * as a net.Socket, else null), whose client sent `first`; `makeSocket` makes its net.Socket,
+ * once.
  */
-function arrivalOf(server, handle, first, peeked, accepted, makeSocket) {
-  return { server, fd: handle.fd, first, peeked, accepted, addresses: () => addressesOf(handle), socket: lazily(makeSocket) };
+function arrivalOf(server, nodeSocket, handle, first, peeked, accepted, makeSocket) {
+  return { server, nodeSocket, fd: handle.fd, first, peeked, accepted, addresses: () => addressesOf(handle), socket: lazily(makeSocket) };
 }
 
 /** The family of a socket the listener accepted: a Pipe handle (a Unix socket's) has no getpeername. */
@@ -105,7 +106,7 @@ function headLength(first) {
 
 /**
  * Puts the intake in front of `httpServer`'s connections. `take(arrival)` returns true when a
- * server took the connection; an arrival is `{ server, fd, first, peeked, accepted,
+ * server took the connection; an arrival is `{ server, nodeSocket, fd, first, peeked, accepted,
  * addresses(), socket() }` (`server` is `httpServer`), `peeked` when `first` is still in the socket, `accepted` ('tcp' or 'unix') when
  * the listener has just accepted it (a 'connection' event's socket may come from anywhere).
  * `socket(onError)` makes the connection a net.Socket after all, past the request head (a face
@@ -166,12 +167,14 @@ function install(httpServer, take) {
       handle.readStop();
       // Its socket reads again, as Node leaves an upgrade's socket: a client leaving is seen,
       // and what it sends waits in the socket's buffer.
-      const arrival = arrivalOf(httpServer, handle, first, false, accepted.get(handle), () => {
+      const arrival = arrivalOf(httpServer, socket, handle, first, false, accepted.get(handle), () => {
         socket.readableFlowing = null;
         handle.readStart();
         return socket;
       });
-      if (!offer(arrival, () => socket.destroy())) {
+      // A socket the engine took is detached (core/node-side.js) and stays open until the
+      // connection ends; one a listener threw before is destroyed.
+      if (!offer(arrival, () => socket._handle !== null && socket.destroy())) {
         handle.readStart();
         toNode(socket, first);
       }
@@ -214,7 +217,7 @@ function install(httpServer, take) {
     if (typeof fd !== 'number' || fd < 0) return false;
     const first = peekHead(fd);
     if (first === null) return null;
-    const arrival = arrivalOf(httpServer, clientHandle, first, true, familyOf(clientHandle), () => {
+    const arrival = arrivalOf(httpServer, null, clientHandle, first, true, familyOf(clientHandle), () => {
       try {
         dropPeeked(fd, first.length);
       } catch {
@@ -244,8 +247,13 @@ function install(httpServer, take) {
       if (taken === null) {
         // The client writes its request as soon as it is connected: by the end of this turn of
         // the event loop it is usually in (under churn, most of the misses). One more look
-        // then, and the connection goes on to Node either way.
-        setImmediate(() => early(clientHandle) === true || toNodeSocket());
+        // then, and the connection goes on to Node either way. Meanwhile it counts among the
+        // server's connections, as Node's socket for it would: a close() in between waits.
+        httpServer._connections += 1;
+        setImmediate(() => {
+          httpServer._connections -= 1;
+          if (early(clientHandle) !== true) toNodeSocket();
+        });
       } else if (!taken) {
         toNodeSocket();
       }

@@ -2,8 +2,8 @@
 
 // pause() and resume() for a face's connection, as ws's WebSocket has them: the engine stops
 // reading the client, and the events that reach JavaScript after the pause (the engine may have
-// read one more batch before it saw it) wait until resume(), in order, as ws delivers nothing
-// while paused.
+// read one more batch before it saw it: messages, pings, pongs, a protocol error) wait until
+// resume(), in order, as ws delivers nothing while paused.
 
 // The empty queue every idle connection shares (a queue is made on its first entry): two
 // arrays fewer per connection.
@@ -25,10 +25,21 @@ const methods = {
     if (this._held.length > 0) process.nextTick(() => this._release());
   },
 
-  /** Delivers held events, in order, until paused again; all of them once closed. */
+  /**
+   * Delivers held events, in order, until paused again; all of them once closed. A listener's
+   * exception does not stop the rest (it reaches 'uncaughtException', as from the engine's own
+   * dispatch).
+   */
   _release() {
     while (this._held.length > 0 && (!this._paused || this._closed)) {
-      this._held.shift()();
+      const deliver = this._held.shift();
+      try {
+        deliver();
+      } catch (err) {
+        process.nextTick(() => {
+          throw err;
+        });
+      }
     }
   },
 

@@ -40,6 +40,11 @@ class ServerSocket extends WebSocket {
   }
 
   _onError(err) {
+    // Behind the messages held before it, as ws reports a bad frame after the ones before it.
+    if (!this._hold(() => this._emitError(err))) this._emitError(err);
+  }
+
+  _emitError(err) {
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
@@ -113,7 +118,7 @@ class Server extends EventEmitter {
       const connection = this._engine.acceptHead(arrival);
       if (connection === null) return false;
       const addresses = arrival.addresses();
-      this._opened(connection, new IntakeRequest(arrival.first, addresses), addresses);
+      this._opened(connection, new IntakeRequest(arrival.first, arrival.nodeSocket ?? addresses), addresses);
       return true;
     }
     const length = plainUpgrade(arrival.first);
@@ -122,7 +127,8 @@ class Server extends EventEmitter {
     // without them: an IncomingMessage for each upgrade measured 2-3 KB more per idle connection
     // (V8's young generation) at 10,000.
     const addresses = arrival.addresses();
-    const req = new IntakeRequest(arrival.first, addresses);
+    // Its `socket`: the net.Socket it came on, when it came as one, else its addresses.
+    const req = new IntakeRequest(arrival.first, arrival.nodeSocket ?? addresses);
     const socketOf = () => arrival.socket(onHandshakeSocketError);
     let decided = false;
     const accept = (protocol) => {

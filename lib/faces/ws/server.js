@@ -145,10 +145,17 @@ class WebSocketServer extends EventEmitter {
     const light = new IntakeRequest(arrival.first);
     if (check(light) !== null || parseProtocols(light.headers['sec-websocket-protocol']) === undefined) return false;
     const addresses = arrival.addresses();
-    const req = incomingMessage(light, () => addressSocket(addresses));
+    let connection = null;
+    // The socket it came on, when it came as one; else a stand-in that shows its addresses and,
+    // as the upgraded socket in ws, ends with the connection and cuts it when destroyed.
+    const req = incomingMessage(light, () => {
+      if (arrival.nodeSocket !== null) return arrival.nodeSocket;
+      const socket = addressSocket(addresses);
+      return connection === null ? socket : connection.keepStandIn(socket);
+    });
     if (!this.shouldHandle(req)) return false;
     if (this._engine.negotiate(req.headers['sec-websocket-extensions']) === undefined) return false;
-    const connection = this._engine.acceptHead(arrival);
+    connection = this._engine.acceptHead(arrival);
     if (connection === null) return false;
     this._adopt(connection, connection.protocol, req, this.emit.bind(this, 'connection'));
     return true;

@@ -318,6 +318,11 @@ class WsSocket extends EventEmitter {
   _onAboveHighWater() {}
 
   _onError(err) {
+    // Behind the messages held before it, as ws reports a bad frame after the ones before it.
+    if (!this._hold(() => this._emitError(err))) this._emitError(err);
+  }
+
+  _emitError(err) {
     if (this._errored) return;
     this._errored = true;
     // ws throws when nobody listens; a client's misbehaviour must not crash the server here.

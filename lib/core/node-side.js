@@ -1,0 +1,78 @@
+'use strict';
+
+// What Node keeps of a connection the engine took, so that the http.Server and the application
+// see it as they see an upgraded socket with ws or websocket: counted among the server's
+// connections until it ends, and, when it came on a net.Socket, that socket still open until
+// then. Graceful shutdowns rely on both: `server.close(cb)` waits for open connections, and
+// libraries such as stoppable or http-terminator track the sockets of 'connection' and destroy
+// those still open.
+
+const net = require('net');
+
+const kDestroy = Symbol('ferrows.nodeDestroy');
+
+/**
+ * Closes Node's copy of the descriptor of `socket`, which Rust holds a duplicate of now, and
+ * keeps the socket open without it: nothing is read or written through it, and it ends (its
+ * 'close', its place in the server's count) when the connection does (`release`). Its addresses
+ * and byte counts stay readable (ws's `req.socket.remoteAddress` in 'connection', the websocket package's
+ * `request.socket`): Node caches the peer's once read, and the local ones are pinned here.
+ */
+function detach(socket) {
+  void socket.remoteAddress;
+  for (const name of ['localAddress', 'localPort', 'localFamily']) {
+    const value = socket[name];
+    if (value !== undefined) Object.defineProperty(socket, name, { value, configurable: true });
+  }
+  const handle = socket._handle;
+  // What it read and wrote (the request, nothing): Node reads these counts from its handle.
+  for (const name of ['bytesRead', 'bytesWritten']) {
+    Object.defineProperty(socket, name, { value: handle[name], configurable: true });
+  }
+  socket.setTimeout(0);
+  socket._handle = null;
+  handle.close();
+}
+
+/**
+ * Makes what the application does to a detached `socket` reach `connection`, as with ws, where
+ * the upgraded socket is the connection's own: destroying or ending it cuts the connection
+ * (1006; engine.io refuses a handshake this way after `handleUpgrade`), and so does a write
+ * (its failure destroys the socket). Returns `socket`, the connection's node side.
+ */
+function forwardEnds(socket, connection) {
+  const cut = () => {
+    connection.terminate();
+    return socket;
+  };
+  socket[kDestroy] = socket.destroy;
+  socket.destroy = cut;
+  socket.end = cut;
+  return socket;
+}
+
+/**
+ * Counts a connection that never became a net.Socket (the Rust-first intake took it) among
+ * `server`'s connections. Returns `server`, the connection's node side, or null for none.
+ */
+function countIn(server) {
+  if (server == null || typeof server._connections !== 'number') return null;
+  server._connections += 1;
+  return server;
+}
+
+/**
+ * The connection has ended: its socket is destroyed now (Node then counts it out and emits its
+ * 'close'), or the server counts it out; a server that is closing emits 'close' after its last.
+ */
+function release(side) {
+  if (side === null) return;
+  if (side instanceof net.Server) {
+    side._connections -= 1;
+    if (typeof side._emitCloseIfDrained === 'function') side._emitCloseIfDrained();
+  } else {
+    side[kDestroy]();
+  }
+}
+
+module.exports = { detach, forwardEnds, countIn, release };
