@@ -5,7 +5,7 @@
 // client's close, closeAllConnections and shutDown.
 
 const WsClient = require('ws');
-const { until, SCHEMES, useScheme, rawClient, upgradeRequest, parseFrames, socketClosed } = require('./helpers');
+const { until, SCHEMES, useScheme, currentScheme, rawClient, upgradeRequest, parseFrames, socketClosed } = require('./helpers');
 const { WAIT, stopAll, start, both, same, wsClient, wsOpen, pkgConnect, wsRefusal, record, next, closedEvent } = require('./compat-websocket-helpers');
 
 afterEach(stopAll);
@@ -105,6 +105,24 @@ describe.each(SCHEMES)('over %s', (scheme) => {
         })
       );
       expect(result.client[0]).toBe(4001);
+    });
+
+    it('drop() right after accept() still sends the handshake, what was sent, and its close frame', async () => {
+      const results = await both(async (impl) => {
+        const env = await start(impl);
+        env.wsServer.on('request', (req) => {
+          const c = req.accept(null, null);
+          c.sendUTF('first');
+          c.drop(4002, 'dropped');
+        });
+        const ws = wsClient(env.url);
+        const [code, reason] = await ws.closed;
+        return { got: ws.got, code, reason, failure: ws.failure };
+      });
+      expect(results.ferrows).toEqual({ got: [['first', false]], code: 4002, reason: 'dropped', failure: undefined });
+      // Over TLS the package destroys its socket before its writes are through and the client
+      // sees 1006 and nothing; over TCP its writes were already in the kernel.
+      if (currentScheme() === 'ws') expect(results.websocket).toEqual(results.ferrows);
     });
 
     it('never sends a second close frame when drop() follows close() in a later job', async () => {

@@ -407,8 +407,12 @@ async fn finish<R: AsyncRead + Unpin>(
         // goes, with what was queued before it, and the peer's reply is not awaited.
         conn.out.finish();
       } else {
-        // The queue is moot (for backpressure, the reason itself): only the close frame goes.
-        conn.out.clear();
+        // For backpressure the queue is the reason itself, and moot: only the close frame goes.
+        // An application's `drop` keeps what it queued before (the 101 among it, over the bridge,
+        // where nothing may have been written yet), within the close timeout.
+        if failure.code.is_some() {
+          conn.out.clear();
+        }
         send_close(conn, failure.close_code, &failure.message);
       }
       // An application's `drop` is no error; a limit the engine enforced is.
