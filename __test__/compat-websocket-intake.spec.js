@@ -9,7 +9,7 @@ const net = require('net');
 const { parseFrames, frame, upgradeRequest, until, once, rawClient, socketClosed } = require('./helpers');
 const { earlyClient } = require('./fixtures/early-client');
 const ferrows = require('..');
-const { stopAll, start, same, both, wsOpen, wsRefusal, next } = require('./compat-websocket-helpers');
+const { stopAll, start, same, both, wsOpen, wsClient, wsRefusal, next } = require('./compat-websocket-helpers');
 
 afterEach(stopAll);
 
@@ -61,6 +61,30 @@ describe('websocket face: requests the intake sees first', () => {
     const { sockets: faceSockets, ...face } = results.ferrows;
     expect(face).toEqual(pkg);
     expect([packageSockets, faceSockets]).toEqual([2, 1]);
+  });
+
+  it.each([
+    ['', false],
+    ["with a 'connection' listener on the http server", true],
+  ])('give an accepted request a socket that ends with the connection and cuts it when destroyed %s', async (_, listening) => {
+    await same(async (impl) => {
+      const env = await start(impl, {}, (wsServer) => {
+        if (listening) wsServer.config.httpServer.forEach((s) => s.on('connection', () => {}));
+      });
+      const log = [];
+      env.wsServer.on('request', (request) => {
+        const connection = request.accept(null, request.origin);
+        connection.on('close', (code) => log.push(['connection close', code]));
+        request.socket.on('close', () => log.push(['socket close']));
+        log.push(['destroyed', request.socket.destroyed]);
+        request.socket.destroy();
+      });
+      const client = wsClient(env.url);
+      await until(() => client.readyState === client.CLOSED, 5000, "the client's close");
+      const [code] = await client.closed;
+      await until(() => log.length === 3, 5000, 'the server side');
+      return { first: log[0], ends: log.slice(1).sort(), client: code };
+    });
   });
 
   it("leave every upgrade to Node when another 'upgrade' listener may take one the handler leaves", async () => {

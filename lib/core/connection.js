@@ -172,7 +172,11 @@ class Connection {
 
   /** Sends a close frame with `code` and destroys the socket without waiting for the peer. */
   drop(code, reason) {
+    // What this job sent is written first, as far as the socket takes it now: the `websocket`
+    // package's sends are in the kernel before its drop destroys the socket, and the engine
+    // drops what is still queued after them.
     this._engine.sendPending();
+    this._engine.flushNow();
     this._leaveOpen();
     this._engine._native.drop(this._conn, code, reason);
     this._engine.scheduleFlush();

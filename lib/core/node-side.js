@@ -15,8 +15,9 @@ const kDestroy = Symbol('ferrows.nodeDestroy');
  * Closes Node's copy of the descriptor of `socket`, which Rust holds a duplicate of now, and
  * keeps the socket open without it: nothing is read or written through it, and it ends (its
  * 'close', its place in the server's count) when the connection does (`release`). Its addresses
- * and byte counts stay readable (ws's `req.socket.remoteAddress` in 'connection', the websocket package's
- * `request.socket`): Node caches the peer's once read, and the local ones are pinned here.
+ * stay readable (ws's `req.socket.remoteAddress` in 'connection', the websocket package's
+ * `request.socket`): Node caches the peer's once read, and the local ones are pinned here, as
+ * are `address()` and its byte counts (what Node read and wrote: the request, and no more).
  */
 function detach(socket) {
   void socket.remoteAddress;
@@ -25,7 +26,8 @@ function detach(socket) {
     if (value !== undefined) Object.defineProperty(socket, name, { value, configurable: true });
   }
   const handle = socket._handle;
-  // What it read and wrote (the request, nothing): Node reads these counts from its handle.
+  const address = socket.address();
+  Object.defineProperty(socket, 'address', { value: () => address, configurable: true });
   for (const name of ['bytesRead', 'bytesWritten']) {
     Object.defineProperty(socket, name, { value: handle[name], configurable: true });
   }

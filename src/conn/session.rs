@@ -407,10 +407,13 @@ async fn finish<R: AsyncRead + Unpin>(
         // goes, with what was queued before it, and the peer's reply is not awaited.
         conn.out.finish();
       } else {
-        // For backpressure the queue is the reason itself, and moot: only the close frame goes.
-        // An application's `drop` keeps what it queued before (the 101 among it, over the bridge,
-        // where nothing may have been written yet), within the close timeout.
-        if failure.code.is_some() {
+        // What is queued is dropped, as the `websocket` package's drop destroys its socket with
+        // its unwritten data (for backpressure the queue is the reason itself); only the close
+        // frame goes. An application's drop before the 101 has gone (over the bridge nothing may
+        // have been written yet) keeps the queue, so that the client sees the handshake its close
+        // frame follows: the 101 is the first frame, and `sent` counts frames written whole (it
+        // wraps, after 2^32 of them).
+        if failure.code.is_some() || conn.out.sent() != 0 {
           conn.out.clear();
         }
         send_close(conn, failure.close_code, &failure.message);

@@ -68,8 +68,8 @@ class WebSocketRequest extends EventEmitter {
     };
     this._socket = null;
     this._early = early ?? null;
-    /** The engine took the intake's connection as it was (never a net.Socket). */
-    this._handedOff = false;
+    /** The engine's connection, when it took the intake's as it was (never made a net.Socket here). */
+    this._handedOff = null;
     /** The addresses the connection shows: the socket's, or the intake's arrival's. */
     this._addresses = early === undefined ? socket : early.arrival.addresses();
     if (early === undefined) this._own(socket);
@@ -80,12 +80,13 @@ class WebSocketRequest extends EventEmitter {
   /**
    * The upgraded socket. For a connection the intake offered, made when first read: a net.Socket
    * over the connection while the request is pending, and after the engine took the connection,
-   * one with no connection behind it that shows its addresses (as a socket handed over does).
+   * the socket it came on, or a stand-in that shows its addresses; either ends with the
+   * connection and cuts it when destroyed, as the upgraded socket in the package.
    */
   get socket() {
     if (this._socket === null && this._early !== null) {
-      if (this._handedOff) {
-        this._socket = addressSocket(this._addresses);
+      if (this._handedOff !== null) {
+        this._socket = this._early.arrival.nodeSocket ?? this._handedOff.keepStandIn(addressSocket(this._addresses));
       } else {
         const socket = this._early.arrival.socket();
         this._own(socket);
@@ -240,7 +241,7 @@ class WebSocketRequest extends EventEmitter {
   _handOff(protocol, headers) {
     if (this._socket === null) {
       const connection = this._engine.acceptHead(this._early.arrival, { protocol, lines: headers });
-      this._handedOff = connection !== null;
+      this._handedOff = connection;
       // Not taken as it is (out of descriptors, say): the usual handoff, or the bridge.
       if (connection !== null) return connection;
     }
