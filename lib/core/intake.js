@@ -252,7 +252,12 @@ function install(httpServer, take) {
         httpServer._connections += 1;
         setImmediate(() => {
           httpServer._connections -= 1;
-          if (early(clientHandle) !== true) toNodeSocket();
+          try {
+            if (early(clientHandle) !== true) toNodeSocket();
+          } finally {
+            // Taken or Node's, it is counted again by now, unless a listener threw first.
+            httpServer._emitCloseIfDrained();
+          }
         });
       } else if (!taken) {
         toNodeSocket();

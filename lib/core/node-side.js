@@ -43,8 +43,11 @@ function detach(socket) {
  * (its failure destroys the socket). Returns `socket`, the connection's node side.
  */
 function forwardEnds(socket, connection) {
-  const cut = () => {
+  // A callback given last (`end(data, cb)`, `destroy(err, cb)`) runs once the cut is asked for.
+  const cut = (...args) => {
     connection.terminate();
+    const done = args[args.length - 1];
+    if (typeof done === 'function') process.nextTick(done);
     return socket;
   };
   socket[kDestroy] = socket.destroy;
