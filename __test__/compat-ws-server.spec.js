@@ -299,19 +299,19 @@ describe('ws face: servers of their own and noServer mode', () => {
     });
   });
 
-  it("req.socket.destroy() in 'connection' cuts the connection", async () => {
+  it.each(['destroy', 'end'])("req.socket.%s(cb) in 'connection' cuts the connection and calls cb", async (method) => {
     await differential(async (Server) => {
       const env = await start(Server);
       const closes = [];
       env.wss.on('connection', (ws, req) => {
         ws.on('close', (code) => closes.push(['server', code]));
-        req.socket.destroy();
+        req.socket[method](method === 'destroy' ? null : undefined, () => closes.push(['callback']));
       });
       const client = new WS(env.url);
       defer(() => client.terminate());
       client.on('error', () => {});
       client.on('close', (code) => closes.push(['client', code]));
-      await until(() => closes.length === 2, 5000, 'both closes');
+      await until(() => closes.length === 3, 5000, 'both closes and the callback');
       return closes.sort();
     });
   });

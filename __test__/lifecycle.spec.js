@@ -196,6 +196,30 @@ describe('process lifecycle', () => {
     }
   });
 
+  it("emits the http server's close when shouldHandle throws in the intake's second look", async () => {
+    const { code, out } = await run(`
+      // The request is not in at the accept (forced: the first look misses), close() runs in
+      // that turn, and the application's shouldHandle throws in the second look.
+      const native = require('./lib/core/native');
+      const peek = native.peekHead;
+      const missed = new Set();
+      native.peekHead = (fd) => (missed.has(fd) ? peek(fd) : (missed.add(fd), null));
+      ${PRELUDE}
+      process.on('uncaughtException', (e) => console.log('uncaught', e.message));
+      wss.shouldHandle = () => { throw new Error('shouldHandle failed'); };
+      server.on('close', () => { console.log('http close'); wss.close(); });
+      server.listen(0, '127.0.0.1', () => {
+        const accept = server._handle.onconnection;
+        server._handle.onconnection = function (...args) {
+          setImmediate(() => server.close());
+          return accept.apply(this, args);
+        };
+        new WS('ws://127.0.0.1:' + server.address().port).on('error', () => {});
+      });`);
+    expect(code).toBe(0);
+    expect(out.trim().split('\n')).toEqual(['uncaught shouldHandle failed', 'http close']);
+  });
+
   it('delivers the rest of a batch when a handler throws, and the error reaches uncaughtException', async () => {
     const { code, out } = await run(`${PRELUDE}
       let n = 0;

@@ -255,7 +255,7 @@ function install(httpServer, take) {
           try {
             if (early(clientHandle) !== true) toNodeSocket();
           } finally {
-            // Taken or Node's, it is counted again by now, unless a listener threw first.
+            // Taken or Node's, it is counted again by now, unless application code threw first.
             httpServer._emitCloseIfDrained();
           }
         });
