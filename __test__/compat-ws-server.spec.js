@@ -12,6 +12,15 @@ const { differential, defer, cleanUp, closeHttp, start, pair, rawRefusal, descri
 
 afterEach(cleanUp);
 
+/** A ws client of `url` that records its close code in `closes` as ['client', code]. */
+function clientRecordingClose(url, closes) {
+  const client = new WS(url);
+  defer(() => client.terminate());
+  client.on('error', () => {});
+  client.on('close', (code) => closes.push(['client', code]));
+  return client;
+}
+
 function withoutDate(response) {
   return response.replace(/^Date: .*\r\n/m, '');
 }
@@ -307,10 +316,7 @@ describe('ws face: servers of their own and noServer mode', () => {
         ws.on('close', (code) => closes.push(['server', code]));
         req.socket[method](method === 'destroy' ? null : undefined, () => closes.push(['callback']));
       });
-      const client = new WS(env.url);
-      defer(() => client.terminate());
-      client.on('error', () => {});
-      client.on('close', (code) => closes.push(['client', code]));
+      clientRecordingClose(env.url, closes);
       await until(() => closes.length === 3, 5000, 'both closes and the callback');
       return closes.sort();
     });
@@ -330,10 +336,7 @@ describe('ws face: servers of their own and noServer mode', () => {
       });
       defer(() => closeHttp(httpServer));
       await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
-      const client = new WS(`ws://127.0.0.1:${httpServer.address().port}`);
-      defer(() => client.terminate());
-      client.on('error', () => {});
-      client.on('close', (code) => closes.push(['client', code]));
+      clientRecordingClose(`ws://127.0.0.1:${httpServer.address().port}`, closes);
       await until(() => closes.length === 2, 5000, 'both closes');
       return closes.sort();
     });

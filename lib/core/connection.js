@@ -6,8 +6,7 @@
 
 const { SEND } = require('./protocol');
 const { READY_STATE } = require('./ready-state');
-const net = require('net');
-const { forwardEnds, release } = require('./node-side');
+const { forwardEnds, handOver, release } = require('./node-side');
 
 const { OPEN, CLOSING, CLOSED } = READY_STATE;
 
@@ -70,12 +69,7 @@ class Connection {
    * Returns `socket`.
    */
   keepStandIn(socket) {
-    const side = this._nodeSide;
-    if (side instanceof net.Server) {
-      socket.server = side;
-      socket._server = side;
-      this._nodeSide = socket;
-    }
+    this._nodeSide = handOver(this._nodeSide, socket);
     return forwardEnds(socket, this);
   }
 

@@ -108,7 +108,12 @@ class Engine {
     // A socket Node keeps (the bridge) is the server's as any other; an adopted one stays open,
     // detached, until the connection ends.
     if (adopted.accepted === null) return new Connection(this, this._bridge(socket, adopted.head, answer), null);
-    const connection = new Connection(this, adopted.accepted, socket);
+    return this._keeping(adopted.accepted, socket);
+  }
+
+  /** The connection Rust took (`taken`) that keeps the detached net.Socket it came on. */
+  _keeping(taken, socket) {
+    const connection = new Connection(this, taken, socket);
     forwardEnds(socket, connection);
     return connection;
   }
@@ -133,9 +138,7 @@ class Engine {
     // counted by its server directly.
     if (nodeSocket === null) return new Connection(this, taken, countIn(server));
     detach(nodeSocket);
-    const connection = new Connection(this, taken, nodeSocket);
-    forwardEnds(nodeSocket, connection);
-    return connection;
+    return this._keeping(taken, nodeSocket);
   }
 
   /**

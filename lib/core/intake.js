@@ -19,6 +19,7 @@
 const http = require('http');
 const net = require('net');
 const { peekHead, dropPeeked } = require('./native');
+const { countIn, release } = require('./node-side');
 
 /** How long a connection may stay silent before it goes to Node (and Node's timeouts). */
 const SILENT_MS = 2000;
@@ -249,14 +250,13 @@ function install(httpServer, take) {
         // the event loop it is usually in (under churn, most of the misses). One more look
         // then, and the connection goes on to Node either way. Meanwhile it counts among the
         // server's connections, as Node's socket for it would: a close() in between waits.
-        httpServer._connections += 1;
+        countIn(httpServer);
         setImmediate(() => {
-          httpServer._connections -= 1;
           try {
             if (early(clientHandle) !== true) toNodeSocket();
           } finally {
-            // Taken or Node's, it is counted again by now, unless application code threw first.
-            httpServer._emitCloseIfDrained();
+            // Taken or Node's, it is counted on its own by now (unless application code threw).
+            release(httpServer);
           }
         });
       } else if (!taken) {

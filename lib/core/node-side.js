@@ -67,6 +67,18 @@ function countIn(server) {
 }
 
 /**
+ * `socket`, a stand-in that shows the addresses of a connection that never became a net.Socket,
+ * takes over the count of `side` when that is a server (`countIn`). Returns the connection's node
+ * side from now on.
+ */
+function handOver(side, socket) {
+  if (!(side instanceof net.Server)) return side;
+  socket.server = side;
+  socket._server = side;
+  return socket;
+}
+
+/**
  * The connection has ended: its socket is destroyed now (Node then counts it out and emits its
  * 'close'), or the server counts it out; a server that is closing emits 'close' after its last.
  */
@@ -80,4 +92,4 @@ function release(side) {
   }
 }
 
-module.exports = { detach, forwardEnds, countIn, release };
+module.exports = { detach, forwardEnds, countIn, handOver, release };
