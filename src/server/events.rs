@@ -6,9 +6,18 @@
 //! counts) and one Buffer holding every binary payload. The first event pushed into an empty
 //! queue schedules a call; the call takes one batch and schedules another if more are waiting,
 //! so a burst is delivered in order without starving Node's event loop.
+//!
+//! An event pushed by an engine task is scheduled at the end of the worker's pass, once every
+//! task woken with it has run: the messages that arrived together reach JavaScript in one call,
+//! and what JavaScript sends in answer leaves in one flush. Scheduled at once, the call woke the
+//! JavaScript thread at the first message; sharing a core, it preempted the worker and handled
+//! that message alone, and the rest in a second call (a chat room's publishers, counted per job:
+//! about half the jobs carried one message).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
 
 use crate::conn::Conn;
 use crate::io::bridge::{BridgeEvent, BridgeEvents};
@@ -137,6 +146,48 @@ impl Batch {
 /// Asks the JavaScript thread to take a batch (a threadsafe-function call, in production).
 pub type Schedule = Box<dyn Fn() + Send + Sync>;
 
+/// Makes the calls that ask JavaScript for a batch: at once, or at the end of the worker's pass.
+#[derive(Default)]
+struct Scheduler {
+  schedule: Mutex<Option<Schedule>>,
+  /// Wakes the task that schedules at the end of a pass (`deferred`).
+  deferred: Notify,
+}
+
+impl Scheduler {
+  /// Whether a schedule is set; false once released.
+  fn call(&self) -> bool {
+    match self.schedule.lock().unwrap().as_ref() {
+      Some(schedule) => {
+        schedule();
+        true
+      }
+      None => false,
+    }
+  }
+
+  /// Asks for a call; from an engine task, once the worker has run every task woken so far.
+  fn request(&self) {
+    if tokio::task::try_id().is_some() {
+      self.deferred.notify_one();
+    } else {
+      self.call();
+    }
+  }
+
+  /// Schedules a call for each request an engine task made, after the worker's pass: a
+  /// yielded task runs once the run queue is empty and the sockets have been polled again.
+  async fn deferred(self: Arc<Self>) {
+    loop {
+      self.deferred.notified().await;
+      tokio::task::yield_now().await;
+      if !self.call() {
+        return;
+      }
+    }
+  }
+}
+
 #[derive(Default)]
 struct Pending {
   batches: VecDeque<Batch>,
@@ -148,7 +199,7 @@ struct Pending {
 #[derive(Default)]
 pub struct EventQueue {
   pending: Mutex<Pending>,
-  schedule: Mutex<Option<Schedule>>,
+  scheduler: Arc<Scheduler>,
   /// Text payloads go in the binary buffer (as UTF-8), for a face that delivers Buffers.
   text_as_buffer: bool,
 }
@@ -156,25 +207,22 @@ pub struct EventQueue {
 impl EventQueue {
   pub fn new(text_as_buffer: bool) -> Self {
     EventQueue {
+      pending: Mutex::default(),
+      scheduler: Arc::default(),
       text_as_buffer,
-      ..Default::default()
     }
   }
 
   /// Sets how a batch is requested; until then, and after [`Self::release`], events only queue.
   pub fn set_schedule(&self, schedule: Schedule) {
-    *self.schedule.lock().unwrap() = Some(schedule);
+    *self.scheduler.schedule.lock().unwrap() = Some(schedule);
+    crate::runtime::get().spawn(Arc::clone(&self.scheduler).deferred());
   }
 
   /// Drops the scheduler (and with it the threadsafe function): the server is gone.
   pub fn release(&self) {
-    self.schedule.lock().unwrap().take();
-  }
-
-  fn schedule(&self) {
-    if let Some(schedule) = self.schedule.lock().unwrap().as_ref() {
-      schedule();
-    }
+    self.scheduler.schedule.lock().unwrap().take();
+    self.scheduler.deferred.notify_one();
   }
 
   fn push(&self, fill: impl FnOnce(&mut Batch)) {
@@ -192,7 +240,7 @@ impl EventQueue {
     pending.scheduled = true;
     drop(pending);
     if schedule {
-      self.schedule();
+      self.scheduler.request();
     }
   }
 
@@ -204,7 +252,7 @@ impl EventQueue {
     pending.scheduled = more;
     drop(pending);
     if more {
-      self.schedule();
+      self.scheduler.request();
     }
     batch
   }
@@ -252,6 +300,13 @@ impl EventQueue {
 
   pub fn close(&self, id: u32, code: u16, reason: &str) {
     self.push(|b| b.push_text(head(EventKind::Close, 0, code), id, reason));
+  }
+}
+
+impl Drop for EventQueue {
+  /// The deferring task holds the scheduler: it ends, and lets the schedule go, with the queue.
+  fn drop(&mut self) {
+    self.release();
   }
 }
 
@@ -315,6 +370,35 @@ mod tests {
     assert!(queue.take().is_none());
     queue.signal(EventKind::Drain, 3);
     assert_eq!(calls.load(Ordering::SeqCst), 2);
+  }
+
+  #[test]
+  fn what_an_engine_task_pushes_is_scheduled_once_after_it_ran() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let queue = Arc::new(EventQueue::default());
+    let counter = calls.clone();
+    queue.set_schedule(Box::new(move || {
+      counter.fetch_add(1, Ordering::SeqCst);
+    }));
+    let (pushed, seen) = (queue.clone(), calls.clone());
+    let task = crate::runtime::get().spawn(async move {
+      pushed.signal(EventKind::Drain, 1);
+      pushed.signal(EventKind::Drain, 2);
+      seen.load(Ordering::SeqCst)
+    });
+    let during = crate::runtime::get().block_on(task).unwrap();
+    assert_eq!(during, 0, "no call while the task runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while calls.load(Ordering::SeqCst) == 0 {
+      assert!(
+        std::time::Instant::now() < deadline,
+        "the call was never scheduled"
+      );
+      std::thread::yield_now();
+    }
+    assert_eq!(queue.take().unwrap().meta.len(), 8);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
   }
 
   #[test]
