@@ -147,9 +147,12 @@ class WebSocketServer extends EventEmitter {
     const addresses = arrival.addresses();
     let connection = null;
     // The socket it came on, when it came as one; else a stand-in that shows its addresses and,
-    // as the upgraded socket in ws, ends with the connection and cuts it when destroyed.
+    // as the upgraded socket in ws, ends with the connection and cuts it when destroyed. The
+    // getter keeps what it needs only: holding the arrival (its request bytes among it) as
+    // long as `req` lived cost 1 KB of RSS per connection in the idle row.
+    const nodeSocket = arrival.nodeSocket;
     const req = incomingMessage(light, () => {
-      if (arrival.nodeSocket !== null) return arrival.nodeSocket;
+      if (nodeSocket !== null) return nodeSocket;
       const socket = addressSocket(addresses);
       return connection === null ? socket : connection.keepStandIn(socket);
     });
