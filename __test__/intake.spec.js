@@ -153,6 +153,22 @@ describe('the Rust-first intake', () => {
     raw.destroy();
   });
 
+  it('shows the addresses of a connection that came as a net.Socket', async () => {
+    const port = await start();
+    // With the application listening, every connection becomes a net.Socket first; the intake
+    // then sees the request at the socket's first data.
+    httpServer.on('connection', () => {});
+    const seen = new Promise((resolve) => wss.on('connection', (ws, req) => resolve({ ws, req })));
+    const socket = rawClient({ port });
+    await once(socket, 'connect');
+    socket.write(upgradeRequest('/ws'));
+    const { ws, req } = await seen;
+    expect(req.socket instanceof net.Socket).toBe(true);
+    expect([ws.remoteAddress, ws.remotePort]).toEqual(['127.0.0.1', socket.localPort]);
+    expect([req.socket.remoteAddress, req.socket.remotePort]).toEqual(['127.0.0.1', socket.localPort]);
+    socket.destroy();
+  });
+
   it('gives a silent connection to Node, whose request timeouts then apply', async () => {
     const port = await start();
     const socket = net.connect(port, '127.0.0.1');

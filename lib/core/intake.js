@@ -52,6 +52,18 @@ function addressesOf(handle) {
   };
 }
 
+/** The addresses of `socket` as `addressesOf` gives them. */
+function socketAddresses(socket) {
+  return {
+    remoteAddress: socket.remoteAddress,
+    remotePort: socket.remotePort,
+    remoteFamily: socket.remoteFamily,
+    localAddress: socket.localAddress,
+    localPort: socket.localPort,
+    encrypted: false,
+  };
+}
+
 /**
  * A connection's `socket()`: `make`, called at most once (`.made` is its result, null until
  * then), with `onError` listening to the socket it makes.
@@ -88,10 +100,12 @@ function serverSocket(httpServer, clientHandle) {
 /**
  * An arrival (see `install`) at `server` on libuv handle `handle` (of `nodeSocket` when it came
  * as a net.Socket, else null), whose client sent `first`; `makeSocket` makes its net.Socket,
- * once.
+ * once. A net.Socket's addresses are read from it: its handle is closed once the engine has
+ * taken the connection (core/node-side.js, `detach`), and the socket keeps them.
  */
 function arrivalOf(server, nodeSocket, handle, first, peeked, accepted, makeSocket) {
-  return { server, nodeSocket, fd: handle.fd, first, peeked, accepted, addresses: () => addressesOf(handle), socket: lazily(makeSocket) };
+  const addresses = nodeSocket === null ? () => addressesOf(handle) : () => socketAddresses(nodeSocket);
+  return { server, nodeSocket, fd: handle.fd, first, peeked, accepted, addresses, socket: lazily(makeSocket) };
 }
 
 /** The family of a socket the listener accepted: a Pipe handle (a Unix socket's) has no getpeername. */
