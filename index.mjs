@@ -7,6 +7,7 @@ export const {
   WebSocket,
   WebSocketServer,
   WsSocket,
+  createWebSocketStream,
   server,
   request,
   connection,

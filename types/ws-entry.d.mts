@@ -2,7 +2,7 @@
 import WebSocket = require('./ws-entry.js');
 export default WebSocket;
 export { WebSocket };
-export { WebSocketServer, WebSocketServer as Server, WsSocket } from './ws.js';
+export { WebSocketServer, WebSocketServer as Server, WsSocket, createWebSocketStream } from './ws.js';
 export type * from './ws.js';
 export type RawData = WebSocket.RawData;
 export type Data = WebSocket.Data;

@@ -28,6 +28,7 @@ declare namespace WebSocket {
   const WebSocket: typeof WebSocketAlias;
   type WebSocket = WebSocketAlias;
   type WebSocketServerOptions = Ws.WebSocketServerOptions;
+  const createWebSocketStream: typeof Ws.createWebSocketStream;
 }
 
 export = WebSocket;

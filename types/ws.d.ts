@@ -6,7 +6,7 @@ import { EventEmitter } from 'events';
 import type { IncomingMessage, Server as HttpServer } from 'http';
 import type { Server as HttpsServer } from 'https';
 import type { AddressInfo } from 'net';
-import type { Duplex } from 'stream';
+import type { Duplex, DuplexOptions } from 'stream';
 
 /** A received message: a Buffer, or per `binaryType` an ArrayBuffer, Buffer[] or Blob. */
 export type WsRawData = Buffer | ArrayBuffer | Buffer[] | import('buffer').Blob;
@@ -284,3 +284,10 @@ export declare class WebSocketServer<T extends typeof WsSocket = typeof WsSocket
   once(event: string | symbol, listener: (this: WebSocketServer<T, U>, ...args: any[]) => void): this;
   off(event: string | symbol, listener: (this: WebSocketServer<T, U>, ...args: any[]) => void): this;
 }
+
+/**
+ * ws's `createWebSocketStream`: a Duplex over a connection. Messages are read as chunks (the
+ * connection pauses while the readable side is full), writes are sends, `end()` closes the
+ * connection and `destroy()` terminates it.
+ */
+export declare function createWebSocketStream(websocket: WsSocket, options?: DuplexOptions): Duplex;

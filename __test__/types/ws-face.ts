@@ -4,7 +4,7 @@
 import * as http from 'http';
 import type { IncomingMessage } from 'http';
 import type { Duplex } from 'stream';
-import { WebSocketServer, WebSocket, WsSocket } from 'ferrows';
+import { WebSocketServer, WebSocket, WsSocket, createWebSocketStream } from 'ferrows';
 
 const server = http.createServer();
 const wss = new WebSocketServer({
@@ -76,4 +76,10 @@ classic.on('connection', (ws) => {
   named.clients.forEach((client) => {
     if (client !== ws && client.readyState === WebSocketModule.OPEN) client.send('joined');
   });
+});
+
+// ws's createWebSocketStream: a Duplex over a connection.
+wss.on('connection', (ws) => {
+  const duplex: Duplex = createWebSocketStream(ws, { allowHalfOpen: false });
+  duplex.pipe(duplex);
 });

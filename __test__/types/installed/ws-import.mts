@@ -2,7 +2,7 @@
 // with only the module name changed (see package.spec.js).
 import * as http from "http";
 import * as https from "https";
-import WebSocket, { WebSocketServer } from "ferrows/ws";
+import WebSocket, { WebSocketServer, createWebSocketStream } from "ferrows/ws";
 import type { RawData, ServerOptions, PerMessageDeflateOptions, VerifyClientCallbackAsync, VerifyClientCallbackSync, AddressInfo, Data } from "ferrows/ws";
 // eslint-disable-next-line no-duplicate-imports
 import * as wslib from "ferrows/ws";
@@ -213,5 +213,13 @@ import * as wslib from "ferrows/ws";
         ws.onmessage = (ev: WebSocket.MessageEvent) => console.log(ev.data);
         ws.binaryType = "arraybuffer";
         if (ws.readyState === ws.OPEN) { const x: 1 = ws.readyState; }
+    });
+}
+
+{
+    // createWebSocketStream over a server-side connection, as a named import and a static
+    const wss = new WebSocketServer({ noServer: true });
+    wss.on("connection", (ws) => {
+        createWebSocketStream(ws, { allowHalfOpen: true }).pipe(WebSocket.createWebSocketStream(ws));
     });
 }

@@ -154,3 +154,12 @@ import * as wslib from "ferrows/ws";
     new WebSocket.Server({ ...opts, perMessageDeflate: pmd, verifyClient: vc });
     new WebSocket.Server({ ...opts, verifyClient: vs });
 }
+
+{
+    // createWebSocketStream over a server-side connection
+    const wss = new WebSocket.Server({ noServer: true });
+    wss.on("connection", (ws) => {
+        const duplex = WebSocket.createWebSocketStream(ws, { allowHalfOpen: true });
+        duplex.pipe(duplex);
+    });
+}

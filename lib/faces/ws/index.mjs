@@ -2,6 +2,6 @@
 // class with the rest as statics, as ws's is.
 import WebSocket from './index.js';
 
-export const { WebSocketServer, Server, WsSocket } = WebSocket;
+export const { WebSocketServer, Server, WsSocket, createWebSocketStream } = WebSocket;
 export { WebSocket };
 export default WebSocket;
