@@ -76,6 +76,38 @@ describe.each(SCHEMES)('over %s', (scheme) => {
       }
     });
 
+    it("connection.socket is an emitter whose 'close' comes as the package's socket's does", async () => {
+      await same(async (impl) => {
+        const env = await start(impl);
+        const log = [];
+        env.wsServer.on('request', (req) => {
+          const connection = req.accept(null, null);
+          const { socket } = connection;
+          log.push(['destroyed', socket.destroyed]);
+          connection.on('close', (code) => log.push(['connection close', code]));
+          socket.on('close', (hadError) => log.push(['socket close', hadError, socket.destroyed]));
+        });
+        const ws = await wsOpen(env.url);
+        ws.close(1000);
+        await until(() => log.length === 3, WAIT, "the socket's close");
+        return log;
+      });
+      await same(async (impl) => {
+        const env = await start(impl);
+        const log = [];
+        env.wsServer.on('request', (req) => {
+          const connection = req.accept(null, null);
+          connection.on('close', (code) => log.push(['connection close', code]));
+          connection.socket.on('close', (hadError) => log.push(['socket close', hadError]));
+          connection.drop(4000);
+        });
+        const ws = await wsOpen(env.url);
+        await ws.closed;
+        await until(() => log.length === 2, WAIT, "the socket's close");
+        return log;
+      });
+    });
+
     it('reports a one-byte close frame as a close without a code, as the package does', async () => {
       // ws's client cannot send one: its socket can (masked, payload 0x03).
       const oneByteClose = Buffer.from([0x88, 0x81, 0, 0, 0, 0, 0x03]);

@@ -4,7 +4,7 @@
 // compat-websocket-helpers.js): utf8 and binary message objects, sends and their callbacks, pings
 // and pongs, and a ping listener's cancel().
 
-const { until, SCHEMES, useScheme } = require('./helpers');
+const { until, SCHEMES, useScheme, rawClient, upgradeRequest, readResponse, frame } = require('./helpers');
 const { WAIT, stopAll, start, same, both, wsOpen, pkgConnect, record, next, closedEvent } = require('./compat-websocket-helpers');
 
 afterEach(stopAll);
@@ -120,6 +120,41 @@ describe.each(SCHEMES)('over %s', (scheme) => {
         ws.close();
         await ws.closed;
         return { log, server: connection.events.filter(([what]) => what === 'ping') };
+      });
+    });
+  });
+
+  describe('pause', () => {
+    it('holds the messages already read, and pings, until resume(), as the package does', async () => {
+      await same(async (impl) => {
+        const env = await start(impl);
+        const log = [];
+        const resumed = new Promise((resolve) => {
+          env.wsServer.on('request', (req) => {
+            const connection = req.accept(null, null);
+            connection.on('message', (m) => {
+              log.push(m.utf8Data);
+              if (m.utf8Data !== 'a') return;
+              connection.pause();
+              // Anything emitted before this timer would be emitted while paused.
+              setTimeout(() => {
+                log.push('resume');
+                connection.resume();
+                resolve();
+              }, 100);
+            });
+            connection.on('ping', () => log.push('ping'));
+          });
+        });
+        const raw = rawClient(env);
+        raw.write(upgradeRequest('/'));
+        await readResponse(raw);
+        // One write: the three frames and the ping are read together.
+        raw.write(Buffer.concat([frame(1, 'a'), frame(1, 'b'), frame(9, 'p'), frame(1, 'c')]));
+        await resumed;
+        await until(() => log.length === 5, WAIT, 'the held messages');
+        raw.destroy();
+        return log;
       });
     });
   });

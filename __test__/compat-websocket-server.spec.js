@@ -191,6 +191,25 @@ describe.each(SCHEMES)('over %s', (scheme) => {
       });
     });
 
+    it.each([
+      ['Infinity', Infinity],
+      ['past 32 bits', 2 ** 32],
+    ])('takes size limits of %s as no limit, as the package does', async (_, huge) => {
+      await same(async (impl) => {
+        const env = await start(impl, { maxReceivedFrameSize: huge, maxReceivedMessageSize: huge });
+        env.wsServer.on('request', (req) => {
+          const connection = req.accept(null, null);
+          connection.on('message', (m) => connection.sendUTF(`got ${m.binaryData.length}`));
+        });
+        const ws = await wsOpen(env.url);
+        // One frame past the package's default frame limit (64 KiB) and 16-bit lengths.
+        ws.send(Buffer.alloc(200000));
+        await until(() => ws.got.length === 1, WAIT, 'the answer');
+        ws.close();
+        return ws.got;
+      });
+    });
+
     it('pings on keepalive and drops a silent peer with 1006 Peer not responding.', async () => {
       await same(async (impl) => {
         const env = await start(impl, { keepaliveInterval: 200, keepaliveGracePeriod: 200 });

@@ -78,4 +78,11 @@ function checkLimits(limits) {
   return checked;
 }
 
-module.exports = { ENGINE_DEFAULTS, DEFLATE_DEFAULTS, isEngineOption, checkLimits };
+/**
+ * The largest value the engine takes for a byte size or a duration in milliseconds
+ * (src/config.rs, `MAX_BYTES` and `MAX_MILLIS`): a face whose package takes larger ones (or
+ * Infinity) for "no limit" gives the engine this.
+ */
+const LIMIT_MAX = 2 ** 31 - 1;
+
+module.exports = { ENGINE_DEFAULTS, DEFLATE_DEFAULTS, LIMIT_MAX, isEngineOption, checkLimits };

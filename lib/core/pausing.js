@@ -3,21 +3,21 @@
 // pause() and resume() for a face's connection, as ws's WebSocket has them: the engine stops
 // reading the client, and the events that reach JavaScript after the pause (the engine may have
 // read one more batch before it saw it: messages, pings, pongs, a protocol error) wait until
-// resume(), in order, as ws delivers nothing while paused.
+// resume(), in order, as ws delivers nothing while paused (nor does the `websocket` package).
 
 // The empty queue every idle connection shares (a queue is made on its first entry): two
 // arrays fewer per connection.
 const NONE = Object.freeze([]);
 
-const methods = {
-  /** Stops reading from the client until `resume()`. */
-  pause() {
+const holding = {
+  /** Stops reading from the client until `_resumeReading()`. */
+  _pauseReading() {
     if (this._closed) return;
     this._paused = true;
     this._connection.pause();
   },
 
-  resume() {
+  _resumeReading() {
     if (this._closed) return;
     this._paused = false;
     this._connection.resume();
@@ -53,12 +53,24 @@ const methods = {
 };
 
 /**
- * Gives `cls` pause(), resume(), isPaused and the hold its inbound events go through. Its
- * instances have `_connection` (core/connection.js) and `_closed`, and call `initPausing(this)`
- * in their constructor.
+ * Gives `cls` the hold its inbound events go through and `_pauseReading()` /
+ * `_resumeReading()`, for a face whose own pause() and resume() do more (the `websocket`
+ * face's events). Its instances have `_connection` (core/connection.js) and `_closed`, and
+ * call `initPausing(this)` in their constructor.
  */
+function defineHolding(cls) {
+  for (const [name, fn] of Object.entries(holding)) {
+    Object.defineProperty(cls.prototype, name, { value: fn, writable: true, configurable: true });
+  }
+}
+
+/** `defineHolding`, and ws's pause(), resume() and isPaused. */
 function definePausing(cls) {
-  for (const [name, fn] of Object.entries(methods)) {
+  defineHolding(cls);
+  for (const [name, fn] of [
+    ['pause', holding._pauseReading],
+    ['resume', holding._resumeReading],
+  ]) {
     Object.defineProperty(cls.prototype, name, { value: fn, writable: true, configurable: true });
   }
   Object.defineProperty(cls.prototype, 'isPaused', {
@@ -75,4 +87,4 @@ function initPausing(socket) {
   socket._held = NONE;
 }
 
-module.exports = { definePausing, initPausing };
+module.exports = { defineHolding, definePausing, initPausing };

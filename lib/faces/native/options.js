@@ -3,10 +3,9 @@
 // The options of `attach()`: the engine limits (checked by core/limits.js and the engine), the
 // server's own options (path, verification, protocol choice, handshake timeout) and scale-out.
 
-const { isEngineOption, checkLimits } = require('../../core/limits');
+const { LIMIT_MAX, isEngineOption, checkLimits } = require('../../core/limits');
 const { optionTypeError, unknownOptionError, rangeError } = require('../../core/errors');
 
-const MAX_INT32 = 2 ** 31 - 1;
 
 /** Options of `attach()` that are not engine limits, with their types. */
 const SERVER_OPTIONS = Object.freeze({
@@ -60,8 +59,8 @@ function checkRedisUrl(name, url, { form, expected }) {
 
 function checkServerOption(name, value) {
   if (typeof value !== SERVER_OPTIONS[name]) throw optionTypeError(name, `a ${SERVER_OPTIONS[name]}`, value);
-  if (name === 'handshakeTimeout' && !(Number.isInteger(value) && value >= 0 && value <= MAX_INT32)) {
-    throw rangeError(`The "${name}" option`, `must be an integer from 0 to ${MAX_INT32}; received ${value}`);
+  if (name === 'handshakeTimeout' && !(Number.isInteger(value) && value >= 0 && value <= LIMIT_MAX)) {
+    throw rangeError(`The "${name}" option`, `must be an integer from 0 to ${LIMIT_MAX}; received ${value}`);
   }
 }
 

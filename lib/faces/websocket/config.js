@@ -3,7 +3,7 @@
 // The server config of the websocket package: its defaults, and how each option maps onto the
 // engine's limits (which Rust enforces).
 
-const { checkLimits } = require('../../core/limits');
+const { LIMIT_MAX, checkLimits } = require('../../core/limits');
 
 /** The package's defaults (WebSocketServer.prototype.mount), in its order. */
 const DEFAULTS = Object.freeze({
@@ -42,8 +42,12 @@ function withDefaults(config) {
   return merged;
 }
 
+/**
+ * A size or a duration as the engine takes it: the package's sizes and timers take any number,
+ * Infinity included, so anything past the engine's bound is its bound.
+ */
 function whole(value) {
-  return Math.max(0, Math.floor(Number(value) || 0));
+  return Math.min(LIMIT_MAX, Math.max(0, Math.floor(Number(value) || 0)));
 }
 
 /**
@@ -64,7 +68,7 @@ function engineLimits(config) {
     maxFrame: Math.max(1, whole(config.maxReceivedFrameSize)),
     maxPayload: Math.max(1, whole(config.maxReceivedMessageSize)),
     pingInterval,
-    idleTimeout: dropping && pingInterval > 0 ? pingInterval + whole(config.keepaliveGracePeriod) : 0,
+    idleTimeout: dropping && pingInterval > 0 ? Math.min(LIMIT_MAX, pingInterval + whole(config.keepaliveGracePeriod)) : 0,
     closeTimeout: whole(config.closeTimeout),
     fragmentationThreshold: config.fragmentOutgoingMessages ? whole(config.fragmentationThreshold) : 0,
     noDelay: Boolean(config.disableNagleAlgorithm),

@@ -11,6 +11,7 @@ const { failureClose } = require('./failures');
 const { SocketFacade } = require('./socket-facade');
 const { SEND } = require('../../core/protocol');
 const { READY_STATE } = require('../../core/ready-state');
+const { defineHolding, initPausing } = require('../../core/pausing');
 
 const STATE_OPEN = 'open';
 const STATE_ENDING = 'ending';
@@ -74,6 +75,8 @@ class WebSocketConnection extends EventEmitter {
     this.maxReceivedMessageSize = config.maxReceivedMessageSize;
     this._outputBufferFull = false;
     this.inputPaused = false;
+    initPausing(this);
+    this._closed = false;
     /** The engine's connection (core/connection.js), until 'close'. */
     this._connection = null;
     this._failure = null;
@@ -180,9 +183,12 @@ class WebSocketConnection extends EventEmitter {
     this._connection.control(kind, buf);
   }
 
-  /** Stops reading from the peer until `resume()` (TCP pushes back on it). */
+  /**
+   * Stops reading from the peer until `resume()` (TCP pushes back on it); as in the package, no
+   * message, ping or pong is emitted meanwhile, even one already read.
+   */
   pause() {
-    if (this._connection !== null) this._connection.pause();
+    this._pauseReading();
     if (!this.inputPaused) {
       this.inputPaused = true;
       this.emit('pause');
@@ -190,7 +196,7 @@ class WebSocketConnection extends EventEmitter {
   }
 
   resume() {
-    if (this._connection !== null) this._connection.resume();
+    this._resumeReading();
     if (this.inputPaused) {
       this.inputPaused = false;
       this.emit('resume');
@@ -258,6 +264,12 @@ class WebSocketConnection extends EventEmitter {
 
   _onMessage(data, isBinary) {
     this._lastHeard = Date.now();
+    // Tested before _hold so that the common case builds no closure per message.
+    if (!this._paused && this._held.length === 0) this._emitMessage(data, isBinary);
+    else this._hold(() => this._emitMessage(data, isBinary));
+  }
+
+  _emitMessage(data, isBinary) {
     // The package ignores what arrives once it has sent its close frame.
     if (!this.connected) return;
     if (!this.assembleFragments) {
@@ -271,6 +283,10 @@ class WebSocketConnection extends EventEmitter {
 
   _onPing(data) {
     this._lastHeard = Date.now();
+    if (!this._hold(() => this._emitPing(data))) this._emitPing(data);
+  }
+
+  _emitPing(data) {
     // The package reads nothing more once it has sent its close frame, so answers nothing.
     if (!this.connected) return;
     if (!this.assembleFragments) this.emit('frame', wholeFrame(0x09, data));
@@ -290,6 +306,10 @@ class WebSocketConnection extends EventEmitter {
 
   _onPong(data) {
     this._lastHeard = Date.now();
+    if (!this._hold(() => this._emitPong(data))) this._emitPong(data);
+  }
+
+  _emitPong(data) {
     if (!this.connected) return;
     if (!this.assembleFragments) this.emit('frame', wholeFrame(0x0a, data));
     this.emit('pong', data);
@@ -318,14 +338,22 @@ class WebSocketConnection extends EventEmitter {
   }
 
   _onClose(code, reason) {
+    this._closed = true;
+    // What was read before the close and held by a pause comes first, as everything else does.
+    this._release();
     this._connection = null;
-    if (this.closeEventEmitted) return;
+    if (this.closeEventEmitted) {
+      this.socket._closed();
+      return;
+    }
     const [closeCode, description] = this._closeReason(code, reason);
     this.closeReasonCode = closeCode;
     this.closeDescription = description;
     this.connected = false;
     this.state = STATE_CLOSED;
     this.waitingForCloseResponse = false;
+    // The package's connection reports its close from its socket's: the socket's comes first.
+    this.socket._closed();
     this._emitClose(closeCode, description);
   }
 
@@ -351,6 +379,7 @@ class WebSocketConnection extends EventEmitter {
   }
 }
 
+defineHolding(WebSocketConnection);
 for (const [name, value] of Object.entries(CLOSE_REASONS)) WebSocketConnection[name] = value;
 WebSocketConnection.CLOSE_DESCRIPTIONS = CLOSE_DESCRIPTIONS;
 

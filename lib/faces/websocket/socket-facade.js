@@ -1,7 +1,11 @@
 'use strict';
 
 // `connection.socket`: the Rust engine owns the TCP connection, so applications get a small
-// stand-in with the net.Socket members they commonly touch, acting on the connection.
+// stand-in with the net.Socket members they commonly touch, acting on the connection. It is an
+// EventEmitter whose 'close' comes when the connection has ended, just before the connection's
+// own (after it when drop() reported that at once), as the package's socket's does.
+
+const EventEmitter = require('events');
 
 class SocketFacade {
   /**
@@ -54,6 +58,20 @@ class SocketFacade {
     this._connection.close();
     return this;
   }
+
+  /** Whether the connection has ended. */
+  get destroyed() {
+    return this._connection.state === 'closed';
+  }
+
+  /** The connection has ended: the socket's 'close' (`hadError` false). */
+  _closed() {
+    this.emit('close', false);
+  }
 }
+
+// EventEmitter's methods without its constructor: a connection's facade holds no listener table
+// until the application adds a listener (EventEmitter makes one then).
+Object.setPrototypeOf(SocketFacade.prototype, EventEmitter.prototype);
 
 module.exports = { SocketFacade };

@@ -4,10 +4,9 @@
 // the engine limits they map to.
 
 const { Z_DEFAULT_COMPRESSION } = require('zlib').constants;
-const { ENGINE_DEFAULTS, checkLimits } = require('../../core/limits');
+const { ENGINE_DEFAULTS, LIMIT_MAX, checkLimits } = require('../../core/limits');
 const { WsSocket } = require('./socket');
 
-const MAX_INT32 = 2 ** 31 - 1;
 /** The level zlib's "default level" (Z_DEFAULT_COMPRESSION, -1) stands for; ws passes -1 on. */
 const ZLIB_DEFAULT_LEVEL = 6;
 
@@ -102,7 +101,7 @@ function threshold(value) {
   if (value === undefined) return undefined;
   const bytes = Number(value);
   if (!(bytes > 0)) return 0;
-  return Math.min(Math.ceil(bytes), MAX_INT32);
+  return Math.min(Math.ceil(bytes), LIMIT_MAX);
 }
 
 /**
@@ -113,7 +112,7 @@ function threshold(value) {
 function engineLimits(options) {
   let maxPayload = options.maxPayload;
   if (typeof maxPayload === 'number') {
-    maxPayload = maxPayload > 0 ? Math.min(Math.floor(maxPayload), MAX_INT32) : MAX_INT32;
+    maxPayload = maxPayload > 0 ? Math.min(Math.floor(maxPayload), LIMIT_MAX) : LIMIT_MAX;
   }
   const limits = {
     maxPayload,
