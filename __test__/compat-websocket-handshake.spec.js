@@ -188,6 +188,19 @@ describe.each(SCHEMES)('over %s', (scheme) => {
       }
     });
 
+    it('answers 400 to a request-target with bytes past ASCII, with no request event', async () => {
+      await same(async (impl) => {
+        const env = await start(impl);
+        const requests = [];
+        env.wsServer.on('request', (req) => requests.push(req.resource));
+        const socket = rawClient(env);
+        socket.write(Buffer.from(upgradeRequest('/caf\u00e9'), 'utf8'));
+        const { status } = await readResponse(socket);
+        socket.destroy();
+        return { status, requests };
+      });
+    });
+
     it('still emits connect, then closes 1006, when accepted after the client left', async () => {
       await same(async (impl) => {
         const env = await start(impl);

@@ -18,7 +18,7 @@ function describeRequest(request) {
   const req = request.httpRequest;
   return {
     request: [request.resource, request.origin, request.remoteAddress, request.requestedProtocols, request.webSocketVersion],
-    httpRequest: [req.method, req.url, req.httpVersion, req.headers.cookie, req.rawHeaders.length],
+    httpRequest: [req.method, req.url, req.httpVersion, req.headers.cookie, req.rawHeaders.length, req.complete],
   };
 }
 

@@ -112,6 +112,8 @@ function incomingMessage(light, makeSocket) {
   req.httpVersionMajor = light.httpVersionMajor;
   req.httpVersionMinor = light.httpVersionMinor;
   req.upgrade = true;
+  // Node's parser has read the whole request (an upgrade has no body) when it hands it over.
+  req.complete = true;
   return req;
 }
 

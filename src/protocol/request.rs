@@ -57,6 +57,10 @@ pub fn parse(bytes: &[u8]) -> Option<Upgrade<'_>> {
   if request.method != Some("GET") || request.version != Some(1) {
     return None;
   }
+  // httparse takes bytes past ASCII in the request-target, which Node's parser refuses with 400.
+  if !request.path?.bytes().all(|b| b.is_ascii_graphic()) {
+    return None;
+  }
   let (mut upgrade, mut connection, mut key, mut version) = (None, false, None, None);
   let mut protocols: Vec<&str> = Vec::new();
   let mut extensions: Option<String> = None;
@@ -189,6 +193,7 @@ mod tests {
       request("").replace(KEY, &format!("{KEY}\u{a0}")),
       request("").replace("Version: 13", "Version: 13\u{a0}"),
       request("").replace("websocket\r\n", "websocket\u{a0}\r\n"),
+      request("").replacen("/chat", "/caf\u{e9}", 1),
     ];
     for text in cases {
       assert_eq!(parse(text.as_bytes()), None, "{text:?}");
