@@ -8,6 +8,12 @@ use std::time::Duration;
 use crate::protocol::deflate::DeflateSettings;
 use crate::protocol::extension::DeflatePolicy;
 
+/// Bytes of work (a message to compress, input to unmask, inflate and check) from which an engine
+/// task first makes the call into JavaScript that waits for the end of the worker's pass
+/// (`server::events`): the events already queued are handled meanwhile, on JavaScript's thread,
+/// rather than after it. 64 KiB compress in about 100 µs at level 1.
+pub const LONG_WORK_BYTES: usize = 64 * 1024;
+
 /// Limits and timers of one server. Each field documents its default and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {

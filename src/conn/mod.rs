@@ -52,6 +52,9 @@ pub trait Host: Send + Sync {
   fn cork(&self, conn: &Arc<Conn>);
   /// The connection has ended with `code` and `reason`: forget it, then tell JavaScript.
   fn closed(&self, conn: &Conn, code: u16, reason: &str);
+  /// The calling task is about to work long (`config::LONG_WORK_BYTES`): events it leaves for
+  /// the end of the worker's pass go to JavaScript now.
+  fn hurry(&self) {}
 }
 
 /// `readyState` values, as the WebSocket API numbers them.

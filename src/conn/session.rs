@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::time::{sleep, Instant, Sleep};
 
+use crate::config::LONG_WORK_BYTES;
 use crate::conn::writer::{self, WriteSide};
 use crate::conn::{Conn, Event, Inbound, Request, OPEN};
 use crate::io::handoff::Adopted;
@@ -75,12 +76,21 @@ enum ReadError {
 /// more bytes; false when that read was not enough. It returns after every read, so that each
 /// tells keepalive the peer is alive: a long message sent slowly is not silence. Cancel-safe:
 /// bytes read are in the reader's input whenever this is dropped.
-async fn fill<R: AsyncRead + Unpin>(reader: &mut Reader, io: &mut R) -> Result<bool, ReadError> {
+async fn fill<R: AsyncRead + Unpin>(
+  conn: &Conn,
+  reader: &mut Reader,
+  io: &mut R,
+) -> Result<bool, ReadError> {
   if reader.step().map_err(ReadError::Failed)? {
     return Ok(true);
   }
   match read_into(io, reader.input()).await {
-    Ok(1..) => reader.step().map_err(ReadError::Failed),
+    Ok(1..) => {
+      if reader.input().len() >= LONG_WORK_BYTES {
+        conn.host().hurry();
+      }
+      reader.step().map_err(ReadError::Failed)
+    }
     Ok(0) => Err(ReadError::Ended),
     Err(_) => Err(ReadError::Lost),
   }
@@ -163,7 +173,7 @@ fn read_loop<'a, R: AsyncRead + Unpin>(
             return End::Failed { failure: Failure::backpressure(), close_sent };
           }
         }
-        read = fill(reader, io), if readable => {
+        read = fill(conn, reader, io), if readable => {
           conn.heard();
           match read {
             Err(ReadError::Failed(failure)) => return End::Broken(failure),

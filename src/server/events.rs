@@ -7,14 +7,17 @@
 //! queue schedules a call; the call takes one batch and schedules another if more are waiting,
 //! so a burst is delivered in order without starving Node's event loop.
 //!
-//! An event pushed by an engine task is scheduled at the end of the worker's pass, once every
-//! task woken with it has run: the messages that arrived together reach JavaScript in one call,
-//! and what JavaScript sends in answer leaves in one flush. Scheduled at once, the call woke the
-//! JavaScript thread at the first message; sharing a core, it preempted the worker and handled
-//! that message alone, and the rest in a second call (a chat room's publishers, counted per job:
-//! about half the jobs carried one message).
+//! An event pushed by an engine task is scheduled when the worker has run the tasks woken with it
+//! (at its next park, or at its next maintenance, every 61 polls, under sustained load): the
+//! messages that arrived together reach JavaScript in one call, and what JavaScript sends in
+//! answer leaves in one flush. Scheduled at once, the call woke the JavaScript thread at the
+//! first message; sharing a core, it preempted the worker and handled that message alone, and
+//! the rest in a second call (a chat room's publishers, counted per job: about half the jobs
+//! carried one message). A task about to work long (`LONG_WORK_BYTES`) makes that call first
+//! (`EventQueue::hurry`), so the events already queued do not wait for its work.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
@@ -150,7 +153,9 @@ pub type Schedule = Box<dyn Fn() + Send + Sync>;
 #[derive(Default)]
 struct Scheduler {
   schedule: Mutex<Option<Schedule>>,
-  /// Wakes the task that schedules at the end of a pass (`deferred`).
+  /// A call waits for the end of the pass (the queue's `scheduled` allows one at a time).
+  asked: AtomicBool,
+  /// Wakes the task that makes it (`deferred`).
   deferred: Notify,
 }
 
@@ -166,22 +171,37 @@ impl Scheduler {
     }
   }
 
-  /// Asks for a call; from an engine task, once the worker has run every task woken so far.
+  /// Asks for a call: from inside a tokio task (an engine task), once the worker has run the
+  /// tasks woken so far; from any other thread, at once.
   fn request(&self) {
     if tokio::task::try_id().is_some() {
+      self.asked.store(true, Ordering::Release);
       self.deferred.notify_one();
     } else {
       self.call();
     }
   }
 
-  /// Schedules a call for each request an engine task made, after the worker's pass: a
-  /// yielded task runs once the run queue is empty and the sockets have been polled again.
+  /// Makes the call a request left for the end of the pass now.
+  fn hurry(&self) {
+    if self.asked.swap(false, Ordering::AcqRel) {
+      self.call();
+    }
+  }
+
+  /// Makes the calls requests left for the end of the worker's pass: a yielded task runs when
+  /// the worker parks or does its maintenance (every 61 polls). Requests made meanwhile merge
+  /// (`Notify` keeps one permit); ends once the schedule is released.
   async fn deferred(self: Arc<Self>) {
     loop {
       self.deferred.notified().await;
       tokio::task::yield_now().await;
-      if !self.call() {
+      let called = if self.asked.swap(false, Ordering::AcqRel) {
+        self.call()
+      } else {
+        self.schedule.lock().unwrap().is_some()
+      };
+      if !called {
         return;
       }
     }
@@ -215,8 +235,16 @@ impl EventQueue {
 
   /// Sets how a batch is requested; until then, and after [`Self::release`], events only queue.
   pub fn set_schedule(&self, schedule: Schedule) {
-    *self.scheduler.schedule.lock().unwrap() = Some(schedule);
+    let before = self.scheduler.schedule.lock().unwrap().replace(schedule);
+    // A second deferring task would outlive the one notification `release` gives.
+    debug_assert!(before.is_none(), "the schedule is set once");
     crate::runtime::get().spawn(Arc::clone(&self.scheduler).deferred());
+  }
+
+  /// Makes a call into JavaScript that waits for the end of the worker's pass now: the calling
+  /// task is about to work long (`LONG_WORK_BYTES`).
+  pub fn hurry(&self) {
+    self.scheduler.hurry();
   }
 
   /// Drops the scheduler (and with it the threadsafe function): the server is gone.
@@ -372,15 +400,20 @@ mod tests {
     assert_eq!(calls.load(Ordering::SeqCst), 2);
   }
 
-  #[test]
-  fn what_an_engine_task_pushes_is_scheduled_once_after_it_ran() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let calls = Arc::new(AtomicUsize::new(0));
+  /// A queue whose calls into JavaScript are counted.
+  fn counting_queue() -> (Arc<EventQueue>, Arc<std::sync::atomic::AtomicUsize>) {
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let queue = Arc::new(EventQueue::default());
     let counter = calls.clone();
     queue.set_schedule(Box::new(move || {
       counter.fetch_add(1, Ordering::SeqCst);
     }));
+    (queue, calls)
+  }
+
+  #[test]
+  fn what_an_engine_task_pushes_is_scheduled_once_after_it_ran() {
+    let (queue, calls) = counting_queue();
     let (pushed, seen) = (queue.clone(), calls.clone());
     let task = crate::runtime::get().spawn(async move {
       pushed.signal(EventKind::Drain, 1);
@@ -399,6 +432,23 @@ mod tests {
     }
     assert_eq!(queue.take().unwrap().meta.len(), 8);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
+  }
+
+  #[test]
+  fn hurry_makes_the_call_at_once_and_the_end_of_the_pass_none() {
+    let (queue, calls) = counting_queue();
+    let (pushed, seen) = (queue.clone(), calls.clone());
+    let task = crate::runtime::get().spawn(async move {
+      pushed.signal(EventKind::Drain, 1);
+      let before = seen.load(Ordering::SeqCst);
+      pushed.hurry();
+      let after = seen.load(Ordering::SeqCst);
+      // The worker parks here, so the deferring task has run when this ends.
+      tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+      (before, after, seen.load(Ordering::SeqCst))
+    });
+    let counts = crate::runtime::get().block_on(task).unwrap();
+    assert_eq!(counts, (0, 1, 1));
   }
 
   #[test]

@@ -94,6 +94,10 @@ impl Host for Shared {
     }
     self.events.close(conn.id, code, reason);
   }
+
+  fn hurry(&self) {
+    self.events.hurry();
+  }
 }
 
 impl Shared {
