@@ -155,6 +155,54 @@ describeRedis('scale-out through a Redis Cluster', () => {
   }, 60000);
 });
 
+describeRedis('scale-out through a Redis Cluster whose primary fails over', () => {
+  let cluster;
+  let topic;
+  let a;
+  let b;
+  let clients;
+
+  beforeAll(async () => {
+    cluster = await startCluster(REDIS_SERVER, 3, { replica: true });
+    // A topic on the first shard, the one that fails over.
+    for (let i = 0; topic === undefined; i++) {
+      if (cluster.owner(await cluster.slotOf(`${PREFIX}f:t:t${i}`)) === 0) topic = `t${i}`;
+    }
+    // `a` names only the primary that will be gone: it must find the others itself.
+    [a, b] = [new Node({ cluster: [cluster.urls[0]] }, `${PREFIX}f`), new Node({ cluster: cluster.urls }, `${PREFIX}f`)];
+    for (const node of [a, b]) {
+      node.port = (await node.event('listening')).port;
+      await node.event('redisReady');
+    }
+    clients = [await client(a, 'a1', [topic]), await client(b, 'b1', [topic])];
+    await a.subscribed(1);
+    await b.subscribed(1);
+  }, 60000);
+
+  afterAll(async () => {
+    for (const c of clients || []) c.ws.terminate();
+    for (const node of [a, b]) if (node) node.stop();
+    if (cluster) await cluster.stop();
+  });
+
+  test("its replica promoted: 'redisReady' again on both nodes, even one that named only the lost primary", async () => {
+    const from = [a.events.length, b.events.length];
+    await cluster.failOver();
+    await a.event('redisReady', from[0]);
+    await b.event('redisReady', from[1]);
+    const owner = cluster.ports[cluster.owner(await cluster.slotOf(`${PREFIX}f:t:${topic}`))];
+    await until(async () => (await redis.integers(owner, ['PUBSUB', 'SHARDNUMSUB', `${PREFIX}f:t:${topic}`]))[0] === 2, WAIT, 'both nodes subscribed at the promoted replica');
+    await a.publish(topic, 'after-failover');
+    await until(() => clients.every((c) => count(c, 'after-failover') === 1), WAIT, 'the message on both nodes');
+    await b.publish(topic, 'from-b');
+    await until(() => clients.every((c) => count(c, 'from-b') === 1), WAIT, "b's message on both nodes");
+    expect(clients.map((c) => [count(c, 'after-failover'), count(c, 'from-b')])).toEqual([
+      [1, 1],
+      [1, 1],
+    ]);
+  }, 60000);
+});
+
 describe('the cluster option', () => {
   test('is checked and named', () => {
     const server = http.createServer();

@@ -5,23 +5,29 @@
 //!
 //! A shard that disconnects, or a slot that moves (Redis then drops its channels' subscribers),
 //! ends the session like a lost single Redis: the task reconnects and subscribes afresh, at the
-//! slots' current owners.
+//! slots' current owners. A session starts from the nodes named and those the last session
+//! found (`Seeds`), so one named node taken away by a failover does not keep the link down.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use futures_util::future::{join_all, try_join_all};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
-use redis::{ConnectionInfo, ProtocolVersion, PushInfo, PushKind, RedisResult, Value};
+use redis::{
+  ConnectionAddr, ConnectionInfo, ProtocolVersion, PushInfo, PushKind, RedisResult, Value,
+};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
-use crate::scaleout::task::{
-  answered, Incoming, Publisher, Subscriber, CONNECT_TIMEOUT, RESPONSE_TIMEOUT,
-};
+use crate::scaleout::task::{answered, Incoming, Publisher, Subscriber, RESPONSE_TIMEOUT};
 
 /// Retries of a command inside the crate (MOVED, a reconnecting shard) before it fails and the
 /// session starts over.
 const RETRIES: u32 = 2;
+
+/// How long a node may take to accept a connection. The crate waits for every seed before it
+/// goes on, so a seed whose host is gone costs each session this, within `CONNECT_TIMEOUT`.
+const NODE_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Sends of a publish pipeline that cluster redirects refuse before the session starts over,
 /// and the pause between them: about 2 s in all.
@@ -35,11 +41,89 @@ pub(super) struct Cluster {
 
 pub(super) struct ClusterPublisher(ClusterConnection);
 
-/// A subscriber connection (RESP3, pushes into a channel) and a publishing one.
-pub(super) async fn connect(nodes: &[ConnectionInfo]) -> RedisResult<(Cluster, ClusterPublisher)> {
+/// Where sessions start: the nodes named in the options, then those the cluster listed to the
+/// last session that asked.
+pub(super) struct Seeds {
+  named: Vec<ConnectionInfo>,
+  found: Mutex<Vec<ConnectionInfo>>,
+}
+
+impl Seeds {
+  pub(super) fn new(named: Vec<ConnectionInfo>) -> Self {
+    Seeds {
+      named,
+      found: Mutex::default(),
+    }
+  }
+
+  fn all(&self) -> Vec<ConnectionInfo> {
+    let mut all = self.named.clone();
+    for node in self.found.lock().unwrap().iter() {
+      if !all.iter().any(|n| same_addr(n.addr(), node.addr())) {
+        all.push(node.clone());
+      }
+    }
+    all
+  }
+
+  /// Keeps the nodes the cluster knows now (`CLUSTER NODES`, those not failing), shaped like the
+  /// first named one (its password and database). Not finding them costs nothing but that.
+  async fn learn(&self, conn: &mut ClusterConnection) {
+    let Ok(listing) = answered(
+      redis::cmd("CLUSTER")
+        .arg("NODES")
+        .query_async::<String>(conn),
+    )
+    .await
+    else {
+      return;
+    };
+    let like = &self.named[0];
+    let found = listed_nodes(&listing)
+      .map(|(host, port)| {
+        like
+          .clone()
+          .set_addr(ConnectionAddr::Tcp(host.into(), port))
+      })
+      .collect();
+    *self.found.lock().unwrap() = found;
+  }
+}
+
+fn same_addr(a: &ConnectionAddr, b: &ConnectionAddr) -> bool {
+  match (a, b) {
+    (ConnectionAddr::Tcp(host, port), ConnectionAddr::Tcp(other, other_port)) => {
+      host == other && port == other_port
+    }
+    _ => false,
+  }
+}
+
+/// The host and port of each node of a `CLUSTER NODES` listing (`<id> <ip:port@bus[,name]>
+/// <flags> ...`) that is neither failing nor without an address yet.
+fn listed_nodes(listing: &str) -> impl Iterator<Item = (&str, u16)> {
+  listing.lines().filter_map(|line| {
+    let mut fields = line.split(' ');
+    let address = fields.nth(1)?;
+    let flags = fields.next()?;
+    if flags
+      .split(',')
+      .any(|f| f.starts_with("fail") || f == "noaddr" || f == "handshake")
+    {
+      return None;
+    }
+    let (host, port) = address.split('@').next()?.rsplit_once(':')?;
+    Some((host, port.parse().ok()?)).filter(|(host, _)| !host.is_empty())
+  })
+}
+
+/// A subscriber connection (RESP3, pushes into a channel) and a publishing one, from `seeds`,
+/// which then learn the cluster's nodes.
+pub(super) async fn connect(seeds: &Seeds) -> RedisResult<(Cluster, ClusterPublisher)> {
+  let nodes = seeds.all();
   let builder = || {
-    ClusterClientBuilder::new(nodes.to_vec())
-      .connection_timeout(CONNECT_TIMEOUT)
+    ClusterClientBuilder::new(nodes.clone())
+      .connection_timeout(NODE_CONNECT_TIMEOUT)
       .response_timeout(RESPONSE_TIMEOUT)
       .retries(RETRIES)
   };
@@ -50,7 +134,8 @@ pub(super) async fn connect(nodes: &[ConnectionInfo]) -> RedisResult<(Cluster, C
     .build()?
     .get_async_connection()
     .await?;
-  let publisher = builder().build()?.get_async_connection().await?;
+  let mut publisher = builder().build()?.get_async_connection().await?;
+  seeds.learn(&mut publisher).await;
   Ok((
     Cluster {
       conn: subscriber,
@@ -150,5 +235,23 @@ impl Publisher for ClusterPublisher {
       pending = again;
     }
     Ok(())
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn a_listing_gives_the_nodes_that_are_not_failing() {
+    let listing = "\
+07c3 127.0.0.1:30004@40004 master - 0 1 4 connected 0-5460
+67ed 127.0.0.1:30001@40001,redis-1 myself,master - 0 0 1 connected 5461-10922
+292f 127.0.0.1:30002@40002 master,fail - 1 1 2 disconnected
+e7d1 :0@0 slave,noaddr 07c3 0 0 0 disconnected
+6ec2 10.0.0.3:30003@40003 slave,fail? 07c3 0 0 3 connected
+";
+    let nodes: Vec<_> = listed_nodes(listing).collect();
+    assert_eq!(nodes, [("127.0.0.1", 30004), ("127.0.0.1", 30001)]);
   }
 }

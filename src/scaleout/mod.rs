@@ -128,7 +128,7 @@ pub fn start(shared: &Arc<Shared>, deployment: Deployment, prefix: &str) -> Resu
         .collect::<Result<_, _>>()?;
       let named: Vec<String> = urls.iter().map(|url| redact(url)).collect();
       (
-        Target::Cluster(nodes),
+        Target::Cluster(cluster::Seeds::new(nodes)),
         format!("the cluster of {}", named.join(", ")),
       )
     }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use redis::{ConnectionInfo, RedisResult};
+use redis::RedisResult;
 use tokio::sync::watch;
 use tokio::time::{sleep_until, timeout, Instant};
 
@@ -32,7 +32,7 @@ const MAX_BURST: usize = 256;
 /// The Redis deployment a link talks to.
 pub(super) enum Target {
   Single(redis::Client),
-  Cluster(Vec<ConnectionInfo>),
+  Cluster(cluster::Seeds),
 }
 
 /// What the subscriber connection hands the task.
@@ -113,7 +113,7 @@ impl Task {
   async fn session(&self) -> Lost {
     match &self.target {
       Target::Single(client) => self.serve(single::connect(client)).await,
-      Target::Cluster(nodes) => self.serve(cluster::connect(nodes)).await,
+      Target::Cluster(seeds) => self.serve(cluster::connect(seeds)).await,
     }
   }
 
