@@ -2,7 +2,8 @@
 
 // Scale-out through a real Redis: two servers in two child processes (fixtures/scaleout-node.js)
 // with clients on each. Every delivery is counted; "nothing else arrived" is proven with a
-// marker sent after the message under test (one channel, so a node's messages keep their order).
+// marker sent after the message under test (one subscriber connection per node, and Redis keeps
+// the order of one publisher's messages across channels).
 
 const http = require('http');
 const { attach } = require('..');
@@ -72,6 +73,10 @@ describeRedis('scale-out through Redis', () => {
     await settle(a);
     await settle(b);
     for (const c of clients) for (const s of sent) expect([c.name, s, count(c, s)]).toEqual([c.name, s, 1]);
+    // One node's messages of a topic reach the other's clients in the order they were published.
+    for (const c of clients.slice(2)) {
+      expect(c.got.filter((g) => typeof g === 'string' && /^p\d+$/.test(g))).toEqual(Array.from({ length: 20 }, (_, i) => `p${i}`));
+    }
   });
 
   test('a topic with subscribers on one node only reaches them', async () => {
@@ -92,6 +97,28 @@ describeRedis('scale-out through Redis', () => {
     await until(() => b1.acks.has('sub:only-b'), WAIT, 'the subscribe');
     await b.subscribed(2);
     expect(await receivers('only-b')).toBe(1);
+  });
+
+  test('a subscriber joining and leaving a topic 500 times costs Redis a few commands', async () => {
+    const calls = async () => {
+      const stats = await redis.command(server.port, ['INFO', 'commandstats']);
+      const of = (name) => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+      return of('subscribe') + of('unsubscribe');
+    };
+    const before = await calls();
+    const b1 = clients[2];
+    for (let i = 0; i < 500; i++) {
+      b1.ws.send('sub:churn');
+      b1.ws.send('unsub:churn');
+    }
+    // Acknowledged after every change before it.
+    b1.ws.send('after:churn');
+    await until(() => b1.acks.has('after:churn'), WAIT, 'the last change');
+    await b.subscribed(2);
+    await until(async () => (await receivers('churn')) === 0, WAIT, 'no subscription to the topic left');
+    // Changes leave in batches, one SUBSCRIBE and one UNSUBSCRIBE per 10 ms at most: a
+    // thousand changes in a few tens of milliseconds take a few. Without batching, 1,000.
+    expect(await calls() - before).toBeLessThan(100);
   });
 
   test("an application whose prefix starts with another's shares none of its channels", async () => {
