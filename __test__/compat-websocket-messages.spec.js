@@ -125,37 +125,52 @@ describe.each(SCHEMES)('over %s', (scheme) => {
   });
 
   describe('pause', () => {
-    it('holds the messages already read, and pings, until resume(), as the package does', async () => {
-      await same(async (impl) => {
-        const env = await start(impl);
-        const log = [];
-        const resumed = new Promise((resolve) => {
-          env.wsServer.on('request', (req) => {
-            const connection = req.accept(null, null);
-            connection.on('message', (m) => {
-              log.push(m.utf8Data);
-              if (m.utf8Data !== 'a') return;
-              connection.pause();
-              // Anything emitted before this timer would be emitted while paused.
-              setTimeout(() => {
-                log.push('resume');
-                connection.resume();
-                resolve();
-              }, 100);
-            });
-            connection.on('ping', () => log.push('ping'));
-          });
+    /**
+     * Accepts one connection that logs its messages (and what `listen` adds) and pauses at 'a'
+     * for 100 ms: anything logged before 'resume' was emitted while paused. Sends `frames` in
+     * one write, so that they are read together, and resolves with the log once it has
+     * `entries`.
+     */
+    async function pausedAtA(impl, frames, entries, listen) {
+      const env = await start(impl);
+      const log = [];
+      env.wsServer.on('request', (req) => {
+        const connection = req.accept(null, null);
+        connection.on('message', (m) => {
+          log.push(m.utf8Data);
+          if (m.utf8Data !== 'a') return;
+          connection.pause();
+          setTimeout(() => {
+            log.push('resume');
+            connection.resume();
+          }, 100);
         });
-        const raw = rawClient(env);
-        raw.write(upgradeRequest('/'));
-        await readResponse(raw);
-        // One write: the three frames and the ping are read together.
-        raw.write(Buffer.concat([frame(1, 'a'), frame(1, 'b'), frame(9, 'p'), frame(1, 'c')]));
-        await resumed;
-        await until(() => log.length === 5, WAIT, 'the held messages');
-        raw.destroy();
-        return log;
+        listen(connection, log);
       });
+      const raw = rawClient(env);
+      raw.write(upgradeRequest('/'));
+      await readResponse(raw);
+      raw.write(Buffer.concat(frames));
+      await until(() => log.length === entries, WAIT, 'the held events');
+      raw.destroy();
+      return log;
+    }
+
+    it('holds the messages already read, and pings, until resume(), as the package does', async () => {
+      await same((impl) =>
+        pausedAtA(impl, [frame(1, 'a'), frame(1, 'b'), frame(9, 'p'), frame(1, 'c')], 5, (connection, log) =>
+          connection.on('ping', () => log.push('ping'))
+        )
+      );
+    });
+
+    it("holds a close frame read with the messages behind them: 'close' comes after resume()", async () => {
+      const close = frame(8, Buffer.from([0x03, 0xe8]));
+      await same((impl) =>
+        pausedAtA(impl, [frame(1, 'a'), frame(1, 'b'), frame(1, 'c'), close], 5, (connection, log) =>
+          connection.on('close', (code) => log.push(['close', code]))
+        )
+      );
     });
   });
 

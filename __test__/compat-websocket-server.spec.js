@@ -194,6 +194,8 @@ describe.each(SCHEMES)('over %s', (scheme) => {
     it.each([
       ['Infinity', Infinity],
       ['past 32 bits', 2 ** 32],
+      ['NaN', NaN],
+      ['undefined', undefined],
     ])('takes size limits of %s as no limit, as the package does', async (_, huge) => {
       await same(async (impl) => {
         const env = await start(impl, { maxReceivedFrameSize: huge, maxReceivedMessageSize: huge });

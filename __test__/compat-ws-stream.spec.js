@@ -47,18 +47,22 @@ describe('ws face: createWebSocketStream', () => {
     });
   });
 
-  it("end() closes the connection once the close frame is out; the client sees 1005", async () => {
+  it.each([
+    ['ws', false],
+    ['wss', true],
+  ])("end() closes the connection once the close frame is out; the client sees 1005 (%s)", async (_, secure) => {
     await differential(async (Server, name) => {
-      const env = await start(Server);
+      const env = await start(Server, {}, { secure });
       const { client, ws } = await pair(env);
       const duplex = streamOf(name)(ws);
       const log = recordStream(duplex);
       duplex.resume();
       const closed = once(client, 'close');
+      duplex.write('first');
       duplex.end('last', () => log.push('end callback'));
       const [code, reason] = await closed;
       await until(() => log.includes('close'), 5000, "the stream's close");
-      return { code, reason: reason.toString(), log, state: ws.readyState };
+      return { code, reason: reason.toString(), log, state: ws.readyState, finished: duplex.writableFinished };
     });
   });
 

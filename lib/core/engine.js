@@ -392,11 +392,17 @@ class Engine {
         case WRITTEN:
           this._connections.get(id)?._runWritten();
           continue;
-        case PEER_CLOSE:
+        case PEER_CLOSE: {
           // Every message before the peer's close frame has been handled and what the
-          // handlers sent is queued: the engine may now send its close reply after it.
-          this._connections.get(id)?.caughtUp();
+          // handlers sent is queued: the engine may now send its close reply after it. A face
+          // whose package reads nothing while paused (the `websocket` package) answers once it
+          // has let go of the messages it holds (`_holdPeerClose`).
+          const connection = this._connections.get(id);
+          if (connection === undefined) continue;
+          const caughtUp = () => connection.caughtUp();
+          if (connection._target._holdPeerClose?.(caughtUp) !== true) caughtUp();
           continue;
+        }
       }
       const connection = this._connections.get(id);
       if (connection === undefined) continue;

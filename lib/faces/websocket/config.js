@@ -51,6 +51,14 @@ function whole(value) {
 }
 
 /**
+ * A size limit as the engine takes it. The package tests `length > limit`, which a limit that
+ * is not a number (NaN, undefined: an unset option passed on) never passes: no limit.
+ */
+function sizeLimit(value) {
+  return Number.isNaN(Number(value)) ? LIMIT_MAX : Math.max(1, whole(value));
+}
+
+/**
  * The engine limits for a merged config. Keepalive: a ping every `keepaliveInterval`, and a
  * peer silent for `keepaliveInterval + keepaliveGracePeriod` is dropped (checked at each ping).
  */
@@ -65,8 +73,8 @@ function engineLimits(config) {
   }
   const pingInterval = pinging ? whole(config.keepaliveInterval) : 0;
   const limits = {
-    maxFrame: Math.max(1, whole(config.maxReceivedFrameSize)),
-    maxPayload: Math.max(1, whole(config.maxReceivedMessageSize)),
+    maxFrame: sizeLimit(config.maxReceivedFrameSize),
+    maxPayload: sizeLimit(config.maxReceivedMessageSize),
     pingInterval,
     idleTimeout: dropping && pingInterval > 0 ? Math.min(LIMIT_MAX, pingInterval + whole(config.keepaliveGracePeriod)) : 0,
     closeTimeout: whole(config.closeTimeout),

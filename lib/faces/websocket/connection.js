@@ -304,6 +304,15 @@ class WebSocketConnection extends EventEmitter {
     if (!cancelled) this.pong(data);
   }
 
+  /**
+   * The peer's close frame came behind messages a pause holds: the package reads nothing while
+   * paused, so the close reply (and 'close') waits for resume() and those messages, or for
+   * closeTimeout. Returns whether it waits.
+   */
+  _holdPeerClose(caughtUp) {
+    return this._hold(caughtUp);
+  }
+
   _onPong(data) {
     this._lastHeard = Date.now();
     if (!this._hold(() => this._emitPong(data))) this._emitPong(data);

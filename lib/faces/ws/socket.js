@@ -339,7 +339,19 @@ class WsSocket extends EventEmitter {
     const message = this._errored || reason === '' ? EMPTY : Buffer.from(reason);
     this._server._forget(this);
     if (Object.hasOwn(this, '_socket') && this._socket instanceof SocketStandIn) this._socket._finish();
+    if (Object.hasOwn(this, '_finishing')) for (const fn of this._finishing.splice(0)) fn();
     this.emit('close', this._closeCode, message);
+  }
+
+  /**
+   * Runs `fn` when the connection's socket is done, just before 'close' (where ws's socket
+   * emits 'finish', which createWebSocketStream waits for: a TLS socket the engine is bridged
+   * through is destroyed instead); at once when it is done already.
+   */
+  _whenFinished(fn) {
+    if (this._closed) return fn();
+    if (!Object.hasOwn(this, '_finishing')) this._finishing = [];
+    this._finishing.push(fn);
   }
 
   /** Whether the closing handshake completed (the CloseEvent's wasClean). */

@@ -76,15 +76,14 @@ function createWebSocketStream(ws, options) {
   };
 
   duplex._final = (callback) => {
-    const socket = ws._socket;
-    if (socket._writableState.finished) {
+    if (ws.readyState === ws.CLOSED) {
       callback();
       if (duplex._readableState.endEmitted) duplex.destroy();
       return;
     }
     // The readable side ends when the connection's 'close' pushes the end of the stream, after
-    // this 'finish'; the end listener then destroys the duplex.
-    socket.once('finish', () => callback());
+    // this; the end listener then destroys the duplex.
+    ws._whenFinished(() => callback());
     ws.close();
   };
 
