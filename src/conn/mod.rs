@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::Notify;
 
-use crate::config::ServerConfig;
+use crate::config::{ServerConfig, LONG_WORK_BYTES};
 use crate::conn::deflate::{ConnDeflate, Outgoing};
 use crate::conn::outbox::{Item, Outbox, FRAME_COST};
 use crate::protocol::failure::Failure;
@@ -243,8 +243,11 @@ impl Conn {
     compress && self.deflate.as_ref().is_some_and(|d| d.wants(len))
   }
 
-  /// The frame of a message the writer compresses.
+  /// The frame of a message the writer compresses; a large one is long work (`hurry`).
   pub fn compress(&self, message: &Outgoing) -> Bytes {
+    if message.payload.len() >= LONG_WORK_BYTES {
+      self.host().hurry();
+    }
     let deflate = self.deflate.as_ref().expect("queued only when agreed");
     deflate.frame(message, self.config().fragmentation_threshold)
   }

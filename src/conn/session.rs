@@ -72,27 +72,40 @@ enum ReadError {
   Failed(Failure),
 }
 
-/// True when `reader` holds a message, a ping, a pong or a close frame, reading once if it needs
-/// more bytes; false when that read was not enough. It returns after every read, so that each
-/// tells keepalive the peer is alive: a long message sent slowly is not silence. Cancel-safe:
-/// bytes read are in the reader's input whenever this is dropped.
-async fn fill<R: AsyncRead + Unpin>(
-  conn: &Conn,
-  reader: &mut Reader,
-  io: &mut R,
-) -> Result<bool, ReadError> {
+/// What `fill` did.
+enum Filled {
+  /// `reader` holds a message, a ping, a pong or a close frame.
+  Ready,
+  /// It read bytes, not yet stepped over (`step_read`).
+  Read,
+}
+
+/// Reads once when `reader` holds no message, ping, pong or close frame yet. It returns after
+/// every read, so that each tells keepalive the peer is alive: a long message sent slowly is
+/// not silence. Cancel-safe: bytes read are in the reader's input whenever this is dropped.
+async fn fill<R: AsyncRead + Unpin>(reader: &mut Reader, io: &mut R) -> Result<Filled, ReadError> {
   if reader.step().map_err(ReadError::Failed)? {
-    return Ok(true);
+    return Ok(Filled::Ready);
   }
   match read_into(io, reader.input()).await {
-    Ok(1..) => {
+    Ok(1..) => Ok(Filled::Read),
+    Ok(0) => Err(ReadError::Ended),
+    Err(_) => Err(ReadError::Lost),
+  }
+}
+
+/// True when `reader` holds a message, a ping, a pong or a close frame once `fill` returned:
+/// after a read, it steps over the new bytes here, outside the task's waiting state, and a large
+/// input (unmasked, inflated and checked now) is long work (`Host::hurry`).
+fn step_read(conn: &Conn, reader: &mut Reader, filled: Filled) -> Result<bool, ReadError> {
+  match filled {
+    Filled::Ready => Ok(true),
+    Filled::Read => {
       if reader.input().len() >= LONG_WORK_BYTES {
         conn.host().hurry();
       }
       reader.step().map_err(ReadError::Failed)
     }
-    Ok(0) => Err(ReadError::Ended),
-    Err(_) => Err(ReadError::Lost),
   }
 }
 
@@ -173,7 +186,8 @@ fn read_loop<'a, R: AsyncRead + Unpin>(
             return End::Failed { failure: Failure::backpressure(), close_sent };
           }
         }
-        read = fill(conn, reader, io), if readable => {
+        read = fill(reader, io), if readable => {
+          let read = read.and_then(|filled| step_read(conn, reader, filled));
           conn.heard();
           match read {
             Err(ReadError::Failed(failure)) => return End::Broken(failure),

@@ -10,8 +10,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use crate::config::LONG_WORK_BYTES;
-use crate::conn::deflate::Outgoing;
 use crate::conn::outbox::{consume, gather, MAX_SLICES};
 use crate::conn::{Conn, Request};
 use crate::io::direct::Fd;
@@ -86,13 +84,11 @@ pub fn run<W: AsyncWrite + Unpin>(mut side: WriteSide<W>) -> impl Future<Output 
   async move {
     let conn = side.conn.clone();
     let mut frames = VecDeque::new();
-    let compress = |message: &Outgoing| {
-      if message.payload.len() >= LONG_WORK_BYTES {
-        conn.host().hurry();
-      }
-      conn.compress(message)
-    };
-    while conn.out.take(&mut frames, compress).await {
+    while conn
+      .out
+      .take(&mut frames, |message| conn.compress(message))
+      .await
+    {
       // Compressing what it took may have brought the queue back within its bound.
       conn.shrunk();
       if write_all(&mut side.io, &mut frames, &conn).await.is_err() {
