@@ -164,6 +164,29 @@ describe.each(SCHEMES)('over %s', (scheme) => {
       );
     });
 
+    it('paused past closeTimeout behind a held close: 1006, and the held messages are not delivered', async () => {
+      await same(async (impl) => {
+        const env = await start(impl, { closeTimeout: 200 });
+        const log = [];
+        env.wsServer.on('request', (req) => {
+          const connection = req.accept(null, null);
+          connection.on('message', (m) => {
+            log.push(m.utf8Data);
+            if (m.utf8Data === 'a') connection.pause();
+          });
+          connection.on('close', (code, description) => log.push(['close', code, description]));
+        });
+        const raw = rawClient(env);
+        raw.write(upgradeRequest('/'));
+        await readResponse(raw);
+        raw.write(Buffer.concat([frame(1, 'a'), frame(1, 'b'), frame(8, Buffer.from([0x03, 0xe8]))]));
+        // The package never answers a paused connection: the client gives up and goes.
+        setTimeout(() => raw.destroy(), 400);
+        await until(() => log.some(Array.isArray), WAIT, "the 'close'");
+        return log;
+      });
+    });
+
     it("holds a close frame read with the messages behind them: 'close' comes after resume()", async () => {
       const close = frame(8, Buffer.from([0x03, 0xe8]));
       await same((impl) =>

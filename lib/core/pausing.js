@@ -43,6 +43,14 @@ const holding = {
     }
   },
 
+  /**
+   * Forgets the events held: the connection closed while paused, for a face whose package reads
+   * nothing more then.
+   */
+  _dropHeld() {
+    this._held = NONE;
+  },
+
   /** Holds an inbound event while paused (or while held ones wait); true when held. */
   _hold(deliver) {
     if (!this._paused && this._held.length === 0) return false;

@@ -95,6 +95,12 @@ impl ConnDeflate {
     len >= self.threshold
   }
 
+  /// Whether `frame` has `message`'s frame already (a shared message another receiver
+  /// compressed): no work then.
+  pub fn framed(&self, message: &Outgoing) -> bool {
+    self.shares && message.shared.get().is_some()
+  }
+
   /// Compresses `message` into its frame for this connection (on the writer's thread).
   pub fn frame(&self, message: &Outgoing, fragment: usize) -> Bytes {
     if self.shares {

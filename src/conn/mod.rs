@@ -245,10 +245,10 @@ impl Conn {
 
   /// The frame of a message the writer compresses; a large one is long work (`hurry`).
   pub fn compress(&self, message: &Outgoing) -> Bytes {
-    if message.payload.len() >= LONG_WORK_BYTES {
+    let deflate = self.deflate.as_ref().expect("queued only when agreed");
+    if message.payload.len() >= LONG_WORK_BYTES && !deflate.framed(message) {
       self.host().hurry();
     }
-    let deflate = self.deflate.as_ref().expect("queued only when agreed");
     deflate.frame(message, self.config().fragmentation_threshold)
   }
 

@@ -306,8 +306,9 @@ class WebSocketConnection extends EventEmitter {
 
   /**
    * The peer's close frame came behind messages a pause holds: the package reads nothing while
-   * paused, so the close reply (and 'close') waits for resume() and those messages, or for
-   * closeTimeout. Returns whether it waits.
+   * paused, so the close reply (and 'close') waits for resume() and those messages. Past
+   * closeTimeout the engine ends the connection (1006, as the package's ends when the client
+   * gives up waiting for its reply). Returns whether it waits.
    */
   _holdPeerClose(caughtUp) {
     return this._hold(caughtUp);
@@ -348,8 +349,11 @@ class WebSocketConnection extends EventEmitter {
 
   _onClose(code, reason) {
     this._closed = true;
-    // What was read before the close and held by a pause comes first, as everything else does.
-    this._release();
+    // The package processes nothing once its socket has closed: what a pause still holds is not
+    // delivered (nor is the peer's close it held, which closeTimeout has cut short). Resumed,
+    // what it was letting go comes first, as everything else does.
+    if (this._paused) this._dropHeld();
+    else this._release();
     this._connection = null;
     if (this.closeEventEmitted) {
       this.socket._closed();
