@@ -29,7 +29,7 @@ function tcpSockets() {
 
 describe('websocket face: requests the intake sees first', () => {
   it('are the requests the package shows, and an accepted one never becomes a net.Socket', async () => {
-    const results = await both(async (impl) => {
+    const results = await both(async (impl, name) => {
       const env = await start(impl);
       const seen = next(env.wsServer, 'request');
       const connected = next(env.wsServer, 'connect');
@@ -53,8 +53,14 @@ describe('websocket face: requests the intake sees first', () => {
         // The client's own, and the server's when it is a net.Socket.
         sockets: tcpSockets() - before,
       };
+      // What is left open, should a wait time out (the last one did once in CI, not since).
+      const failing = (err) => {
+        throw new Error(`${err.message}; ${name}: ${tcpSockets()} TCP sockets against ${before} before (${process.getActiveResourcesInfo().join(', ')})`);
+      };
+      const clientClosed = once(client, 'close', 5000).catch(failing);
       client.close();
-      await until(() => tcpSockets() === before, 5000, 'both ends of the connection to close');
+      await clientClosed;
+      await until(() => tcpSockets() === before, 5000, 'both ends of the connection to close').catch(failing);
       return observed;
     });
     const { sockets: packageSockets, ...pkg } = results.websocket;
