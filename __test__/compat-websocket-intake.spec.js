@@ -5,6 +5,7 @@
 // at once, later, reject, read `request.socket`), what it and the client observe must be the
 // package's; only a connection accepted in the handler skips the net.Socket.
 
+const async_hooks = require('async_hooks');
 const net = require('net');
 const { parseFrames, frame, upgradeRequest, until, once, rawClient, socketClosed } = require('./helpers');
 const { earlyClient } = require('./fixtures/early-client');
@@ -22,9 +23,24 @@ function describeRequest(request) {
   };
 }
 
-/** Node's TCP sockets in this process (libuv's): the intake's connections never become one. */
-function tcpSockets() {
-  return process.getActiveResourcesInfo().filter((resource) => resource === 'TCPSocketWrap').length;
+/**
+ * Counts the TCP sockets (libuv's) this process opens from now on that are still open: the
+ * intake's connections never become one. Counted by their own creation and close (async
+ * hooks), so that a socket of an earlier test closing meanwhile does not count.
+ */
+function openedSockets() {
+  const open = new Set();
+  const hook = async_hooks
+    .createHook({
+      init(id, type) {
+        if (type === 'TCPWRAP') open.add(id);
+      },
+      destroy(id) {
+        open.delete(id);
+      },
+    })
+    .enable();
+  return { count: () => open.size, stop: () => hook.disable() };
 }
 
 describe('websocket face: requests the intake sees first', () => {
@@ -39,7 +55,7 @@ describe('websocket face: requests the intake sees first', () => {
         afterAccept = [request.socket.remoteAddress, request.socket.localPort === env.port];
         connection.on('message', (m) => connection.sendUTF(`re: ${m.utf8Data}`));
       });
-      const before = tcpSockets();
+      const sockets = openedSockets();
       const client = await wsOpen(env.url + '/room?id=7', ['chat', 'other'], { headers: { Cookie: 'a=1' }, origin: 'http://here' });
       const request = await seen;
       const connection = await connected;
@@ -51,16 +67,18 @@ describe('websocket face: requests the intake sees first', () => {
         addresses: [connection.remoteAddress, connection.socket.remoteAddress, afterAccept],
         echo: client.got,
         // The client's own, and the server's when it is a net.Socket.
-        sockets: tcpSockets() - before,
+        sockets: sockets.count(),
       };
-      // What is left open, should a wait time out (the last one did once in CI, not since).
+      // What is left open, should a wait time out.
       const failing = (err) => {
-        throw new Error(`${err.message}; ${name}: ${tcpSockets()} TCP sockets against ${before} before (${process.getActiveResourcesInfo().join(', ')})`);
+        sockets.stop();
+        throw new Error(`${err.message}; ${name}: ${sockets.count()} TCP sockets open (${process.getActiveResourcesInfo().join(', ')})`);
       };
       const clientClosed = once(client, 'close', 5000).catch(failing);
       client.close();
       await clientClosed;
-      await until(() => tcpSockets() === before, 5000, 'both ends of the connection to close').catch(failing);
+      await until(() => sockets.count() === 0, 5000, 'both ends of the connection to close').catch(failing);
+      sockets.stop();
       return observed;
     });
     const { sockets: packageSockets, ...pkg } = results.websocket;
