@@ -383,13 +383,7 @@ mod tests {
 
   #[test]
   fn the_first_event_schedules_one_call_until_the_queue_is_drained() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let calls = Arc::new(AtomicUsize::new(0));
-    let queue = EventQueue::default();
-    let counter = calls.clone();
-    queue.set_schedule(Box::new(move || {
-      counter.fetch_add(1, Ordering::SeqCst);
-    }));
+    let (queue, calls) = counting_queue();
     queue.signal(EventKind::Drain, 1);
     queue.signal(EventKind::Drain, 2);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -453,13 +447,7 @@ mod tests {
 
   #[test]
   fn a_full_batch_starts_another_and_taking_one_reschedules() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let calls = Arc::new(AtomicUsize::new(0));
-    let queue = EventQueue::default();
-    let counter = calls.clone();
-    queue.set_schedule(Box::new(move || {
-      counter.fetch_add(1, Ordering::SeqCst);
-    }));
+    let (queue, calls) = counting_queue();
     for id in 0..(BATCH_EVENTS as u32 + 1) {
       queue.signal(EventKind::Drain, id);
     }

@@ -6,7 +6,6 @@
 const { LIMIT_MAX, isEngineOption, checkLimits } = require('../../core/limits');
 const { optionTypeError, unknownOptionError, rangeError } = require('../../core/errors');
 
-
 /** Options of `attach()` that are not engine limits, with their types. */
 const SERVER_OPTIONS = Object.freeze({
   path: 'string',
